@@ -1,0 +1,120 @@
+"""The audit log: one ``InferenceRecord`` per model call, hash-chained, append-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class InferenceKind(models.TextChoices):
+    GENERATE = "generate", "Generate"
+    EMBED = "embed", "Embed"
+    RETRIEVE = "retrieve", "Retrieve"
+    NER = "ner", "Named entities"
+    SENTIMENT = "sentiment", "Sentiment"
+    SCORE = "score", "Risk score"
+    TRAIN = "train", "Train"
+
+
+class InferenceStatus(models.TextChoices):
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove an audit record through Django."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit records are append-only: update refused.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit records are append-only: delete refused.")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnlyError("Audit records are append-only: bulk update refused.")
+
+
+class InferenceRecord(models.Model):
+    """One model call. Every field except ``record_hash`` is part of the hashed content."""
+
+    # Position in the chain: 1, 2, 3 ... without gaps, so a removed row shows.
+    seq = models.PositiveBigIntegerField(unique=True, editable=False)
+    created_at = models.DateTimeField(db_index=True, editable=False)
+
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # "user:alice" or "schedule:risk-scan": readable even if the user is renamed.
+    actor = models.CharField(max_length=200, db_index=True)
+    job_id = models.UUIDField(null=True, blank=True, db_index=True)
+    task_id = models.CharField(max_length=255, blank=True)
+
+    kind = models.CharField(max_length=20, choices=InferenceKind.choices, db_index=True)
+    model_name = models.CharField(max_length=200, db_index=True)
+    model_version = models.CharField(max_length=200, blank=True)
+    adapter_name = models.CharField(max_length=200, blank=True, db_index=True)
+    adapter_version = models.CharField(max_length=200, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+
+    input_redacted = models.TextField(blank=True)
+    input_hash = models.CharField(max_length=64)
+    output_text = models.TextField(blank=True)
+    output_hash = models.CharField(max_length=64, blank=True)
+    document_ids = models.JSONField(default=list, blank=True)
+    chunk_ids = models.JSONField(default=list, blank=True)
+
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    latency_ms = models.FloatField(default=0.0)
+    status = models.CharField(max_length=10, choices=InferenceStatus.choices, db_index=True)
+    error = models.TextField(blank=True)
+    cache_hit = models.BooleanField(default=False)
+    details = models.JSONField(default=dict, blank=True)
+
+    prev_hash = models.CharField(max_length=64, editable=False)
+    record_hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["kind", "created_at"]), models.Index(fields=["model_name", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} {self.model_name} by {self.actor}"
+
+    # Content hashed into the chain. Changing this list changes every hash: don't.
+    HASHED_FIELDS = (
+        "seq", "created_at", "actor_user_id", "actor", "job_id", "task_id", "kind", "model_name",
+        "model_version", "adapter_name", "adapter_version", "parameters", "input_redacted",
+        "input_hash", "output_text", "output_hash", "document_ids", "chunk_ids", "tokens_in",
+        "tokens_out", "latency_ms", "status", "error", "cache_hit", "details", "prev_hash",
+    )  # fmt: skip
+
+    def hashed_content(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.HASHED_FIELDS}
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit records are append-only: update refused.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit records are append-only: delete refused.")
+
+
+class AuditChainHead(models.Model):
+    """The single row that serialises appends and remembers the chain's tip.
+
+    Appenders lock it (``select_for_update``) so concurrent worker processes
+    extend the chain one record at a time; the tip also reveals a removed last record.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    updated_at = models.DateTimeField(auto_now=True)

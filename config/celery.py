@@ -1,0 +1,48 @@
+"""The Celery app, its queues and its routing.
+
+Queues are named once here (``CeleryQueue``); the processes that consume them are
+started by ``platform/Procfile`` (embedded run) and ``docker-compose.yml``
+(``worker`` consumes ``ingest``, ``model-worker`` consumes ``models``).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+class CeleryQueue(enum.StrEnum):
+    INGEST = "ingest"  # CPU work: parsing, chunking, NER, sentiment, scoring
+    MODELS = "models"  # model workers: embeddings, generation, training
+
+
+# Routing by task module: everything in gpu_workers.tasks runs where the models are.
+TASK_ROUTES = {
+    "gpu_workers.tasks.*": {"queue": CeleryQueue.MODELS.value},
+    "apps.*": {"queue": CeleryQueue.INGEST.value},
+}
+
+app = Celery("argus")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=[Queue(q.value) for q in CeleryQueue],
+    task_default_queue=CeleryQueue.INGEST.value,
+    task_routes=TASK_ROUTES,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    # A worker that dies mid-task (OOM, SIGKILL, node loss) must not lose the job:
+    # ack only after the task finished, and requeue when the worker process is lost.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_track_started=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+app.autodiscover_tasks(["apps.jobs", "apps.research", "apps.risk", "gpu_workers"])

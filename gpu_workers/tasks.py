@@ -1,0 +1,120 @@
+"""Celery tasks of the ``models`` queue: where model engines meet Django.
+
+Each task claims its job, runs the engine inside ``audited(...)`` and records
+the outcome. Engines are loaded once per worker process (``model_cache``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from apps.audit.models import InferenceKind
+from apps.audit.services import Actor, audited
+from apps.core.logging import job_context
+from apps.jobs.models import Job
+from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
+from gpu_workers.embedding import SentenceEmbedder
+from gpu_workers.runtime import model_cache
+
+logger = logging.getLogger(__name__)
+
+# Only errors that a later attempt can get past: a database or broker that blinked.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+RETRY_POLICY: dict[str, Any] = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def embedding_engine() -> SentenceEmbedder:
+    def load() -> SentenceEmbedder:
+        engine = SentenceEmbedder(
+            settings.ARGUS_EMBEDDING_MODEL_PATH or None,
+            device=settings.ARGUS_DEVICE,
+            threads=settings.ARGUS_TORCH_THREADS,
+            batch_size=settings.ARGUS_EMBEDDING_BATCH_SIZE,
+        )
+        engine.setup()
+        return engine
+
+    return model_cache.get("embedding", load)
+
+
+def job_actor(job: Job) -> Actor:
+    return Actor.for_user(job.owner) if job.owner else Actor(label=job.actor_label)
+
+
+@shared_task(name="gpu_workers.tasks.health")
+def health() -> dict[str, Any]:
+    """Which device and threads this model worker runs with, and what it has loaded."""
+    import torch
+
+    return {
+        "worker": worker_name(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "loaded_models": model_cache.loaded(),
+    }
+
+
+@shared_task(bind=True, name="gpu_workers.tasks.embed_texts", **RETRY_POLICY)
+def embed_texts(self, job_id: str) -> dict[str, Any]:
+    job = job_claim(job_id=job_id, worker=worker_name())
+    if job is None:
+        return {"job_id": job_id, "skipped": "job already finished"}
+    with job_context(job_id):
+        try:
+            engine = embedding_engine()
+            texts = engine.decode(job.params.get("texts", []))
+            job_progress(job_id=job_id, progress=1, message=f"Embedding {len(texts)} texts")
+
+            def report(done: int, total: int) -> None:
+                job_progress(job_id=job_id, progress=int(99 * done / max(total, 1)), message=f"{done}/{total} texts")
+
+            with audited(
+                kind=InferenceKind.EMBED,
+                actor=job_actor(job),
+                model_name=engine.model_name,
+                model_version=engine.model_version,
+                parameters={"batch_size": engine.batch_size, "normalize": True, "device": engine.device},
+                model_input=texts,
+                job_id=job.id,
+                task_id=self.request.id or "",
+            ) as call:
+                batch = engine.predict(texts, progress=report)
+                call.output = batch.vectors
+                call.tokens_in = batch.tokens
+                call.details = {"count": len(texts), "dimensions": engine.dimensions}
+            result = {
+                "model": engine.model_name,
+                "model_version": engine.model_version,
+                "dimensions": engine.dimensions,
+                "count": len(texts),
+                "vectors": engine.encode(batch),
+                "inference_record": call.record.seq if call.record else None,
+            }
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            logger.exception("embedding job failed")
+            job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+            raise
+        job_succeed(job_id=job_id, result=result, message=f"Embedded {len(texts)} texts")
+        return {"job_id": job_id, "count": len(texts)}
