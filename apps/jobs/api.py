@@ -1,23 +1,45 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.roles import ALL_ROLES, DESK_ROLES
+from apps.core.api_errors import error_responses
 from apps.jobs.models import Job
 from apps.jobs.selectors import job_get_for_user, job_list_for_user
 from apps.jobs.services import embedding_job_create
 
+JOB_EXAMPLE = {
+    "id": "3f1c9f0e-8a8e-4d55-9a4e-5d2f0b6f9a11",
+    "kind": "embed",
+    "owner": "ana-analyst",
+    "actor_label": "user:ana-analyst",
+    "status": "queued",
+    "progress": 0,
+    "message": "Waiting for a worker",
+    "error": "",
+    "result": None,
+    "result_ref": "",
+    "attempts": 0,
+    "created_at": "2025-03-04T09:15:00Z",
+    "started_at": None,
+    "finished_at": None,
+    "status_url": "/api/jobs/3f1c9f0e-8a8e-4d55-9a4e-5d2f0b6f9a11/",
+}
+
 
 class JobOutputSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None)
-    status_url = serializers.SerializerMethodField()
+    owner = serializers.CharField(source="owner.username", default=None, help_text="Username; null for scheduled jobs.")
+    status_url = serializers.SerializerMethodField(help_text="Poll this URL until status is succeeded or failed.")
 
     class Meta:
         model = Job
@@ -30,22 +52,40 @@ class JobOutputSerializer(serializers.ModelSerializer):
         return f"/api/jobs/{job.id}/"
 
 
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField would turn ``12`` into ``"12"``."""
+
+    default_error_messages = {"invalid": "Must be a string, not {type_name}."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid", type_name=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, so a typo is a 400 and not a silent default."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+                allowed = ", ".join(sorted(self.fields))
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field. Allowed fields: {allowed}."] for name in unknown}
+                )
         return super().to_internal_value(data)
 
 
 class EmbeddingJobInputSerializer(StrictSerializer):
     texts = serializers.ListField(
-        child=serializers.CharField(max_length=settings.ARGUS_EMBED_MAX_TEXT_CHARS, allow_blank=False, trim_whitespace=True),
+        child=StrictCharField(max_length=settings.ARGUS_EMBED_MAX_TEXT_CHARS, allow_blank=False, trim_whitespace=True),
         min_length=1,
         max_length=settings.ARGUS_EMBED_MAX_TEXTS,
+        help_text=(
+            f"1 to {settings.ARGUS_EMBED_MAX_TEXTS} non-blank strings of at most "
+            f"{settings.ARGUS_EMBED_MAX_TEXT_CHARS} characters each."
+        ),
     )
 
 
@@ -53,13 +93,46 @@ class EmbeddingJobCreateApi(APIView):
     """Embed texts with the platform's embedding model, as a job on the model queue."""
 
     allowed_roles = DESK_ROLES
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
     throttle_scope = "jobs"
 
     @extend_schema(
+        operation_id="embeddings_create",
+        summary="Start an embedding job",
+        description=(
+            "Queues one job that embeds the given texts with the platform's embedding model "
+            "(384-dimensional, normalised). Answers 202 at once with the job; poll `status_url`. "
+            "The model call is recorded in the audit chain. Roles: analyst, risk_officer, admin. "
+            "The body must be a JSON object with `texts` and nothing else; the request is "
+            "refused whole (no job, nothing queued) if any text is invalid."
+        ),
         request=EmbeddingJobInputSerializer,
-        responses={202: JobOutputSerializer},
-        examples=[OpenApiExample("Two sentences", value={"texts": ["Revenue grew 12%.", "Net debt fell."]})],
+        responses={
+            202: OpenApiResponse(JobOutputSerializer, description="The job was created and queued."),
+            **error_responses(400, 401, 403, 415, 429),
+        },
+        examples=[
+            OpenApiExample(
+                "Two sentences",
+                value={"texts": ["Revenue grew 12% year over year.", "Net debt fell to 1.2x EBITDA."]},
+                request_only=True,
+            ),
+            OpenApiExample("Queued job", value=JOB_EXAMPLE, response_only=True, status_codes=["202"]),
+            OpenApiExample(
+                "A number where a string belongs",
+                value={
+                    "error": {
+                        "status": 400,
+                        "code": "invalid",
+                        "detail": "Invalid input. texts[1]: Must be a string, not int.",
+                        "fields": {"texts": {"1": ["Must be a string, not int."]}},
+                    }
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+        tags=["jobs"],
     )
     def post(self, request: Request) -> Response:
         payload = EmbeddingJobInputSerializer(data=request.data)
@@ -74,6 +147,19 @@ class JobListApi(ListAPIView):
     allowed_roles = ALL_ROLES
     serializer_class = JobOutputSerializer
 
+    @extend_schema(
+        operation_id="jobs_list",
+        summary="List jobs",
+        description=(
+            "Newest first, paginated with `limit`/`offset`. Analysts and risk officers see their own "
+            "jobs; auditors and admins see every job."
+        ),
+        responses={200: JobOutputSerializer(many=True), **error_responses(401, 403, 429)},
+        tags=["jobs"],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         return job_list_for_user(self.request.user)
 
@@ -81,13 +167,22 @@ class JobListApi(ListAPIView):
 class JobDetailApi(APIView):
     allowed_roles = ALL_ROLES
 
-    @extend_schema(responses={200: JobOutputSerializer})
+    @extend_schema(
+        operation_id="jobs_retrieve",
+        summary="Get one job",
+        description=(
+            "Status, progress and, once succeeded, the result. A job the caller may not see is a 404, "
+            "exactly like a job that does not exist."
+        ),
+        responses={
+            200: OpenApiResponse(JobOutputSerializer, examples=[OpenApiExample("Queued job", value=JOB_EXAMPLE)]),
+            **error_responses(401, 403, 404, 429),
+        },
+        tags=["jobs"],
+    )
     def get(self, request: Request, job_id) -> Response:
         job = job_get_for_user(request.user, job_id)
         if job is None:
             # 404, not 403: another user's job id reveals nothing.
-            return Response(
-                {"error": {"status": 404, "code": "not_found", "detail": "No such job."}},
-                status=status.HTTP_404_NOT_FOUND,
-            )
+            raise NotFound("No such job.")
         return Response(JobOutputSerializer(job).data)

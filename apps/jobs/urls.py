@@ -6,6 +6,7 @@ app_name = "jobs"
 
 urlpatterns = [
     path("", views.job_list, name="list"),
+    path("table/", views.job_table, name="table"),
     path("embed/", views.embed_start, name="embed"),
     path("<uuid:job_id>/", views.job_detail, name="detail"),
     path("<uuid:job_id>/progress/", views.job_progress, name="progress"),

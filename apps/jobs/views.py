@@ -1,41 +1,125 @@
+"""Job pages. Progress is polled by htmx: the fragments below re-render one job or the job
+table, and stop asking to be polled once nothing on them can change any more."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from apps.accounts.decorators import role_required
-from apps.accounts.roles import ALL_ROLES, DESK_ROLES
+from apps.accounts.roles import ALL_ROLES, DESK_ROLES, user_roles
 from apps.jobs.forms import EmbeddingJobForm
-from apps.jobs.selectors import job_get_for_user, job_list_for_user
+from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.selectors import OVERSIGHT_ROLES, job_get_for_user, job_list_for_user
 from apps.jobs.services import embedding_job_create
+
+JOB_LIST_LIMIT = 100
+# How much of an embedding the page shows: enough to see it is real, not 384 numbers.
+VECTOR_PREVIEW_VALUES = 6
+TEXT_PREVIEW_COUNT = 5
 
 
 @role_required(ALL_ROLES)
 def job_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "jobs/job_list.html", {"jobs": job_list_for_user(request.user)[:100]})
+    return render(request, "jobs/job_list.html", _job_table_context(request))
+
+
+@role_required(ALL_ROLES)
+def job_table(request: HttpRequest) -> HttpResponse:
+    """The job table alone, polled by the job list while some of its jobs are still active."""
+    return render(request, "jobs/_job_table.html", _job_table_context(request))
 
 
 @role_required(ALL_ROLES)
 def job_detail(request: HttpRequest, job_id) -> HttpResponse:
-    job = job_get_for_user(request.user, job_id)
-    if job is None:
-        raise Http404("No such job.")
-    return render(request, "jobs/job_detail.html", {"job": job})
+    job = _job_or_404(request, job_id)
+    texts = job.params.get("texts", []) if job.kind == JobKind.EMBED else []
+    return render(
+        request,
+        "jobs/job_detail.html",
+        {
+            "job": job,
+            "result_summary": job_result_summary(job),
+            "text_count": len(texts),
+            "text_preview": texts[:TEXT_PREVIEW_COUNT],
+        },
+    )
 
 
 @role_required(ALL_ROLES)
 def job_progress(request: HttpRequest, job_id) -> HttpResponse:
     """The fragment htmx polls; it stops polling itself once the job finished."""
-    job = job_get_for_user(request.user, job_id)
-    if job is None:
-        raise Http404("No such job.")
-    return render(request, "jobs/_job_progress.html", {"job": job})
+    job = _job_or_404(request, job_id)
+    return render(request, "jobs/_job_progress.html", {"job": job, "result_summary": job_result_summary(job)})
 
 
 @role_required(DESK_ROLES)
 def embed_start(request: HttpRequest) -> HttpResponse:
     form = EmbeddingJobForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        job = embedding_job_create(owner=request.user, texts=form.cleaned_data["texts"])
+        texts = form.cleaned_data["texts"]
+        job = embedding_job_create(owner=request.user, texts=texts)
+        messages.success(request, f"Embedding job started for {len(texts)} text{'s' if len(texts) != 1 else ''}.")
         return redirect("jobs:detail", job_id=job.id)
-    return render(request, "jobs/embed_form.html", {"form": form})
+    limits = {"max_texts": settings.ARGUS_EMBED_MAX_TEXTS, "max_text_chars": settings.ARGUS_EMBED_MAX_TEXT_CHARS}
+    return render(request, "jobs/embed_form.html", {"form": form, **limits})
+
+
+def job_result_summary(job: Job) -> dict[str, Any] | None:
+    """What the page shows of a finished job's result: scalars as they are, big lists as a size.
+
+    Embedding results carry one vector per text; the page shows their shape and the first
+    values of the first vector instead of thousands of floats.
+    """
+    result = job.result
+    if job.status != JobStatus.SUCCEEDED or not isinstance(result, dict):
+        return None
+    if job.kind == JobKind.EMBED:
+        vectors = result.get("vectors") or []
+        first = vectors[0] if vectors and isinstance(vectors[0], list) else []
+        return {
+            "kind": "embed",
+            "count": result.get("count", len(vectors)),
+            "dimensions": result.get("dimensions", len(first)),
+            "model": result.get("model", ""),
+            "model_version": result.get("model_version", ""),
+            "inference_record": result.get("inference_record"),
+            "first_values": [float(v) for v in first[:VECTOR_PREVIEW_VALUES]],
+            "more_values": max(len(first) - VECTOR_PREVIEW_VALUES, 0),
+        }
+    fields = []
+    for key, value in result.items():
+        if isinstance(value, list | dict):
+            fields.append((key, f"{type(value).__name__} of {len(value)}"))
+        else:
+            fields.append((key, value))
+    return {"kind": "generic", "fields": fields}
+
+
+def _job_or_404(request: HttpRequest, job_id) -> Job:
+    job = job_get_for_user(request.user, job_id)
+    if job is None:
+        # 404, not 403: another user's job id reveals nothing.
+        raise Http404("No such job.")
+    return job
+
+
+def _job_table_context(request: HttpRequest) -> dict[str, Any]:
+    status = request.GET.get("status", "")
+    if status not in JobStatus.values:
+        status = ""
+    jobs = job_list_for_user(request.user)
+    if status:
+        jobs = jobs.filter(status=status)
+    jobs = list(jobs[:JOB_LIST_LIMIT])
+    return {
+        "jobs": jobs,
+        "status_filter": status,
+        "status_choices": JobStatus.choices,
+        "has_active_jobs": any(not job.is_finished for job in jobs),
+        "sees_all_jobs": bool(user_roles(request.user) & OVERSIGHT_ROLES),
+    }

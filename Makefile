@@ -1,0 +1,53 @@
+# Argus: two commands do all the set-up on a fresh clone.
+#   make run   - create the environment, install, migrate, load demo users, start web + workers + beat
+#   make test  - run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export ARGUS_PORT ?= $(PORT)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run setup install test test-unit test-integration lint format clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: an unpinned torch resolves to a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+setup: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+
+run: setup
+	@echo
+	@echo "Argus is starting at http://127.0.0.1:$(ARGUS_PORT)/  (Ctrl-C stops web, workers and beat)"
+	@echo
+	$(VENV)/bin/honcho --procfile platform/Procfile --app-root . start
+
+test: install
+	scripts/test.sh
+
+test-unit: install
+	$(PY) -m pytest -m "not integration and not browser"
+
+test-integration: install
+	$(PY) -m pytest -m "integration or browser"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf var/

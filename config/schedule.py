@@ -1,0 +1,18 @@
+"""Every periodic job of Argus, in one place.
+
+django-celery-beat's DatabaseScheduler copies these entries into its tables at
+start-up; operators can then change intervals in the admin. Each entry expires so
+a backlog (beat running while workers are down) does not pile up.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+BEAT_SCHEDULE: dict[str, dict] = {
+    "model-worker-health": {
+        "task": "gpu_workers.tasks.health",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
+}

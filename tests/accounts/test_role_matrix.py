@@ -1,0 +1,209 @@
+"""Every URL in the URL conf, requested by every persona, answers the expected status.
+
+The endpoints are discovered from the resolver, so a new URL fails
+``test_every_endpoint_has_expectations`` (and its own matrix cases) until a row
+for it is added to ``EXPECTED``. That table is the one place that says who may
+reach what.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apps.jobs.models import Job, JobKind
+from tests.conftest import client_for
+
+PERSONAS = ("anonymous", "outsider", "analyst", "risk_officer", "auditor", "admin")
+
+# Expected outcomes besides a plain status code.
+LOGIN = "302 to the login page"
+ADMIN_LOGIN = "302 to the admin login page"
+
+# The Django admin is one app with its own login and permission checks, and it has
+# dozens of URLs (one set per registered model, plus auth views). A few stand for
+# the rest: the index (staff only), the audit log changelist (auditors' console),
+# the user changelist (staff without the model permission get 403). Non-staff users
+# are sent to the admin login, not answered 403: that is Django admin's behaviour.
+ADMIN_REPRESENTATIVES = {"admin:index", "admin:audit_inferencerecord_changelist", "admin:accounts_user_changelist"}
+
+# The sample job belongs to the analyst: the risk officer (a desk role, but not the
+# owner) then shows that object-level visibility is checked too (404, not 403, so
+# an id reveals nothing).
+# fmt: off
+EXPECTED: dict[str, tuple] = {
+    # url name                                  method   anonymous    outsider     analyst      risk_officer auditor      admin
+    "core:dashboard":                          ("GET",  LOGIN,       403,         200,         200,         200,         200),
+    "core:healthz":                            ("GET",  200,         200,         200,         200,         200,         200),
+    "accounts:login":                          ("GET",  200,         200,         200,         200,         200,         200),
+    "accounts:logout":                         ("POST", LOGIN,       LOGIN,       LOGIN,       LOGIN,       LOGIN,       LOGIN),
+    "jobs:list":                               ("GET",  LOGIN,       403,         200,         200,         200,         200),
+    "jobs:table":                              ("GET",  LOGIN,       403,         200,         200,         200,         200),
+    "jobs:embed":                              ("GET",  LOGIN,       403,         200,         200,         403,         200),
+    "jobs:detail":                             ("GET",  LOGIN,       403,         200,         404,         200,         200),
+    "jobs:progress":                           ("GET",  LOGIN,       403,         200,         404,         200,         200),
+    "research:home":                           ("GET",  LOGIN,       403,         200,         200,         403,         200),
+    "risk:home":                               ("GET",  LOGIN,       403,         200,         200,         403,         200),
+    "admin:index":                             ("GET",  ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200,         200),
+    "admin:audit_inferencerecord_changelist":  ("GET",  ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200,         200),
+    "admin:accounts_user_changelist":          ("GET",  ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403,         200),
+    "api-token":                               ("POST", 400,         400,         400,         400,         400,         400),
+    "api-me":                                  ("GET",  401,         403,         200,         200,         200,         200),
+    "api-schema":                              ("GET",  401,         403,         200,         200,         200,         200),
+    "api-docs":                                ("GET",  LOGIN,       403,         200,         200,         200,         200),
+    "api-job-list":                            ("GET",  401,         403,         200,         200,         200,         200),
+    "api-job-detail":                          ("GET",  401,         403,         200,         404,         200,         200),
+    "api-embeddings":                          ("POST", 401,         403,         202,         202,         403,         202),
+}
+# fmt: on
+
+# JSON bodies for the POST rows. The token endpoint gets no credentials: it must
+# answer 400 to everyone (public, and never 401/403, whatever session is sent).
+POST_BODIES: dict[str, Any] = {
+    "api-token": {},
+    "api-embeddings": {"texts": ["Revenue grew 12% year over year."]},
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """Objects the URL parameters point at."""
+
+    personas: dict[str, Any]
+    analyst_job: Job
+
+
+# Path parameter name -> its sample value. A URL with a parameter not listed here
+# fails the discovery test: add a sample (and, if needed, an object in ``world``).
+SAMPLE_KWARGS: dict[str, Callable[[World], Any]] = {
+    "job_id": lambda world: world.analyst_job.pk,
+}
+
+
+# --- discovery ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    namespace: str
+    route: str
+    params: tuple[str, ...]
+
+
+def _walk(patterns, namespace: str = "", prefix: str = "") -> Iterator[Endpoint]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            child_ns = (
+                f"{namespace}:{entry.namespace}" if namespace and entry.namespace else entry.namespace or namespace
+            )
+            yield from _walk(entry.url_patterns, child_ns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            if entry.name is None:
+                name = f"<unnamed {route}>"
+            else:
+                name = f"{namespace}:{entry.name}" if namespace else entry.name
+            params = tuple(getattr(entry.pattern, "converters", {}) or ())
+            # Regex patterns (admin) name their groups instead of declaring converters.
+            params += tuple(n for n in entry.pattern.regex.groupindex if n not in params)
+            yield Endpoint(name=name, namespace=namespace, route=route, params=params)
+
+
+def discovered_endpoints() -> dict[str, Endpoint]:
+    endpoints = {}
+    for endpoint in _walk(get_resolver().url_patterns):
+        if endpoint.namespace == "admin" and endpoint.name not in ADMIN_REPRESENTATIVES:
+            continue
+        endpoints.setdefault(endpoint.name, endpoint)
+    return endpoints
+
+
+ENDPOINTS = discovered_endpoints()
+
+
+def test_every_endpoint_has_expectations():
+    discovered = set(ENDPOINTS)
+    expected = set(EXPECTED)
+    assert not discovered - expected, f"URLs without a row in EXPECTED (add one): {sorted(discovered - expected)}"
+    assert not expected - discovered, f"Rows in EXPECTED for URLs that no longer exist: {sorted(expected - discovered)}"
+
+
+def test_every_path_parameter_has_a_sample_value():
+    missing = {e.name: p for e in ENDPOINTS.values() for p in e.params if p not in SAMPLE_KWARGS}
+    assert not missing, f"Add sample values to SAMPLE_KWARGS for: {missing}"
+
+
+def test_every_post_row_has_a_body_or_needs_none():
+    for name, row in EXPECTED.items():
+        assert row[0] in {"GET", "POST"}, name
+        assert len(row) == 1 + len(PERSONAS), name
+
+
+# --- the matrix -----------------------------------------------------------------
+
+
+@pytest.fixture
+def world(personas) -> World:
+    job = Job.objects.create(
+        kind=JobKind.EMBED,
+        owner=personas["analyst"],
+        actor_label=f"user:{personas['analyst'].username}",
+        params={"texts": ["Net debt fell."]},
+    )
+    return World(personas=personas, analyst_job=job)
+
+
+def _client(world: World, persona: str) -> Client:
+    return Client() if persona == "anonymous" else client_for(world.personas[persona])
+
+
+def _assert_outcome(response, expected, *, name: str, path: str) -> None:
+    where = f"{name} ({path})"
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{where}: {response.status_code}"
+        assert urlsplit(response["Location"]).path == reverse("accounts:login"), response["Location"]
+        return
+    if expected == ADMIN_LOGIN:
+        assert response.status_code == 302, f"{where}: {response.status_code}"
+        assert urlsplit(response["Location"]).path == reverse("admin:login"), response["Location"]
+        return
+    assert response.status_code == expected, f"{where}: {response.status_code} {response.content[:300]!r}"
+    if path.startswith("/api/") and expected >= 400:
+        # Every API error speaks the same JSON envelope.
+        assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+        error = response.json()["error"]
+        assert error["status"] == expected
+        assert error["code"] and error["detail"]
+        if expected == 401:
+            assert response["WWW-Authenticate"] == "Token"
+
+
+MATRIX = [pytest.param(name, persona, id=f"{name}-{persona}") for name in sorted(ENDPOINTS) for persona in PERSONAS]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "persona"), MATRIX)
+def test_role_matrix(world, name, persona):
+    assert name in EXPECTED, f"No row for {name} in EXPECTED: add one"
+    endpoint = ENDPOINTS[name]
+    method, *statuses = EXPECTED[name]
+    expected = dict(zip(PERSONAS, statuses, strict=True))[persona]
+    path = reverse(name, kwargs={p: SAMPLE_KWARGS[p](world) for p in endpoint.params})
+    client = _client(world, persona)
+    if method == "POST":
+        body = POST_BODIES.get(name)
+        if body is None:
+            response = client.post(path)
+        else:
+            response = client.post(path, data=json.dumps(body), content_type="application/json")
+    else:
+        response = client.get(path)
+    _assert_outcome(response, expected, name=name, path=path)
