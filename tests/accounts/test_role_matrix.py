@@ -31,7 +31,8 @@ ADMIN_LOGIN = "302 to the admin login page"
 # dozens of URLs (one set per registered model, plus auth views). A few stand for
 # the rest: the index (staff only), the audit log changelist (auditors' console),
 # the user changelist (staff without the model permission get 403). Non-staff users
-# are sent to the admin login, not answered 403: that is Django admin's behaviour.
+# are sent to the admin login, not answered 403: that is Django admin's behaviour
+# (an anonymous visitor of a model page meets our login middleware first).
 ADMIN_REPRESENTATIVES = {"admin:index", "admin:audit_inferencerecord_changelist", "admin:accounts_user_changelist"}
 
 # The sample job belongs to the analyst: the risk officer (a desk role, but not the
@@ -52,8 +53,9 @@ EXPECTED: dict[str, tuple] = {
     "research:home":                           ("GET",  LOGIN,       403,         200,         200,         403,         200),
     "risk:home":                               ("GET",  LOGIN,       403,         200,         200,         403,         200),
     "admin:index":                             ("GET",  ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200,         200),
-    "admin:audit_inferencerecord_changelist":  ("GET",  ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200,         200),
-    "admin:accounts_user_changelist":          ("GET",  ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403,         200),
+    "admin:audit_inferencerecord_changelist":  ("GET",  LOGIN,       ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200,         200),
+    "admin:accounts_user_changelist":          ("GET",  LOGIN,       ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403,         200),
+    "metrics":                                 ("GET",  401,         403,         403,         403,         403,         200),
     "api-token":                               ("POST", 400,         400,         400,         400,         400,         400),
     "api-me":                                  ("GET",  401,         403,         200,         200,         200,         200),
     "api-schema":                              ("GET",  401,         403,         200,         200,         200,         200),
