@@ -225,8 +225,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "apps.accounts.permissions.HasRole",
     ],
-    # DRF reads the body from the stream, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check:
-    # this parser enforces the limit itself.
+    # JSON only; refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE and absurd nesting with a 400.
     "DEFAULT_PARSER_CLASSES": ["apps.core.api_parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -248,8 +247,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Research, risk monitoring and audited model inference for finance teams.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # apps.core.api_docs serves the schema and UI to every role; any other spectacular
+    # view falls back to these, which admit admins only (HasRole fails closed).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "apps.accounts.permissions.HasRole"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Stable, specific enum names; "StatusEnum" would collide as soon as a second model has a status.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "apps.jobs.models.JobStatus",
+        "JobKindEnum": "apps.jobs.models.JobKind",
+    },
+    "TAGS": [
+        {"name": "auth", "description": "API tokens and the current user."},
+        {"name": "jobs", "description": "Background jobs: start one (202), then poll it."},
+    ],
     # The UI works offline: Swagger UI comes from drf-spectacular-sidecar's static files.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -3,7 +3,9 @@
 # (make run) there, fetch the login page, and stop everything again.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-port=${SMOKE_PORT:-8765}
+# A port nobody listens on, so the page we fetch can only come from this clone.
+port=${SMOKE_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is already in use" >&2; exit 1; fi
 work=$(mktemp -d)
 trap 'kill -- -$pid 2>/dev/null || true; sleep 2; kill -9 -- -$pid 2>/dev/null || true; rm -rf "$work"' EXIT
 

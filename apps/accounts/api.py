@@ -51,9 +51,7 @@ class TokenObtainApi(ObtainAuthToken):
                 value={"username": "ana-analyst", "password": "correct-horse-battery-staple"},
                 request_only=True,
             ),
-            OpenApiExample(
-                "Token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True
-            ),
+            OpenApiExample("Token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
         ],
         tags=["auth"],
         auth=[],

@@ -132,8 +132,9 @@ class CreatedAtRangeFilter(InputFilter):
         if not raw:
             return None
         try:
-            moment = parse_datetime(raw)
-            day = None if moment else parse_date(raw)
+            # Date first: parse_datetime reads a bare date as midnight.
+            day = parse_date(raw)
+            moment = None if day else parse_datetime(raw)
         except ValueError as exc:
             raise IncorrectLookupParameters(f"{name}: {exc}") from exc
         if moment is not None:
@@ -141,7 +142,7 @@ class CreatedAtRangeFilter(InputFilter):
                 moment = timezone.make_aware(moment)
             return moment + dt.timedelta(microseconds=1) if end_of_day else moment
         if day is None:
-            raise IncorrectLookupParameters(f"{name}: {raw!r} is not a date (YYYY-MM-DD)")
+            raise IncorrectLookupParameters(f"{name}: {raw!r} is not a date (YYYY-MM-DD) or date-time")
         if end_of_day:
             day += dt.timedelta(days=1)
         return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
@@ -204,7 +205,7 @@ def _jsonl_lines(records: Iterable[InferenceRecord]) -> Iterator[str]:
 class InferenceRecordAdmin(admin.ModelAdmin):
     list_display = (
         "seq",
-        "created_at",
+        "created",
         "actor",
         "kind",
         "model_name",
@@ -235,7 +236,7 @@ class InferenceRecordAdmin(admin.ModelAdmin):
     # No bulk actions at all: the only built-in one is "delete selected".
     actions = None
     fieldsets = (
-        ("Chain", {"fields": ("seq", "created_at", "prev_hash", "record_hash", "chain_check", "chain_neighbours")}),
+        ("Chain", {"fields": ("seq", "created_at_utc", "prev_hash", "record_hash", "chain_check", "chain_neighbours")}),
         ("Who", {"fields": ("actor", "actor_user", "job_link", "task_id")}),
         ("Model", {"fields": ("kind", "model_name", "model_version", "adapter_name", "adapter_version", "parameters")}),
         (
@@ -257,6 +258,15 @@ class InferenceRecordAdmin(admin.ModelAdmin):
         return False
 
     # --- columns and detail fields
+
+    # Audit times in UTC and to the second (the list) or microsecond (the record, as hashed).
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj: InferenceRecord) -> str:
+        return obj.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="created at (UTC)")
+    def created_at_utc(self, obj: InferenceRecord) -> str:
+        return obj.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
     @admin.display(description="tokens in / out")
     def tokens(self, obj: InferenceRecord) -> str:

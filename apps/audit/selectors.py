@@ -28,9 +28,12 @@ class ChainVerdict:
 
 
 def _records_in_chain_order(
-    *, after_seq: int = 0, up_to_seq: int | None = None, batch_size: int = 2000
+    *, after_seq: int | None = None, up_to_seq: int | None = None, batch_size: int = 2000
 ) -> Iterator[InferenceRecord]:
-    records = InferenceRecord.objects.filter(seq__gt=after_seq)
+    # No lower bound by default: a forged row numbered 0 must be walked (and caught) too.
+    records = InferenceRecord.objects.all()
+    if after_seq is not None:
+        records = records.filter(seq__gt=after_seq)
     if up_to_seq is not None:
         records = records.filter(seq__lte=up_to_seq)
     return records.order_by("seq").iterator(chunk_size=batch_size)

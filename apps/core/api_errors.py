@@ -17,11 +17,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from apps.core.api_parsers import RequestBodyTooLarge
+from apps.core.api_parsers import RequestBodyTooLarge, declared_length
 
 NON_FIELD_ERRORS = "non_field_errors"
 
@@ -58,10 +58,12 @@ def _validation_summary(fields: dict[str, Any]) -> str:
     return f"Invalid input. {messages[0]}{more}"
 
 
-def _as_api_exception(exc: Exception) -> Exception:
+def _as_api_exception(exc: Exception, context: dict[str, Any]) -> Exception:
     """Django exceptions an API view may raise, as the DRF exceptions they mean."""
     if isinstance(exc, RequestDataTooBig):
-        return RequestBodyTooLarge(size=None, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        # Raised by ``request.body`` when DRF reads a JSON body over the limit.
+        size = declared_length(context.get("request"))
+        return RequestBodyTooLarge(size=size, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, Http404):
         return exceptions.NotFound(*exc.args)
     if isinstance(exc, PermissionDenied):
@@ -70,7 +72,7 @@ def _as_api_exception(exc: Exception) -> Exception:
 
 
 def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    exc = _as_api_exception(exc)
+    exc = _as_api_exception(exc, context)
     response = exception_handler(exc, context)
     if response is None:
         # Not an API error: Django's 500 handler answers (in the same envelope for /api/).

@@ -80,6 +80,7 @@ class StrictSerializer(serializers.Serializer):
 class EmbeddingJobInputSerializer(StrictSerializer):
     texts = serializers.ListField(
         child=StrictCharField(max_length=settings.ARGUS_EMBED_MAX_TEXT_CHARS, allow_blank=False, trim_whitespace=True),
+        allow_empty=False,
         min_length=1,
         max_length=settings.ARGUS_EMBED_MAX_TEXTS,
         help_text=(

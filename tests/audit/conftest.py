@@ -39,9 +39,14 @@ def tamper(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> None:
     """
     from django.db import connection
 
+    postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgres:
+            # The test's own open transaction holds deferred foreign-key checks, and ALTER TABLE
+            # refuses to run with pending trigger events; an attacker's session would have none.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER {APPEND_ONLY_TRIGGER}")
         cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
+        if postgres:
             cursor.execute(f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER {APPEND_ONLY_TRIGGER}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
