@@ -30,7 +30,7 @@ run: setup
 	@echo
 	@echo "Argus is starting at http://127.0.0.1:$(ARGUS_PORT)/  (Ctrl-C stops web, workers and beat)"
 	@echo
-	$(VENV)/bin/honcho --procfile platform/Procfile --app-root . start
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho --procfile platform/Procfile --app-root . start
 
 test: install
 	scripts/test.sh

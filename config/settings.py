@@ -337,7 +337,11 @@ LOGGING = {
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s %(task_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s task=%(task_id)s] %(message)s"},
+        "plain": {
+            "format": (
+                "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s task=%(task_id)s] %(message)s"
+            )
+        },
     },
     "handlers": {
         "console": {

@@ -40,6 +40,7 @@ from apps.audit.selectors import audit_chain_verify, inference_records_referenci
 
 # Verifying walks the whole chain; a busy console should not do that on every page view.
 CHAIN_STATUS_TTL_SECONDS = 30
+CHAIN_STATUS_CACHE_KEY = "audit:chain-status"
 EXPORT_CHUNK_SIZE = 500
 # Every stored column, hashes included, under the names an offline verifier expects.
 EXPORT_FIELDS: tuple[str, ...] = tuple(field.attname for field in InferenceRecord._meta.concrete_fields)
@@ -49,15 +50,15 @@ EXPORT_FIELDS: tuple[str, ...] = tuple(field.attname for field in InferenceRecor
 
 
 def audit_chain_status(*, refresh: bool = False) -> dict[str, Any]:
-    """The chain verdict for the console, reused for a few seconds while the chain tip is unchanged.
+    """The chain verdict for the console, reused for ``CHAIN_STATUS_TTL_SECONDS``.
 
-    Any append moves the tip and so forces a fresh walk; tampering behind the ORM's back
-    does not, which is what ``refresh`` (the "Verify now" button) is for.
+    Not keyed on the chain's tip: on a busy chain the tip moves with every model
+    call, and each page view would walk the whole chain again. The page shows when
+    the verdict was reached; ``refresh`` (the "Verify now" button) walks it now.
     """
-    tip = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first() or (0, GENESIS_HASH)
-    cache_key = f"audit:chain-status:{tip[0]}:{tip[1]}"
-    status = None if refresh else cache.get(cache_key)
+    status = None if refresh else cache.get(CHAIN_STATUS_CACHE_KEY)
     if status is None:
+        tip = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first() or (0, GENESIS_HASH)
         verdict = audit_chain_verify()
         status = {
             **asdict(verdict),
@@ -66,7 +67,7 @@ def audit_chain_status(*, refresh: bool = False) -> dict[str, Any]:
             "head_seq": tip[0],
             "head_hash": tip[1],
         }
-        cache.set(cache_key, status, CHAIN_STATUS_TTL_SECONDS)
+        cache.set(CHAIN_STATUS_CACHE_KEY, status, CHAIN_STATUS_TTL_SECONDS)
     return status
 
 

@@ -91,11 +91,6 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
     return response
 
 
-def error_response(status_code: int, code: str, detail: str) -> Response:
-    """An error answered directly by a view, in the same envelope."""
-    return Response({"error": {"status": status_code, "code": code, "detail": detail}}, status=status_code)
-
-
 # --- OpenAPI description of the envelope ---------------------------------------
 
 

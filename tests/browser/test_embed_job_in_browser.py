@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
@@ -97,7 +97,8 @@ def in_thread(work: Callable[[], Any]) -> Any:
 
 
 def screenshot(page, name: str) -> Path:
-    folder = Path(settings.VAR_DIR) / "screenshots"
+    # Beside, not inside, the per-run var folder, which is removed when the run ends.
+    folder = Path(settings.BASE_DIR) / "var" / "test" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -128,7 +129,7 @@ def test_demo_analyst_starts_an_embedding_job_and_watches_it_finish_without_relo
         page.click("[data-nav=embed]")
         page.fill("textarea[name=texts]", "\n".join(texts))
         assert page.locator("#text-count").inner_text() == "2 texts"
-        page.click("button[type=submit]")
+        page.click("#content form button[type=submit]")
         page.wait_for_url(re.compile(UUID_PATH))
         job_url = page.url
 
@@ -200,3 +201,20 @@ def test_job_page_follows_progress_written_elsewhere_and_stops_polling_when_done
         screenshot(page, "job-progress-driven")
         assert not problems["console"], problems["console"]
         assert not problems["http"], problems["http"]
+
+
+def test_job_page_whose_session_expires_while_polling_goes_to_the_login_page(live_server, transactional_db):
+    user = user_create(username=DEMO_USERNAME, password=DEMO_PASSWORD, role=Role.ANALYST)
+    job = Job.objects.create(kind=JobKind.EMBED, owner=user, actor_label="user:demo", params={"texts": ["a"]})
+    job_path = reverse("jobs:detail", args=[job.pk])
+
+    with chromium_page(live_server.url) as (page, _problems):
+        log_in(page, DEMO_USERNAME, DEMO_PASSWORD)
+        page.goto(job_path)
+        page.context.clear_cookies()
+
+        # The next poll is redirected to the login page; the page follows instead of
+        # swapping a login form into the progress card.
+        page.wait_for_url(lambda url: urlsplit(url).path == reverse("accounts:login"), timeout=15_000)
+        assert parse_qs(urlsplit(page.url).query)["next"] == [job_path]
+        assert page.locator("#job-progress").count() == 0

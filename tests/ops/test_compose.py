@@ -118,6 +118,13 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck_on_healthz():
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     for entry in (".venv", ".git", "var", "platform/secrets"):
         assert entry in ignored
+    # Files copied by name exist and are not left out of the context.
+    for line in text.splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            for source in line.split()[1:-1]:
+                if source != ".":
+                    assert (REPO_ROOT / source).is_file(), source
+                    assert source not in ignored, source
 
 
 def test_app_services_share_one_environment(services):
@@ -289,3 +296,29 @@ def test_interpolation_follows_compose_rules():
     assert interpolate("ping $$HOSTNAME", {}) == "ping $HOSTNAME"
     with pytest.raises(KeyError):
         interpolate("${A:?set A}", {})
+
+
+_PLAIN_HTTP_PROBE = r"""
+import json, django
+django.setup()
+from django.test import Client
+out = {}
+for host, path in [("web:8000", "/metrics"), ("127.0.0.1:8000", "/healthz"), ("web:8000", "/accounts/login/")]:
+    response = Client(HTTP_HOST=host).get(path)
+    out[path] = [response.status_code, response.headers.get("Location", "")]
+print(json.dumps(out))
+"""
+
+
+def test_scrapes_and_health_checks_reach_web_over_plain_http_in_production(services, tmp_path):
+    """Inside the network there is no TLS: /metrics and /healthz must not be redirected to HTTPS."""
+    env = {**container_environment(services["web"], tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", _PLAIN_HTTP_PROBE], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answers["/metrics"] == [401, ""]  # asks for the token, on plain HTTP
+    assert answers["/healthz"] == [200, ""]
+    # Everything else is sent to HTTPS.
+    assert answers["/accounts/login/"] == [301, "https://web:8000/accounts/login/"]
