@@ -21,7 +21,29 @@ for _ in $(seq 1 600); do
     if grep -q "Sign in" <<<"$page"; then
       echo "fresh clone: 'make run' served the login page after $(( $(date +%s) - started ))s"
       grep -E "Demo logins|demo-" "$work/run.log" | head -6 || true
-      exit 0
+      # The demo analyst's embedding job must run through the workers of this clone.
+      if python3 - "$port" <<'PY'
+import json, sys, time, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+def call(path, body=None, token=None):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json",
+                                          **({"Authorization": f"Token {token}"} if token else {})})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)
+token = call("/api/auth/token/", {"username": "demo-analyst", "password": "argus-demo-2026"})["token"]
+job = call("/api/embeddings/", {"texts": ["Revenue grew 12%.", "The issuer defaulted on its notes."]}, token)
+deadline = time.time() + 300
+while job["status"] not in ("succeeded", "failed") and time.time() < deadline:
+    time.sleep(1)
+    job = call(job["status_url"], token=token)
+print(f"fresh clone: embedding job {job['status']} at {job['progress']}%")
+sys.exit(0 if job["status"] == "succeeded" and job["result"]["dimensions"] == 384 else 1)
+PY
+      then exit 0; fi
+      echo "fresh clone: the embedding job did not succeed; make run output:" >&2
+      tail -80 "$work/run.log" >&2
+      exit 1
     fi
   fi
   if ! kill -0 "$pid" 2>/dev/null; then break; fi

@@ -15,7 +15,13 @@ task_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", def
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = getattr(record, "request_id", "") or request_id_var.get()
+        # django.request logs its 4xx/5xx lines after the middleware chain returned
+        # (context already reset), but attaches the request itself.
+        record.request_id = (
+            getattr(record, "request_id", "")
+            or request_id_var.get()
+            or getattr(getattr(record, "request", None), "request_id", "")
+        )
         record.job_id = getattr(record, "job_id", "") or job_id_var.get()
         record.task_id = getattr(record, "task_id", "") or task_id_var.get()
         return True
