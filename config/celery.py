@@ -51,4 +51,4 @@ app.conf.update(
     worker_hijack_root_logger=False,
     beat_schedule=BEAT_SCHEDULE,
 )
-app.autodiscover_tasks(["apps.jobs", "apps.research", "apps.risk", "gpu_workers"])
+app.autodiscover_tasks(["apps.audit", "apps.jobs", "apps.research", "apps.risk", "gpu_workers"])

@@ -15,4 +15,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 240},
     },
+    "audit-chain-verify": {
+        "task": "apps.audit.tasks.audit_chain_verify_scheduled",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }

@@ -12,12 +12,10 @@ import csv
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
@@ -36,39 +34,11 @@ from django.utils.html import format_html
 
 from apps.audit.hashing import GENESIS_HASH, canonical_json, chain_hash
 from apps.audit.models import AuditChainHead, InferenceRecord
-from apps.audit.selectors import audit_chain_verify, inference_records_referencing
+from apps.audit.selectors import audit_chain_status, inference_records_referencing
 
-# Verifying walks the whole chain; a busy console should not do that on every page view.
-CHAIN_STATUS_TTL_SECONDS = 30
-CHAIN_STATUS_CACHE_KEY = "audit:chain-status"
 EXPORT_CHUNK_SIZE = 500
 # Every stored column, hashes included, under the names an offline verifier expects.
 EXPORT_FIELDS: tuple[str, ...] = tuple(field.attname for field in InferenceRecord._meta.concrete_fields)
-
-
-# --- chain status ---------------------------------------------------------------
-
-
-def audit_chain_status(*, refresh: bool = False) -> dict[str, Any]:
-    """The chain verdict for the console, reused for ``CHAIN_STATUS_TTL_SECONDS``.
-
-    Not keyed on the chain's tip: on a busy chain the tip moves with every model
-    call, and each page view would walk the whole chain again. The page shows when
-    the verdict was reached; ``refresh`` (the "Verify now" button) walks it now.
-    """
-    status = None if refresh else cache.get(CHAIN_STATUS_CACHE_KEY)
-    if status is None:
-        tip = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first() or (0, GENESIS_HASH)
-        verdict = audit_chain_verify()
-        status = {
-            **asdict(verdict),
-            "message": str(verdict),
-            "checked_at": timezone.now(),
-            "head_seq": tip[0],
-            "head_hash": tip[1],
-        }
-        cache.set(CHAIN_STATUS_CACHE_KEY, status, CHAIN_STATUS_TTL_SECONDS)
-    return status
 
 
 # --- list filters ----------------------------------------------------------------

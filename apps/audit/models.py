@@ -95,9 +95,6 @@ class InferenceRecord(models.Model):
         "tokens_out", "latency_ms", "status", "error", "cache_hit", "details", "prev_hash",
     )  # fmt: skip
 
-    def hashed_content(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.HASHED_FIELDS}
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Audit records are append-only: update refused.")
@@ -105,6 +102,9 @@ class InferenceRecord(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit records are append-only: delete refused.")
+
+    def hashed_content(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.HASHED_FIELDS}
 
 
 class AuditChainHead(models.Model):
@@ -118,3 +118,6 @@ class AuditChainHead(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"chain head at seq {self.last_seq}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.utils import timezone
 
 from apps.audit.hashing import GENESIS_HASH, chain_hash
 from apps.audit.models import AuditChainHead, InferenceRecord
@@ -152,3 +154,30 @@ def inference_records_referencing(
             _SQLiteJSONArrayHas("document_ids", document_id) | _SQLiteJSONArrayHas("chunk_ids", document_id)
         )
     return queryset.filter(Q(document_ids__contains=[document_id]) | Q(chunk_ids__contains=[document_id]))
+
+
+# Verifying walks the whole chain; a busy console should not do that on every page view.
+CHAIN_STATUS_TTL_SECONDS = 30
+CHAIN_STATUS_CACHE_KEY = "audit:chain-status"
+
+
+def audit_chain_status(*, refresh: bool = False) -> dict[str, Any]:
+    """The chain verdict for the console, reused for ``CHAIN_STATUS_TTL_SECONDS``.
+
+    Not keyed on the chain's tip: on a busy chain the tip moves with every model
+    call, and each page view would walk the whole chain again. The page shows when
+    the verdict was reached; ``refresh`` (the "Verify now" button) walks it now.
+    """
+    status = None if refresh else cache.get(CHAIN_STATUS_CACHE_KEY)
+    if status is None:
+        tip = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first() or (0, GENESIS_HASH)
+        verdict = audit_chain_verify()
+        status = {
+            **asdict(verdict),
+            "message": str(verdict),
+            "checked_at": timezone.now(),
+            "head_seq": tip[0],
+            "head_hash": tip[1],
+        }
+        cache.set(CHAIN_STATUS_CACHE_KEY, status, CHAIN_STATUS_TTL_SECONDS)
+    return status

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pipelines.cleaning import SourceLine, ends_sentence, join_wrapped
+from pipelines.cleaning import SourceLine, ends_sentence, is_repeatable_short_answer, join_wrapped
 from pipelines.documents import BlockDraft, BlockKind
 
 
@@ -55,7 +55,7 @@ def _is_caps_heading(line: str) -> bool:
     return sum(ch.isupper() for ch in letters) / len(letters) >= 0.95
 
 
-def _is_title_like(line: str) -> bool:
+def _is_title_like(line: str, *, strict: bool = False) -> bool:
     if len(line) > 80 or not line[:1].isupper() or line.endswith(tuple(".,;:!?")):
         return False
     words = re.findall(r"[A-Za-z][\w'’&-]*", line)
@@ -63,7 +63,22 @@ def _is_title_like(line: str) -> bool:
         return False
     content = [word for word in words if word.lower() not in _SMALL_WORDS]
     capitalised = sum(1 for word in content if word[0].isupper())
-    return bool(content) and capitalised / len(content) >= 0.5
+    return bool(content) and capitalised / len(content) >= (1.0 if strict else 0.5)
+
+
+def _is_run_in_title(line: str) -> bool:
+    """"Gross Margins." alone on a line: a heading in text exports of filings."""
+    return (
+        line.endswith(".")
+        and not line.endswith("..")
+        and len(line.split()) <= 6
+        and not is_repeatable_short_answer(line)
+        and _is_title_like(line[:-1], strict=True)
+    )
+
+
+def _is_heading_candidate(line: str) -> bool:
+    return _is_title_like(line) or _is_run_in_title(line)
 
 
 @dataclass
@@ -125,9 +140,9 @@ def _confirm_title_headings(lines: list[_Line | None]) -> list[_Line]:
     result: list[_Line] = []
     filled = [(i, line) for i, line in enumerate(lines) if line is not None]
     for position, (index, line) in enumerate(filled):
-        if line.kind == "prose" and _is_title_like(line.text):
-            previous = filled[position - 1][1] if position > 0 else None
-            after_break = position == 0 or lines[index - 1] is None
+        if line.kind == "prose" and _is_heading_candidate(line.text):
+            previous = next((done for done in reversed(result) if done.kind != "break"), None)
+            after_break = bool(result) and result[-1].kind == "break"
             previous_done = (
                 after_break or previous is None or previous.kind in {"heading", "table"} or ends_sentence(previous.text)
             )
@@ -135,7 +150,7 @@ def _confirm_title_headings(lines: list[_Line | None]) -> list[_Line]:
             followed_by_text = following is not None and (
                 following.kind == "heading"
                 or (following.kind in {"prose", "list"} and len(following.text) >= max(60, 2 * len(line.text)))
-                or (following.kind == "prose" and _is_title_like(following.text))
+                or (following.kind == "prose" and _is_heading_candidate(following.text))
             )
             if previous_done and followed_by_text:
                 line = _Line(line.text, line.page, "heading", 3)

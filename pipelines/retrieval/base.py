@@ -175,7 +175,9 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class CollectionInfo:
     points_count: int
-    indexed_vectors_count: int  # dense vectors inside an HNSW index (the rest are scanned)
+    # As Qdrant reports it: summed over the named vectors. Sparse vectors are indexed on
+    # write; dense ones only once the optimizer built an HNSW graph (the rest are scanned).
+    indexed_vectors_count: int
     vector_size: int
     distance: Distance
     indexed_fields: frozenset[str]  # payload fields with an index (local mode keeps none)

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-import apps.audit.admin as audit_admin
+import apps.audit.selectors as audit_selectors
 import apps.audit.services as services
 from apps.audit.admin import EXPORT_FIELDS
 from apps.audit.hashing import chain_hash
@@ -30,7 +30,7 @@ JOB_ID = uuid.UUID("3f0c9a52-7d1e-4f3a-9b1c-2a6d8e4f0b11")
 def fresh_chain_status(monkeypatch):
     # The console caches the chain verdict for a few seconds; a cache key of its own
     # per test keeps one test's verdict out of the next.
-    monkeypatch.setattr(audit_admin, "CHAIN_STATUS_CACHE_KEY", f"test-audit-chain-status:{uuid.uuid4().hex}")
+    monkeypatch.setattr(audit_selectors, "CHAIN_STATUS_CACHE_KEY", f"test-audit-chain-status:{uuid.uuid4().hex}")
 
 
 @pytest.fixture

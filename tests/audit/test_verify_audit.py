@@ -186,3 +186,20 @@ def test_records_appended_while_the_walk_runs_are_not_mistaken_for_tampering(cha
     assert verdict.ok, str(verdict)
     assert verdict.checked == 6
     assert len(snapshots_taken) == 2  # the record committed after the snapshot was walked too
+
+
+def test_scheduled_verification_reports_the_chain_tip_and_a_break(db, caplog):
+    from apps.audit.models import InferenceKind
+    from apps.audit.services import Actor, audited
+    from apps.audit.tasks import audit_chain_verify_scheduled
+
+    for n in range(3):
+        with audited(kind=InferenceKind.SCORE, actor=Actor.scheduled("risk-scan"), model_name="m", model_input=n) as c:
+            c.output = n
+    outcome = audit_chain_verify_scheduled.apply().get()
+    assert outcome["ok"] is True and outcome["head_seq"] == 3 and outcome["checked"] == 3
+    tamper("UPDATE audit_inferencerecord SET model_name = 'forged' WHERE seq = 2")
+    with caplog.at_level("ERROR", logger="apps.audit.tasks"):
+        outcome = audit_chain_verify_scheduled.apply().get()
+    assert outcome["ok"] is False and outcome["broken_seq"] == 2
+    assert any("BROKEN" in r.getMessage() for r in caplog.records)

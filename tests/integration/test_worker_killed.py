@@ -32,7 +32,7 @@ def test_job_survives_sigkill_of_its_worker_process(celery_worker_process, analy
         return current if current.status == JobStatus.RUNNING and 5 <= current.progress <= 80 else None
 
     running = wait_for(running_midway, timeout=180, interval=0.05, what="the job to run midway")
-    host, pid = running.worker.rsplit(":", 1)
+    _host, pid = running.worker.rsplit(":", 1)
     assert int(pid) != celery_worker_process.process.pid, "the job must run in a pool child, not the main process"
     os.kill(int(pid), signal.SIGKILL)
 

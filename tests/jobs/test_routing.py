@@ -36,9 +36,7 @@ def test_visibility_timeout_shorter_than_time_limit_is_refused_at_startup():
     import sys
 
     env = {**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0", "CELERY_VISIBILITY_TIMEOUT": "60"}
-    proc = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()"],
-        env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    setup = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup()"
+    proc = subprocess.run([sys.executable, "-c", setup], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT" in proc.stderr

@@ -36,6 +36,6 @@ class Command(BaseCommand):
                 email=row.get("email", ""),
                 display_name=row.get("display_name", ""),
             )
-        self.stdout.write("Demo logins (password for all: %s):" % password)
+        self.stdout.write(f"Demo logins (password for all: {password}):")
         for row in rows:
             self.stdout.write(f"  {row['username']:<14} {Role(row['role']).label}")
