@@ -27,6 +27,9 @@ PY
 embedded=(env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL -u CACHE_URL -u QDRANT_URL)
 start=$(date +%s)
 
+echo "== lint (ruff)"
+.venv/bin/ruff check .
+
 echo "== 1/3 unit tests on the embedded defaults (SQLite, filesystem broker)"
 "${embedded[@]}" "$PY" -m pytest -m "not integration and not browser" -n 2 -q
 

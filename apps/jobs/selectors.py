@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from apps.accounts.roles import Role, user_roles
 from apps.jobs.models import Job
@@ -21,3 +21,9 @@ def job_list_for_user(user: Any) -> QuerySet[Job]:
 
 def job_get_for_user(user: Any, job_id: Any) -> Job | None:
     return job_list_for_user(user).filter(pk=job_id).first()
+
+
+def job_status_counts_for_user(user: Any) -> dict[str, int]:
+    """How many of the user's visible jobs are in each status."""
+    # order_by() drops the model's default ordering, which would otherwise join the GROUP BY.
+    return dict(job_list_for_user(user).order_by().values_list("status").annotate(n=Count("id")))
