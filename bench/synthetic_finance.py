@@ -253,6 +253,7 @@ def generate_chunks(params: GeneratorParams) -> list[SyntheticChunk]:
     rng = random.Random(params.seed)
     topics = list(TOPICS)
     chunks: list[SyntheticChunk] = []
+    seen: set[str] = set()  # identical passages would make "the exact top 10" ambiguous
     document_index = 0
     while len(chunks) < params.n:
         ticker, company, _sector = rng.choice(COMPANIES)
@@ -271,6 +272,9 @@ def generate_chunks(params: GeneratorParams) -> list[SyntheticChunk]:
             text = " ".join(_fill(s, rng, ticker, company, published.year) for s in sentences)
             if doc_type != "filing" and rng.random() < 0.5:
                 text = f"{company} ({ticker}): {text}"
+            if text in seen:
+                continue
+            seen.add(text)
             chunks.append(
                 SyntheticChunk(
                     chunk_id=f"{document_id}:{position:03d}",

@@ -92,22 +92,26 @@ def clean_block_text(text: str, kind: BlockKind = BlockKind.PARAGRAPH) -> str:
 
 
 def _furniture_key(line: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(line.lower().split()))
+    """Running headers differ only in their page number ("Page 3" ~ "Page 4"): short lines mask digits."""
+    key = " ".join(line.lower().split())
+    return re.sub(r"\d+", "#", key) if len(key) <= 60 else key
 
 
-def strip_page_furniture(pages: Sequence[Sequence[str]], *, edge_lines: int = 3) -> list[list[str]]:
+def strip_page_furniture(pages: Sequence[Sequence[str]], *, edge_lines: int = 2) -> list[list[str]]:
     """Drop running headers/footers and page numbers from per-page line lists.
 
     Only the first and last ``edge_lines`` non-empty lines of a page are candidates. A line is a
-    running header or footer when, with digits masked ("Page 3" ~ "Page 4"), it recurs on the
-    edges of at least max(3, 30%) of the pages: filings alternate headers on odd and even pages,
+    running header or footer when it recurs (digits masked in short lines) on the edges of at
+    least max(3, 30%) of the pages: filings alternate headers on odd and even pages,
     so a majority threshold would miss them.
     """
     page_lines = [[line.strip() for line in page] for page in pages]
     edges: list[set[int]] = []
     for lines in page_lines:
         filled = [i for i, line in enumerate(lines) if line]
-        edges.append(set(filled[:edge_lines]) | set(filled[-edge_lines:]))
+        # On short pages (slides) most lines would be "edges"; keep the body out of the candidates.
+        size = max(1, min(edge_lines, len(filled) // 3))
+        edges.append(set(filled[:size]) | set(filled[-size:]))
     counts: Counter[str] = Counter()
     for lines, edge in zip(page_lines, edges, strict=True):
         counts.update({_furniture_key(lines[i]) for i in edge})
@@ -164,7 +168,7 @@ def drop_repeated_lines(lines: Sequence[SourceLine], *, min_repeats: int = 4) ->
     """
     filled = [line.text for line in lines if line.text]
     threshold = max(min_repeats, len(filled) // 150)
-    counts = Counter(_furniture_key(text) for text in filled if len(text) <= 100)
+    counts = Counter(_line_key(text) for text in filled if len(text) <= 100)
     repeated = {
         key
         for key, count in counts.items()
@@ -172,7 +176,7 @@ def drop_repeated_lines(lines: Sequence[SourceLine], *, min_repeats: int = 4) ->
     }
     if not repeated:
         return list(lines)
-    return [line for line in lines if not line.text or _furniture_key(line.text) not in repeated]
+    return [line for line in lines if not line.text or _line_key(line.text) not in repeated]
 
 
 def join_wrapped(previous: str, following: str) -> str:
@@ -190,8 +194,10 @@ def ends_sentence(text: str) -> bool:
     return text.rstrip(" \"'”’)]").endswith(tuple(_TERMINAL))
 
 
-def _block_key(text: str) -> str:
-    return _furniture_key(text)
+def _line_key(text: str) -> str:
+    # Exact up to case and spacing: masking digits here would merge "Fiscal 2023 compared to 2022"
+    # with "Fiscal 2022 compared to 2021" (page edges are safer, so strip_page_furniture masks them).
+    return " ".join(text.lower().split())
 
 
 def clean_document(document: ParsedDocument) -> ParsedDocument:
@@ -207,13 +213,13 @@ def clean_document(document: ParsedDocument) -> ParsedDocument:
         if text:
             drafts.append(block.draft(text))
     short_counts = Counter(
-        _block_key(d.text) for d in drafts if d.kind is BlockKind.PARAGRAPH and "\n" not in d.text and len(d.text) <= 100
+        _line_key(d.text) for d in drafts if d.kind is BlockKind.PARAGRAPH and "\n" not in d.text and len(d.text) <= 100
     )
     threshold = max(4, len(drafts) // 50)
     kept: list[BlockDraft] = []
     seen_navigation: set[str] = set()
     for draft in drafts:
-        key = _block_key(draft.text)
+        key = _line_key(draft.text)
         if _NAVIGATION.match(draft.text):
             if key in seen_navigation:
                 continue

@@ -190,7 +190,8 @@ _NUM_AFTER = r"(?![\w%@])(?![.,/-]\d)"
 _EMAIL = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9-])"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{1,59})"
+    r"(?![A-Za-z0-9-])"
 )
 _US_PHONE = re.compile(
     _NUM_BEFORE + r"(?:\+?1[\s.-]?)?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[.-])\d{3}[.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
@@ -282,9 +283,6 @@ def _find_cards(text: str) -> Iterator[PiiMatch]:
     """Card numbers inside digit runs: any consecutive groups with a card layout that pass Luhn."""
     for run in _DIGIT_RUN.finditer(text):
         groups = [(m.start() + run.start(), m.end() + run.start()) for m in re.finditer(r"\d+", run.group())]
-        separators = set(re.findall(r"[ -]", run.group()))
-        if len(separators) > 1:
-            continue
         taken_until = -1
         for first in range(len(groups)):
             if groups[first][0] < taken_until:
@@ -297,6 +295,8 @@ def _find_cards(text: str) -> Iterator[PiiMatch]:
                 layout = tuple(e - s for s, e in span)
                 if len(span) > 1 and layout not in _CARD_GROUPINGS:
                     continue
+                if len({text[e] for _, e in span[:-1]}) > 1:
+                    continue  # "4111 1111-1111 1111" mixes separators: not a printed card number
                 if luhn_is_valid(digits) and card_brand_plausible(digits):
                     yield PiiMatch(PiiKind.CARD, span[0][0], span[-1][1], "card:luhn")
                     taken_until = span[-1][1]

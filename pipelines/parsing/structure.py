@@ -27,12 +27,12 @@ _ITEM = re.compile(r"^(?:ITEM|Item)\s+\d{1,2}[A-Da-d]?\b\s*[.:\-—–]?\s*(?P<r
 _PART = re.compile(r"^(?:PART|Part)\s+[IVX]{1,4}\b\.?\s*(?P<rest>.*)$")
 _LIST_START = re.compile(r"^(?:[•●▪◦‣∙○■□➢►*–-]\s+|\(?\d{1,2}[.)]\s+|\(?[a-z][.)]\s+|\([ivx]{1,4}\)\s+)")
 _CELL_GAP = re.compile(r"(?:\t+| {2,})")
-_NUMERIC_TOKEN = re.compile(r"^[($€£¥+\-–—]*\d[\d,.]*[)%]*$|^[-–—]$")
+_NUMERIC_TOKEN = re.compile(r"^[($€£¥+\-–—]*\d[\d,.]*[)%]*$|^[-–—$€£¥%]$")
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "vs", "with"}
 
 
 def is_table_row(line: str) -> bool:
-    if line.count("\t") or len(_CELL_GAP.findall(line.strip())) >= 2:
+    if line.count("\t") or len(_CELL_GAP.findall(line.strip())) >= 2 or line.count(" | ") >= 2:
         return True
     tokens = line.split()
     numeric = sum(1 for token in tokens if _NUMERIC_TOKEN.match(token))
@@ -57,6 +57,8 @@ def _is_caps_heading(line: str) -> bool:
 
 def _is_title_like(line: str, *, strict: bool = False) -> bool:
     if len(line) > 80 or not line[:1].isupper() or line.endswith(tuple(".,;:!?")):
+        return False
+    if any(symbol in line for symbol in "|$€£%"):
         return False
     words = re.findall(r"[A-Za-z][\w'’&-]*", line)
     if not words or len(line.split()) > 10:

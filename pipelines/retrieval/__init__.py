@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pipelines.retrieval.base import (
     ChunkRecord,
@@ -35,7 +36,7 @@ from pipelines.retrieval.base import (
 )
 from pipelines.retrieval.bm25 import KeywordEncoder
 from pipelines.retrieval.edge import EdgeVectorStore
-from pipelines.retrieval.hybrid import reciprocal_rank_fusion
+from pipelines.retrieval.hybrid import Fusion, reciprocal_rank_fusion
 from pipelines.retrieval.qdrant_client_store import QdrantClientVectorStore
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "CollectionNotReadyError",
     "Distance",
     "EdgeVectorStore",
+    "Fusion",
     "KeywordEncoder",
     "QdrantClientVectorStore",
     "SearchFilters",
@@ -65,11 +67,13 @@ def open_vector_store(
     path: str | os.PathLike[str] | None = None,
     collection: str = "argus_chunks",
     api_key: str | None = None,
+    **options: Any,
 ) -> VectorStore:
     """A Qdrant server when ``url`` is set (production), else the embedded store in
-    ``path/collection``. Call ``ensure_collection()`` before use and ``close()`` after."""
+    ``path/collection``. Call ``ensure_collection()`` before use and ``close()`` after.
+    ``options`` go to the store's constructor (search_ef, fusion, rrf_k, ...)."""
     if url:
-        return QdrantClientVectorStore(url, collection=collection, api_key=api_key)
+        return QdrantClientVectorStore(url, collection=collection, api_key=api_key, **options)
     if path is None:
         raise ValueError("set url (a Qdrant server) or path (the embedded store's directory)")
-    return EdgeVectorStore(Path(path) / collection)
+    return EdgeVectorStore(Path(path) / collection, **options)

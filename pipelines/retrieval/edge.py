@@ -53,7 +53,7 @@ from pipelines.retrieval.base import (
     point_id_for,
 )
 from pipelines.retrieval.bm25 import KeywordEncoder, default_encoder
-from pipelines.retrieval.hybrid import RRF_K, candidate_limit
+from pipelines.retrieval.hybrid import RRF_K, Fusion, candidate_limit
 
 _CONFIG_FILE = "edge_config.json"
 
@@ -84,10 +84,12 @@ class EdgeVectorStore(VectorStore):
         hnsw_ef_construct: int = 100,
         indexing_threshold_kb: int = 10_000,
         max_search_threads: int | None = None,
+        fusion: Fusion | str = Fusion.RRF,
         rrf_k: int = RRF_K,
         keyword_encoder: KeywordEncoder | None = None,
     ) -> None:
         self.path = Path(path).resolve()
+        self.fusion = Fusion(fusion)
         self.search_ef = search_ef
         self.hnsw_m = hnsw_m
         self.hnsw_ef_construct = hnsw_ef_construct
@@ -251,8 +253,8 @@ class EdgeVectorStore(VectorStore):
         return int(shard.count(CountRequest(exact=True, filter=self._filter(conditions) if conditions else None)))
 
     def _search(self, request: SearchRequest) -> list[SearchHit]:
+        from qdrant_edge import Fusion as EdgeFusion
         from qdrant_edge import (
-            Fusion,
             Prefetch,
             Query,
             QueryBatchRequest,
@@ -287,7 +289,7 @@ class EdgeVectorStore(VectorStore):
         candidates = candidate_limit(request.limit)
         fused_request = QueryRequest(
             limit=request.limit,
-            query=Fusion.Rrf(k=self.rrf_k),
+            query=EdgeFusion.Rrf(k=self.rrf_k) if self.fusion is Fusion.RRF else EdgeFusion.Dbsf(),
             prefetches=[
                 Prefetch(limit=candidates, query=query, filter=query_filter, params=params)
                 for query in sources.values()

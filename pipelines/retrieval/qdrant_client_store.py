@@ -38,7 +38,7 @@ from pipelines.retrieval.base import (
     point_id_for,
 )
 from pipelines.retrieval.bm25 import KeywordEncoder, default_encoder
-from pipelines.retrieval.hybrid import RRF_K, candidate_limit
+from pipelines.retrieval.hybrid import RRF_K, Fusion, candidate_limit
 
 DEFAULT_COLLECTION = "argus_chunks"
 
@@ -69,6 +69,7 @@ class QdrantClientVectorStore(VectorStore):
         search_ef: int = 128,
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 100,
+        fusion: Fusion | str = Fusion.RRF,
         rrf_k: int = RRF_K,
         keyword_encoder: KeywordEncoder | None = None,
     ) -> None:
@@ -81,6 +82,7 @@ class QdrantClientVectorStore(VectorStore):
         self.search_ef = search_ef
         self.hnsw_m = hnsw_m
         self.hnsw_ef_construct = hnsw_ef_construct
+        self.fusion = Fusion(fusion)
         self.rrf_k = rrf_k
         self.keywords = keyword_encoder or default_encoder()
         self.vector_size: int | None = None
@@ -248,7 +250,11 @@ class QdrantClientVectorStore(VectorStore):
                 models.Prefetch(query=query, using=using, filter=query_filter, params=params, limit=candidates)
                 for query, using in sources.values()
             ],
-            query=models.RrfQuery(rrf=models.Rrf(k=self.rrf_k)),
+            query=(
+                models.RrfQuery(rrf=models.Rrf(k=self.rrf_k))
+                if self.fusion is Fusion.RRF
+                else models.FusionQuery(fusion=models.Fusion.DBSF)
+            ),
             filter=query_filter,
             limit=request.limit,
             with_payload=True,

