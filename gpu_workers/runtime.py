@@ -52,7 +52,7 @@ class ProcessModelCache:
 
     def __init__(self) -> None:
         self._models: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a factory may load another model (the store needs the embedder)
         self.pid = os.getpid()
 
     def get(self, key: str, factory: Callable[[], _T]) -> _T:

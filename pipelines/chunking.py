@@ -34,6 +34,7 @@ from pipelines.documents import BlockKind, ParsedDocument, TextBlock
 # Namespace for chunk ids (uuid5 of "<document key>:<ordinal>").
 CHUNK_ID_NAMESPACE = uuid.UUID("5f0d7d2e-6a43-4f39-9d0e-2b8e6c1a7a51")
 MINILM_MAX_SEQ_LENGTH = 256
+_CLOSING = "\"')\u201d\u2019"  # may follow a sentence's full stop
 
 
 class Tokenizer(Protocol):
@@ -249,7 +250,7 @@ class _SectionChunker:
             return 3
         if gap and not gap.strip():
             previous = self.text[self.spans[index - 1][0] : self.spans[index - 1][1]]
-            return 2 if previous.rstrip("\"')”’").endswith((".", "!", "?")) else 1
+            return 2 if previous.rstrip(_CLOSING).endswith((".", "!", "?")) else 1
         return 0
 
     def units(self) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from pipelines.documents import BlockDraft, BlockKind, ParsedDocument
@@ -26,13 +26,13 @@ _SPACES = re.compile(r"[^\S\n]+")
 _SEPARATOR_RUN = re.compile(r"([.\-_=*~·•#])(?:[ ]?\1){3,}")
 _SEPARATOR_LINE = re.compile(r"^[\W_]{3,}$")
 _PAGE_NUMBER_LINE = re.compile(
-    r"^(?:page|pg\.?|p\.)?\s*[-–—]?\s*"
+    r"^(?:page|pg\.?|p\.)?\s*[-\u2013—]?\s*"
     r"(?:\d{1,4}|(?=[ivxlc])(?:c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))"
-    r"\s*[-–—]?\s*(?:(?:of|/)\s*\d{1,4})?$"
-    r"|^[A-Z]\s?[-–—]\s?\d{1,3}$",  # financial-statement pages: "F-12", "F - 12"
+    r"\s*[-\u2013—]?\s*(?:(?:of|/)\s*\d{1,4})?$"
+    r"|^[A-Z]\s?[-\u2013—]\s?\d{1,3}$",  # financial-statement pages: "F-12", "F - 12"
     re.IGNORECASE,
 )
-_LEADING_SYMBOLS = {"$", "€", "£", "¥", "(", "•", "●", "▪", "◦", "‣", "∙", "○", "■", "□", "➢", "►", "*", "–", "-"}
+_LEADING_SYMBOLS = {"$", "€", "£", "¥", "(", "•", "●", "▪", "◦", "‣", "∙", "○", "■", "□", "➢", "►", "*", "\u2013", "-"}
 _TRAILING_SYMBOLS = {"%", ")", "%)", ")%"}
 # Short answers that legitimately repeat in filings ("Item 1B ... Not applicable.").
 _SHORT_ANSWER = re.compile(r"^(?:not applicable|none|n/?a|omitted|reserved|\[reserved\])\.?$", re.IGNORECASE)
@@ -97,13 +97,16 @@ def _furniture_key(line: str) -> str:
     return re.sub(r"\d+", "#", key) if len(key) <= 60 else key
 
 
-def strip_page_furniture(pages: Sequence[Sequence[str]], *, edge_lines: int = 2) -> list[list[str]]:
+def strip_page_furniture(
+    pages: Sequence[Sequence[str]], *, edge_lines: int = 2, keep: Callable[[str], bool] | None = None
+) -> list[list[str]]:
     """Drop running headers/footers and page numbers from per-page line lists.
 
     Only the first and last ``edge_lines`` non-empty lines of a page are candidates. A line is a
     running header or footer when it recurs (digits masked in short lines) on the edges of at
     least max(3, 30%) of the pages: filings alternate headers on odd and even pages,
-    so a majority threshold would miss them.
+    so a majority threshold would miss them. ``keep`` protects lines that are structure (an
+    "Item 7." heading at the top of a page) from looking like furniture.
     """
     page_lines = [[line.strip() for line in page] for page in pages]
     edges: list[set[int]] = []
@@ -121,7 +124,8 @@ def strip_page_furniture(pages: Sequence[Sequence[str]], *, edge_lines: int = 2)
     for lines, edge in zip(page_lines, edges, strict=True):
         kept = []
         for i, line in enumerate(lines):
-            if i in edge and (is_page_number_line(line) or _furniture_key(line) in repeated):
+            furniture = i in edge and (is_page_number_line(line) or _furniture_key(line) in repeated)
+            if furniture and (keep is None or not keep(line)):
                 continue
             kept.append(line)
         cleaned.append(kept)
@@ -191,7 +195,7 @@ def join_wrapped(previous: str, following: str) -> str:
 
 
 def ends_sentence(text: str) -> bool:
-    return text.rstrip(" \"'”’)]").endswith(tuple(_TERMINAL))
+    return text.rstrip(" \"'\u201d\u2019)]").endswith(tuple(_TERMINAL))
 
 
 def _line_key(text: str) -> str:

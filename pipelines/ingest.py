@@ -31,9 +31,9 @@ PIPELINE_VERSION = "argus-ingest/1"
 
 @dataclass(frozen=True)
 class IngestOptions:
-    limits: ParseLimits = ParseLimits()
-    redaction: RedactionPolicy = RedactionPolicy()
-    chunking: ChunkingOptions = ChunkingOptions()
+    limits: ParseLimits = field(default_factory=ParseLimits)
+    redaction: RedactionPolicy = field(default_factory=RedactionPolicy)
+    chunking: ChunkingOptions = field(default_factory=ChunkingOptions)
     allow_partial_batches: bool = False  # JSON lines: refuse the whole batch when a line is bad
 
 

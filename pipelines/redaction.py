@@ -66,7 +66,11 @@ class PiiMatch:
 
 @dataclass(frozen=True)
 class Redaction:
-    """One removed value. ``start``/``end`` locate it in the input, ``redacted_*`` its token in the output."""
+    """One removed value: ``start``/``end`` locate it in the input, ``redacted_*`` its token in the output.
+
+    Offsets are relative to ``field``: the document text for ``"text"``, else the title or the
+    metadata value named (``"metadata.author"``).
+    """
 
     kind: PiiKind
     start: int
@@ -194,7 +198,8 @@ _EMAIL = re.compile(
     r"(?![A-Za-z0-9-])"
 )
 _US_PHONE = re.compile(
-    _NUM_BEFORE + r"(?:\+?1[\s.-]?)?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[.-])\d{3}[.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
+    _NUM_BEFORE
+    + r"(?:\+?1[\s.-]?)?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[.-])\d{3}[.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?"
     + _NUM_AFTER
 )
 _INTL_PHONE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.-]?(?:\(\d{1,4}\)|\d{1,5})){2,6}" + _NUM_AFTER)

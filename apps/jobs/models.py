@@ -8,7 +8,9 @@ from django.db import models
 
 class JobKind(models.TextChoices):
     EMBED = "embed", "Embed texts"
-    INGEST = "ingest", "Ingest document"
+    INGEST = "ingest", "Ingest documents"
+    REINDEX = "reindex", "Re-index document"
+    DELETE = "delete", "Delete document"
     REPORT = "report", "Research report"
     RISK_SCAN = "risk_scan", "Risk scan"
     TRAIN = "train", "Fine-tune adapter"

@@ -14,7 +14,13 @@ from config.celery import app as celery_app
 
 
 def job_create(
-    *, kind: JobKind, owner: Any | None, params: dict[str, Any], task_name: str, actor_label: str = ""
+    *,
+    kind: JobKind,
+    owner: Any | None,
+    params: dict[str, Any],
+    task_name: str,
+    actor_label: str = "",
+    message: str = "Waiting for a worker",
 ) -> Job:
     """Create a job and enqueue its task once the surrounding transaction commits.
 
@@ -26,12 +32,37 @@ def job_create(
             owner=owner,
             actor_label=actor_label or (f"user:{owner.get_username()}" if owner else "system"),
             params=params,
-            message="Waiting for a worker",
+            message=message,
         )
         job.celery_task_id = str(job.id)
         job.save(update_fields=["celery_task_id"])
-        transaction.on_commit(lambda: celery_app.send_task(task_name, args=[str(job.id)], task_id=str(job.id)))
+        transaction.on_commit(lambda: enqueue(task_name, args=[str(job.id)], task_id=str(job.id)))
     return job
+
+
+def enqueue(task_name: str, *, args: list[Any], task_id: str | None = None) -> None:
+    """Send a task by name; with ``CELERY_TASK_ALWAYS_EAGER`` (unit tests) run it here instead."""
+    if celery_app.conf.task_always_eager:
+        celery_app.loader.import_default_modules()
+        celery_app.tasks[task_name].apply(args=args, task_id=task_id)
+        return
+    celery_app.send_task(task_name, args=args, task_id=task_id)
+
+
+def models_call(task_name: str, *, kwargs: dict[str, Any], timeout: float) -> Any:
+    """Run a short task on the model worker and wait for its answer (search, query embedding).
+
+    The model worker owns the models and, in embedded mode, the vector store; the web
+    process never opens either itself.
+    """
+    if celery_app.conf.task_always_eager:
+        celery_app.loader.import_default_modules()
+        return celery_app.tasks[task_name].apply(kwargs=kwargs).get()
+    result = celery_app.send_task(task_name, kwargs=kwargs, expires=timeout)
+    try:
+        return result.get(timeout=timeout, interval=0.05)
+    finally:
+        result.forget()
 
 
 def job_claim(*, job_id: uuid.UUID | str, worker: str) -> Job | None:

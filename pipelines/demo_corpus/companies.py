@@ -39,22 +39,23 @@ class SectorProfile:
     ev_multiple: tuple[float, float]  # EV / EBITDA
     capex_pct: tuple[float, float]  # capex / revenue, %
     da_pct: tuple[float, float]  # D&A / revenue, %
-    fallback_revenue_bn: tuple[float, float]
 
 
+# fmt: off
 SECTORS: dict[str, SectorProfile] = {
-    "Information Technology": SectorProfile((3, 18), (42, 78), (24, 45), (-1.2, 0.9), (15, 28), (3, 8), (3, 7), (8, 60)),
-    "Communication Services": SectorProfile((1, 12), (38, 65), (22, 45), (0.4, 2.8), (7, 16), (5, 14), (6, 12), (10, 80)),
-    "Consumer Discretionary": SectorProfile((2, 12), (24, 45), (10, 22), (0.4, 2.4), (9, 18), (3, 7), (3, 5), (10, 90)),
-    "Consumer Staples": SectorProfile((1, 6), (24, 55), (9, 25), (1.0, 3.0), (11, 17), (2, 5), (2, 4), (10, 90)),
-    "Energy": SectorProfile((-5, 8), (28, 45), (20, 38), (0.3, 1.8), (4.5, 8), (8, 14), (7, 11), (15, 120)),
-    "Financials": SectorProfile((6, 13), (70, 85), (48, 66), (0.5, 2.4), (16, 25), (2, 5), (3, 6), (4, 30)),
-    "Health Care": SectorProfile((2, 10), (45, 75), (16, 35), (0.6, 3.0), (10, 18), (3, 6), (3, 6), (10, 80)),
-    "Industrials": SectorProfile((2, 9), (22, 38), (12, 24), (0.8, 2.8), (10, 18), (2, 6), (2, 5), (8, 60)),
-    "Materials": SectorProfile((-3, 7), (22, 38), (15, 30), (0.8, 2.5), (7, 13), (5, 9), (4, 7), (5, 40)),
-    "Real Estate": SectorProfile((3, 9), (60, 75), (50, 68), (4.5, 6.2), (16, 24), (8, 20), (20, 30), (2, 12)),
-    "Utilities": SectorProfile((2, 7), (40, 55), (32, 45), (4.4, 6.0), (10, 14), (25, 40), (12, 16), (5, 30)),
-}  # fmt: skip
+    "Information Technology": SectorProfile((3, 18), (42, 78), (24, 45), (-1.2, 0.9), (15, 28), (3, 8), (3, 7)),
+    "Communication Services": SectorProfile((1, 12), (38, 65), (22, 45), (0.4, 2.8), (7, 16), (5, 14), (6, 12)),
+    "Consumer Discretionary": SectorProfile((2, 12), (24, 45), (10, 22), (0.4, 2.4), (9, 18), (3, 7), (3, 5)),
+    "Consumer Staples": SectorProfile((1, 6), (24, 55), (9, 25), (1.0, 3.0), (11, 17), (2, 5), (2, 4)),
+    "Energy": SectorProfile((-5, 8), (28, 45), (20, 38), (0.3, 1.8), (4.5, 8), (8, 14), (7, 11)),
+    "Financials": SectorProfile((6, 13), (70, 85), (48, 66), (0.5, 2.4), (16, 25), (2, 5), (3, 6)),
+    "Health Care": SectorProfile((2, 10), (45, 75), (16, 35), (0.6, 3.0), (10, 18), (3, 6), (3, 6)),
+    "Industrials": SectorProfile((2, 9), (22, 38), (12, 24), (0.8, 2.8), (10, 18), (2, 6), (2, 5)),
+    "Materials": SectorProfile((-3, 7), (22, 38), (15, 30), (0.8, 2.5), (7, 13), (5, 9), (4, 7)),
+    "Real Estate": SectorProfile((3, 9), (60, 75), (50, 68), (4.5, 6.2), (16, 24), (8, 20), (20, 30)),
+    "Utilities": SectorProfile((2, 7), (40, 55), (32, 45), (4.4, 6.0), (10, 14), (25, 40), (12, 16)),
+}
+# fmt: on
 # Low-margin industries, where the sector ranges would be far off (a grocer is not a brand owner).
 _SUB_INDUSTRY_MARGINS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "Merchandise Retail": ((20, 30), (5, 9)),
@@ -231,7 +232,7 @@ def source_constituents(as_of: str = DEFAULT_AS_OF) -> dict[str, dict[str, Any]]
 
 
 def _parse_revenue_bn(text: str | None) -> float | None:
-    if not text:
+    if not isinstance(text, str):
         return None
     match = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*(billion|million)", text, re.IGNORECASE)
     if not match:
@@ -240,13 +241,15 @@ def _parse_revenue_bn(text: str | None) -> float | None:
     return value if match.group(2).lower() == "billion" else value / 1000
 
 
-def _parse_employees(text: str | None) -> int | None:
+def _parse_employees(text: str | int | None) -> int | None:
+    if isinstance(text, int):
+        return text
     match = re.search(r"(\d[\d,]{2,})", text or "")
     return int(match.group(1).replace(",", "")) if match else None
 
 
 def _display_name(source_name: str) -> str:
-    name = re.sub(r"\s*\(Class [A-Z]\)", "", source_name).replace("–", "-")
+    name = re.sub(r"\s*\(Class [A-Z]\)", "", source_name).replace("\u2013", "-")  # the en dash in "Brown-Forman"
     if name.endswith(" (The)"):
         name = "The " + name[: -len(" (The)")]
     return name
@@ -306,7 +309,7 @@ def _choose(by_sector: dict[str, list[dict[str, Any]]], n: int, rng: random.Rand
 
 def _rating_for(leverage: float, sector: str, margin: float) -> str:
     adjusted = leverage - _RATING_LEVERAGE_ALLOWANCE.get(sector, 0.0) - (margin - 20) / 60
-    thresholds = (-1.0, -0.4, 0.2, 0.7, 1.2, 1.7, 2.3, 3.0, 3.8, 4.6, 5.4, 6.2, 7.0, 8.0, 9.0)
+    thresholds = (-0.5, 0.3, 1.0, 1.6, 2.2, 2.8, 3.4, 4.0, 4.6, 5.2, 5.8, 6.5)
     for notch, threshold in enumerate(thresholds):
         if adjusted < threshold:
             return RATING_SCALE[notch + 2]  # nothing in the demo starts at AA+ or AA
@@ -398,9 +401,7 @@ def _with_links(profile: CompanyProfile, links: tuple[SupplyLink, ...]) -> Compa
     return replace(profile, supply_links=links)
 
 
-def _profile(
-    row: dict[str, Any], params: dict[str, Any], rng: random.Random, taken_names: set[str]
-) -> CompanyProfile:
+def _profile(row: dict[str, Any], params: dict[str, Any], rng: random.Random, taken_names: set[str]) -> CompanyProfile:
     stock = row["stock"]
     metadata = stock.get("metadata", {})
     name = _display_name(row["name"])
@@ -421,7 +422,9 @@ def _profile(
     ebitda = sum(q.ebitda_musd for q in year)
     last = year[-1]
     market_cap = round(last.shares_diluted_m * last.share_price_usd)
-    headquarters = re.sub(r"\s+,", ",", metadata.get("headquarters") or "").strip() or None
+    # pytickersymbols' "country" is the headquarters city and state; its metadata field often holds a street address.
+    location = stock.get("country") if "," in (stock.get("country") or "") else metadata.get("headquarters")
+    headquarters = re.sub(r"\s+,", ",", location or "").strip() or None
     isins = stock.get("isins") or []
     return CompanyProfile(
         ticker=row["ticker"],
@@ -489,7 +492,7 @@ def _simulate(ticker: str, params: dict[str, Any]) -> list[QuarterFinancials]:
     results: list[QuarterFinancials] = []
     revenue_by_period: dict[tuple[int, int], int] = {}
     ebitda_history: list[int] = []
-    price = params["price_ref"]
+    valuation = 0.0  # log deviation of the EV/EBITDA multiple from the company's norm, mean-reverting
     reference_ebitda = params["revenue_ref_musd"] * params["ebitda_margin"] / 100
     market_cap = max(params["ev_multiple"] - params["leverage"], 1.5) * reference_ebitda
     reference_shares = max(market_cap / params["price_ref"], 50.0)
@@ -523,8 +526,12 @@ def _simulate(ticker: str, params: dict[str, Any]) -> list[QuarterFinancials]:
         capex = round(revenue * params["capex_pct"] / 100)
         prior = revenue_by_period.get((year - 1, quarter))
         growth_yoy = round((revenue / prior - 1) * 100, 1) + 0.0 if prior else round(params["growth"], 1)
-        price_drift = (-0.07 - 0.06 * drift) if stressed and t > 0 else params["growth"] / 400
-        price = round(price * math.exp(price_drift + q_rng.gauss(0, 0.07)), 2)
+        # The share price follows the fundamentals: equity value at the company's EV/EBITDA multiple
+        # (de-rated as a stressed name deteriorates), never below a small option value.
+        valuation = 0.7 * valuation + q_rng.gauss(0, 0.08)
+        multiple_now = params["ev_multiple"] * math.exp(valuation) * (1 - 0.12 * min(drift, 3.0))
+        equity = max(multiple_now * ltm_ebitda - net_debt, 0.3 * max(ltm_ebitda, 1))
+        price = round(equity / shares, 2)
         surprise = q_rng.gauss(0.004, 0.018)
         eps = round(net_income / shares, 2)
         results.append(
@@ -606,24 +613,29 @@ def rating_after(rating: str, notches: int) -> str:
 
 # (keyword in the supplier's GICS sub-industry or sector, what it supplies, customer sectors, and
 # keywords one of which the customer's sub-industry must contain; empty means any)
+# fmt: off
 _SUPPLY_RULES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("Managed Health Care", "", (), ()),  # insurers, retailers and restaurants buy rather than supply
+    ("Managed Health Care", "", (), ()),
     ("Health Care Services", "", (), ()),
     ("Retail", "", (), ()),
     ("Restaurants", "", (), ()),
     ("Hotels", "", (), ()),
-    ("Automobile Manufacturers", "fleet vehicles", ("Industrials", "Utilities", "Consumer Discretionary"),
+    ("Automobile Manufacturers", "fleet vehicles",
+     ("Industrials", "Utilities", "Consumer Discretionary"),
      ("Ground Transportation", "Rental", "Logistics", "Utilities")),
     ("Apparel", "apparel and footwear", ("Consumer Discretionary", "Consumer Staples"), ("Retail",)),
-    ("Semiconductor Materials", "wafer-fab equipment and process tools", ("Information Technology",),
+    ("Semiconductor Materials", "wafer-fab equipment and process tools",
+     ("Information Technology",),
      ("Semiconductors",)),
     ("Semiconductors", "custom processors and networking chips",
      ("Information Technology", "Communication Services", "Consumer Discretionary", "Industrials"),
      ("Hardware", "Communications Equipment", "Automobile", "Aerospace", "Electronic", "Interactive", "Electrical")),
     ("Software", "enterprise software subscriptions and cloud services",
-     ("Financials", "Health Care", "Consumer Staples", "Industrials", "Consumer Discretionary", "Energy"), ()),
+     ("Financials", "Health Care", "Consumer Staples", "Industrials", "Consumer Discretionary", "Energy"),
+     ()),
     ("IT Consulting", "IT outsourcing and consulting services",
-     ("Financials", "Health Care", "Consumer Staples", "Utilities", "Energy"), ()),
+     ("Financials", "Health Care", "Consumer Staples", "Utilities", "Energy"),
+     ()),
     ("Hardware", "devices, servers and storage systems",
      ("Communication Services", "Financials", "Information Technology", "Real Estate"),
      ("Telecommunication", "Cable", "Interactive", "Exchanges", "Payment", "Software", "REITs", "IT Consulting")),
@@ -631,19 +643,24 @@ _SUPPLY_RULES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("Communication Services", "Information Technology", "Real Estate"),
      ("Telecommunication", "Cable", "Interactive", "Software", "Data Center", "Tower", "IT Consulting")),
     ("Electronic", "electronic components and sensors",
-     ("Information Technology", "Industrials", "Consumer Discretionary", "Health Care"), ()),
+     ("Information Technology", "Industrials", "Consumer Discretionary", "Health Care"),
+     ()),
     ("Information Technology", "technology products and services",
-     ("Financials", "Health Care", "Industrials", "Consumer Staples"), ()),
+     ("Financials", "Health Care", "Industrials", "Consumer Staples"),
+     ()),
     ("Industrial Gases", "industrial gases under long-term supply contracts",
-     ("Materials", "Health Care", "Energy", "Information Technology"), ()),
+     ("Materials", "Health Care", "Energy", "Information Technology"),
+     ()),
     ("Chemicals", "specialty chemicals and polymers",
      ("Consumer Staples", "Industrials", "Materials", "Consumer Discretionary", "Health Care"),
      ("Products", "Packaging", "Automobile", "Machinery", "Building", "Pharmaceuticals", "Food", "Household",
       "Personal Care", "Equipment", "Paper", "Aerospace")),
-    ("Packaging", "packaging and containers", ("Consumer Staples", "Health Care", "Consumer Discretionary"),
+    ("Packaging", "packaging and containers",
+     ("Consumer Staples", "Health Care", "Consumer Discretionary"),
      ("Food", "Beverages", "Soft Drinks", "Brewers", "Household", "Personal Care", "Pharmaceuticals", "Retail",
       "Restaurants")),
-    ("Paper", "packaging and containers", ("Consumer Staples", "Consumer Discretionary"),
+    ("Paper", "packaging and containers",
+     ("Consumer Staples", "Consumer Discretionary"),
      ("Food", "Beverages", "Soft Drinks", "Household", "Personal Care", "Retail", "Restaurants")),
     ("Steel", "steel products", ("Industrials", "Consumer Discretionary", "Energy"), ()),
     ("Copper", "copper and metal concentrates", ("Industrials", "Information Technology", "Materials"), ()),
@@ -651,64 +668,72 @@ _SUPPLY_RULES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Construction Materials", "aggregates and cement", ("Industrials", "Real Estate", "Utilities"), ()),
     ("Fertilizers", "crop nutrients", ("Consumer Staples",), ("Agricultural", "Food")),
     ("Materials", "raw materials", ("Industrials", "Consumer Staples", "Consumer Discretionary"), ()),
-    ("Equipment & Services", "drilling and oilfield services", ("Energy",),
-     ("Integrated", "Exploration", "Refining")),
-    ("Refining", "refined fuels", ("Industrials", "Consumer Discretionary", "Utilities", "Materials"),
+    ("Equipment & Services", "drilling and oilfield services", ("Energy",), ("Integrated", "Exploration", "Refining")),
+    ("Refining", "refined fuels",
+     ("Industrials", "Consumer Discretionary", "Utilities", "Materials"),
      ("Airlines", "Logistics", "Freight", "Trucking", "Rail", "Chemicals", "Ground Transportation", "Utilities")),
-    ("Storage & Transportation", "natural gas transportation and storage", ("Utilities", "Energy", "Materials"),
-     ()),
-    ("Energy", "crude oil, natural gas and fuels", ("Utilities", "Industrials", "Materials"),
+    ("Storage & Transportation", "natural gas transportation and storage", ("Utilities", "Energy", "Materials"), ()),
+    ("Energy", "crude oil, natural gas and fuels",
+     ("Utilities", "Industrials", "Materials"),
      ("Utilities", "Chemicals", "Airlines", "Logistics", "Rail")),
     ("Aerospace", "aircraft systems and components", ("Industrials",), ("Airlines", "Aerospace")),
     ("Logistics", "freight and logistics services",
-     ("Consumer Discretionary", "Consumer Staples", "Health Care", "Information Technology"), ()),
+     ("Consumer Discretionary", "Consumer Staples", "Health Care", "Information Technology"),
+     ()),
     ("Rail", "rail freight services", ("Materials", "Energy", "Consumer Staples", "Industrials"), ()),
     ("Trucking", "trucking and freight services", ("Consumer Staples", "Consumer Discretionary"), ()),
     ("Electrical", "electrical equipment and power systems",
-     ("Utilities", "Real Estate", "Information Technology", "Industrials"), ()),
+     ("Utilities", "Real Estate", "Information Technology", "Industrials"),
+     ()),
     ("Machinery", "machinery and equipment", ("Energy", "Materials", "Industrials", "Utilities"), ()),
     ("Environmental", "waste management services", ("Consumer Staples", "Health Care", "Industrials"), ()),
     ("Ground Transportation", "corporate mobility and delivery services",
-     ("Consumer Discretionary", "Consumer Staples", "Financials"), ("Retail", "Restaurants", "Payment")),
-    ("Industrials", "industrial products and services", ("Energy", "Utilities", "Materials", "Consumer Staples"),
-     ()),
-    ("Utilities", "long-term power purchase agreements", ("Information Technology", "Real Estate", "Materials"),
+     ("Consumer Discretionary", "Consumer Staples", "Financials"),
+     ("Retail", "Restaurants", "Payment")),
+    ("Industrials", "industrial products and services", ("Energy", "Utilities", "Materials", "Consumer Staples"), ()),
+    ("Utilities", "electricity under long-term power purchase agreements",
+     ("Information Technology", "Real Estate", "Materials"),
      ("Semiconductors", "Data Center", "Specialized", "Industrial REITs", "Chemicals", "Gases", "Metals", "Steel")),
     ("Data Center", "data center capacity", ("Communication Services", "Information Technology", "Financials"), ()),
     ("Tower", "tower and fibre leases", ("Communication Services",), ("Telecommunication", "Cable")),
-    ("Industrial REITs", "logistics warehouse space", ("Consumer Discretionary", "Consumer Staples", "Industrials"),
+    ("Industrial REITs", "logistics warehouse space",
+     ("Consumer Discretionary", "Consumer Staples", "Industrials"),
      ("Retail", "Logistics", "Apparel", "Distributors", "Food")),
-    ("Retail REITs", "retail space", ("Consumer Discretionary", "Consumer Staples"),
+    ("Retail REITs", "retail space",
+     ("Consumer Discretionary", "Consumer Staples"),
      ("Retail", "Apparel", "Restaurants")),
     ("Specialized REITs", "records storage and data center services",
-     ("Health Care", "Financials", "Information Technology"), ()),
+     ("Health Care", "Financials", "Information Technology"),
+     ()),
     ("Real Estate", "leased space", ("Consumer Discretionary", "Health Care", "Financials"), ()),
     ("Interactive Media", "digital advertising services", ("Consumer Discretionary", "Consumer Staples"), ()),
     ("Telecom", "connectivity and network services", ("Financials", "Information Technology", "Industrials"), ()),
     ("Cable", "enterprise connectivity services", ("Financials", "Information Technology", "Health Care"), ()),
-    ("Communication Services", "media and advertising services", ("Consumer Staples", "Consumer Discretionary"),
-     ()),
+    ("Communication Services", "media and advertising services", ("Consumer Staples", "Consumer Discretionary"), ()),
     ("Distributors", "pharmaceutical and medical-supply distribution", ("Health Care",), ()),
-    ("Life Sciences", "laboratory instruments and consumables", ("Health Care",),
-     ("Pharmaceuticals", "Biotechnology")),
+    ("Life Sciences", "laboratory instruments and consumables", ("Health Care",), ("Pharmaceuticals", "Biotechnology")),
     ("Health Care Equipment", "medical devices", ("Health Care",), ("Facilities", "Distributors")),
     ("Health Care Supplies", "medical supplies", ("Health Care",), ("Facilities", "Distributors")),
-    ("Pharmaceuticals", "pharmaceutical products", ("Health Care", "Consumer Staples"),
+    ("Pharmaceuticals", "pharmaceutical products",
+     ("Health Care", "Consumer Staples"),
      ("Distributors", "Drug Retail", "Managed Health Care", "Health Care Services")),
     ("Biotechnology", "specialty medicines", ("Health Care",), ("Distributors", "Managed Health Care")),
     ("Health Care", "medical products", ("Health Care",), ("Facilities", "Distributors")),
-    ("Payment", "payment processing and card services", ("Consumer Discretionary", "Consumer Staples"),
+    ("Payment", "payment processing and card services",
+     ("Consumer Discretionary", "Consumer Staples"),
      ("Retail", "Restaurants", "Hotels", "Apparel", "Ground Transportation")),
     ("Exchanges", "market data and trading services", ("Financials",), ()),
     ("Automotive Parts", "automotive parts", ("Consumer Discretionary",), ("Automobile",)),
     ("Consumer Discretionary", "consumer products", ("Consumer Discretionary", "Consumer Staples"), ("Retail",)),
     ("Beverages", "beverages", ("Consumer Staples", "Consumer Discretionary"), ("Retail", "Restaurants")),
     ("Soft Drinks", "beverages", ("Consumer Staples", "Consumer Discretionary"), ("Retail", "Restaurants")),
-    ("Food", "packaged foods and ingredients", ("Consumer Staples", "Consumer Discretionary"),
+    ("Food", "packaged foods and ingredients",
+     ("Consumer Staples", "Consumer Discretionary"),
      ("Retail", "Restaurants", "Distributors")),
     ("Agricultural", "grain and food ingredients", ("Consumer Staples",), ("Packaged Foods", "Beverages")),
     ("Consumer Staples", "consumer staples products", ("Consumer Staples",), ("Retail", "Distributors")),
-)  # fmt: skip
+)
+# fmt: on
 
 
 def supply_offering(company: CompanyProfile) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -732,7 +757,7 @@ def _supply_links(profiles: list[CompanyProfile], rng: random.Random) -> list[Su
     links: list[SupplyLink] = []
     for supplier in profiles:
         customers = [c for c in profiles if _can_supply(supplier, c)]
-        for customer in rng.sample(customers, min(len(customers), rng.randint(1, 3))):
+        for customer in rng.sample(customers, min(len(customers), rng.randint(1, 2))):
             links.append(
                 SupplyLink(
                     supplier=supplier.ticker,

@@ -115,9 +115,12 @@ class CorpusContext:
         ]
         self.deal_team = [
             make_person(rng, title=title, organization=HOUSE, taken=taken)
-            for title in ("Managing Director, Corporate Development", "Vice President, Corporate Development",
-                          "Associate, Corporate Development")
-        ]  # fmt: skip
+            for title in (
+                "Managing Director, Corporate Development",
+                "Vice President, Corporate Development",
+                "Associate, Corporate Development",
+            )
+        ]
         self.treasury = [
             make_person(rng, title=title, organization=HOUSE, taken=taken)
             for title in ("Treasury Operations Manager", "Settlements Analyst")
@@ -146,9 +149,7 @@ class CorpusContext:
         self, ticker: str, before: date, *, within_days: int = 365, types: tuple[str, ...] = RISK_EVENT_TYPES
     ) -> list[RiskEvent]:
         earliest = before - timedelta(days=within_days)
-        return [
-            e for e in self.events if e.ticker == ticker and earliest <= e.date < before and e.event_type in types
-        ]
+        return [e for e in self.events if e.ticker == ticker and earliest <= e.date < before and e.event_type in types]
 
     def rating_on(self, ticker: str, day: date) -> str:
         rating = self.companies[ticker].credit_rating

@@ -13,25 +13,27 @@ import random
 import re
 from dataclasses import dataclass
 
+# fmt: off
 FIRST_NAMES = (
-    "Adaeze", "Alaric", "Anneliese", "Bastian", "Beatrix", "Caspian", "Celestine", "Dashiell", "Delphine",
-    "Emrys", "Esmeralda", "Evander", "Fenella", "Florian", "Greer", "Hollis", "Ingrid", "Ione", "Jericho",
-    "Juniper", "Kasimir", "Leocadia", "Linnea", "Lysander", "Marisol", "Mireille", "Nikolai", "Octavia",
-    "Orrin", "Perpetua", "Quintus", "Rosalind", "Saoirse", "Severin", "Sunniva", "Tamsin", "Thaddeus",
-    "Ulrika", "Valentin", "Wilhelmina", "Xanthe", "Yannick", "Zephyrine", "Anouk", "Bertram", "Cordelia",
-    "Darius", "Elowen", "Fitzroy", "Guinevere", "Hamish", "Isolde", "Jovan", "Kalinda", "Lorcan", "Mathilde",
-    "Nerissa", "Oisin", "Priyanka", "Rafferty",
-)  # fmt: skip
+    "Adaeze", "Alaric", "Anneliese", "Bastian", "Beatrix", "Caspian", "Celestine", "Dashiell", "Delphine", "Emrys",
+    "Esmeralda", "Evander", "Fenella", "Florian", "Greer", "Hollis", "Ingrid", "Ione", "Jericho", "Juniper",
+    "Kasimir", "Leocadia", "Linnea", "Lysander", "Marisol", "Mireille", "Nikolai", "Octavia", "Orrin", "Perpetua",
+    "Quintus", "Rosalind", "Saoirse", "Severin", "Sunniva", "Tamsin", "Thaddeus", "Ulrika", "Valentin", "Wilhelmina",
+    "Xanthe", "Yannick", "Zephyrine", "Anouk", "Bertram", "Cordelia", "Darius", "Elowen", "Fitzroy", "Guinevere",
+    "Hamish", "Isolde", "Jovan", "Kalinda", "Lorcan", "Mathilde", "Nerissa", "Oisin", "Priyanka", "Rafferty",
+)
+# fmt: on
+# fmt: off
 SURNAMES = (
     "Quenneville", "Hartwell-Anand", "Vantreight", "Osterhagen", "Pemberton-Vale", "Achterberg", "Castellane",
     "Brightwater", "Okonkwo-Hale", "Ravensdale", "Thornbury", "Delacroix-Ng", "Marchetti-Cole", "Lindqvist",
     "Fairbrook", "Sandoval-Reyes", "Whitcombe", "Abernethy", "Kowalczyk-Dunn", "Halloran", "Vasquez-Morrow",
     "Tremayne", "Oyelaran", "Blackstaff", "Eriksdottir", "Montague-Lowe", "Ashgrove", "Zielinski-Park",
-    "Cavendish-Rao", "Dunmore", "Featherstone", "Galloway-Iyer", "Holmquist", "Ingleby", "Jarosz",
-    "Kettleburn", "Larkspur", "Merriweather", "Nakashima-Byrne", "Ormsby", "Penhallow", "Quarrington",
-    "Rothwell-Sato", "Silverthorne", "Trevelyan", "Umberfield", "Valcourt", "Wexley", "Yardley-Osei",
-    "Zabriskie",
-)  # fmt: skip
+    "Cavendish-Rao", "Dunmore", "Featherstone", "Galloway-Iyer", "Holmquist", "Ingleby", "Jarosz", "Kettleburn",
+    "Larkspur", "Merriweather", "Nakashima-Byrne", "Ormsby", "Penhallow", "Quarrington", "Rothwell-Sato",
+    "Silverthorne", "Trevelyan", "Umberfield", "Valcourt", "Wexley", "Yardley-Osei", "Zabriskie",
+)
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,11 @@ def phone_for(city: str, rng: random.Random) -> str:
     return rng.choice((f"+1 ({area}) 555-01{rng.randint(0, 99):02d}", f"({area}) 555-01{rng.randint(0, 99):02d}"))
 
 
-def make_person(
-    rng: random.Random, *, title: str, organization: Organization, taken: set[str] | None = None
-) -> Person:
+def make_person(rng: random.Random, *, title: str, organization: Organization, taken: set[str] | None = None) -> Person:
     name = person_name(rng, taken)
-    return Person(name, title, organization.name, email_for(name, organization.domain, rng), phone_for(organization.city, rng))
+    return Person(
+        name, title, organization.name, email_for(name, organization.domain, rng), phone_for(organization.city, rng)
+    )
 
 
 # --- bank details ----------------------------------------------------------------------------------
@@ -138,4 +140,6 @@ def make_account_number(rng: random.Random) -> str:
 
 
 def make_bic(rng: random.Random, country: str) -> str:
-    return "".join(rng.choice("ABCDEFGHKLMNPRSTUVWXZ") for _ in range(4)) + country + rng.choice(("2L", "22", "33", "PP"))
+    return (
+        "".join(rng.choice("ABCDEFGHKLMNPRSTUVWXZ") for _ in range(4)) + country + rng.choice(("2L", "22", "33", "PP"))
+    )

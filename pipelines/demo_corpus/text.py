@@ -30,10 +30,16 @@ def usd_millions(value_musd: float) -> str:
 
 
 def usd_compact(value_musd: float) -> str:
-    """Press and call style: "$94.9 billion", "$930 million"."""
-    if abs(value_musd) >= 1000:
+    """Press and call style: "$94.9 billion", "$1.58 billion", "$930 million"."""
+    if abs(value_musd) >= 10_000:
         return f"${value_musd / 1000:,.1f} billion"
+    if abs(value_musd) >= 1000:
+        return f"${value_musd / 1000:,.2f} billion"
     return f"${value_musd:,.0f} million"
+
+
+def with_article(noun_phrase: str) -> str:
+    return ("an " if noun_phrase[:1].lower() in "aeiou" else "a ") + noun_phrase
 
 
 def pct(value: float) -> str:
@@ -41,7 +47,7 @@ def pct(value: float) -> str:
 
 
 def change_phrase(value_pct: float, *, up: str = "up", down: str = "down") -> str:
-    """"up 6.1%" / "down 2.3%" / "flat"."""
+    """ "up 6.1%" / "down 2.3%" / "flat"."""
     if abs(value_pct) < 0.05:
         return "flat"
     return f"{up if value_pct > 0 else down} {abs(value_pct):.1f}%"
@@ -52,12 +58,12 @@ def multiple(value: float) -> str:
 
 
 def quarter_label(period: str) -> str:
-    """"2024Q3" -> "Q3 2024"."""
+    """ "2024Q3" -> "Q3 2024"."""
     return f"Q{period[5]} {period[:4]}"
 
 
 def quarter_words(period: str) -> str:
-    """"2024Q3" -> "third quarter of 2024"."""
+    """ "2024Q3" -> "third quarter of 2024"."""
     return f"{ORDINALS[int(period[5])]} quarter of {period[:4]}"
 
 

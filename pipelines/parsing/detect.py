@@ -137,11 +137,19 @@ def sniff(data: bytes) -> DocumentFormat | str:
     return DocumentFormat.TEXT
 
 
+def file_extension(filename: str | None) -> str:
+    """``"Q3 report.PDF"`` -> ``".pdf"``; a ``#fragment`` is ignored (``"batch.jsonl#L3"`` -> ``".jsonl"``)."""
+    if not filename:
+        return ""
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    return suffix.split("#", 1)[0]
+
+
 def detect_format(data: bytes, *, filename: str | None = None, content_type: str | None = None) -> DocumentFormat:
     """Resolve the format of an upload or raise ``UnsupportedType`` / ``TypeMismatch`` / ``EmptyDocument``."""
     if not data.strip():
         raise EmptyDocument("The file is empty.")
-    extension = PurePosixPath(filename.replace("\\", "/")).suffix.lower() if filename else ""
+    extension = file_extension(filename)
     mime, _ = split_content_type(content_type)
     by_extension = EXTENSIONS.get(extension)
     if extension and by_extension is None:

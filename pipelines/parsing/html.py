@@ -86,9 +86,7 @@ def _table_text(table: Tag) -> str:
             text = " ".join(_inline_text(cell).split())
             if not text:
                 continue
-            if cells and text in _TRAILING_CELLS:
-                cells[-1] += text
-            elif cells and cells[-1] in _LEADING_CELLS:
+            if cells and (text in _TRAILING_CELLS or cells[-1] in _LEADING_CELLS):
                 cells[-1] += text
             else:
                 cells.append(text)

@@ -1,7 +1,8 @@
 """JSON lines batches: one document per line, every bad line reported with its number and reason.
 
 Each line is an object with a non-empty ``text`` and optional ``title``, ``company``, ``ticker``,
-``type``, ``date`` (ISO 8601), ``source`` and ``format`` (``text`` default, ``markdown``, ``html``).
+``type``, ``date`` (ISO 8601), ``source``, ``access_level`` and ``format`` (``text`` default,
+``markdown``, ``html``).
 Other scalar fields are kept under ``metadata["extra"]``.
 """
 
@@ -20,7 +21,7 @@ from pipelines.parsing.errors import TooManyDocuments
 from pipelines.parsing.html import html_to_blocks, markdown_to_blocks
 from pipelines.parsing.text import guess_title, text_to_blocks
 
-STRING_FIELDS = ("title", "company", "ticker", "type", "date", "source", "format")
+STRING_FIELDS = ("title", "company", "ticker", "type", "date", "source", "access_level", "format")
 TEXT_FORMATS = ("text", "markdown", "html")
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-^:]{0,14}$")
 
@@ -63,8 +64,9 @@ def _fields(record: dict[str, Any]) -> dict[str, Any]:
             raise _LineProblem("invalid_field", f"field 'ticker' is not a ticker symbol: {found['ticker']!r}")
     if "date" in found:
         found["date"] = _iso_date(found["date"])
-    if "type" in found:
-        found["type"] = found["type"].lower()
+    for name in ("type", "access_level"):
+        if name in found:
+            found[name] = found[name].lower()
     if found.get("format", "text").lower() not in TEXT_FORMATS:
         raise _LineProblem("invalid_field", f"field 'format' must be one of {', '.join(TEXT_FORMATS)}")
     return found

@@ -17,7 +17,7 @@ from typing import Any
 from pipelines.cleaning import SourceLine, merge_symbol_lines, normalize_text, strip_page_furniture
 from pipelines.documents import BlockDraft, BlockKind
 from pipelines.parsing.errors import EncryptedPdf, NoTextLayer, TooManyPages, UnreadableDocument
-from pipelines.parsing.structure import Reflow, lines_to_blocks
+from pipelines.parsing.structure import Reflow, is_top_level_heading, lines_to_blocks
 
 _JUNK_TITLE = re.compile(r"^(?:untitled|slide \d+|document\d*|microsoft word)$", re.IGNORECASE)
 _FILE_EXTENSION = re.compile(r"\.(?:docx?|pdf|rtf|indd|txt|xlsx?|pptx?)$", re.IGNORECASE)
@@ -132,7 +132,7 @@ def pdf_to_blocks(data: bytes, *, max_pages: int) -> PdfContent:
             {"pages": page_count},
         )
     raw_first_lines = [line.strip() for line in normalize_text(page_texts[0]).split("\n") if line.strip()]
-    pages = strip_page_furniture([normalize_text(text).split("\n") for text in page_texts])
+    pages = strip_page_furniture([normalize_text(text).split("\n") for text in page_texts], keep=is_top_level_heading)
     lines = [SourceLine(line, number) for number, page_lines in enumerate(pages, start=1) for line in page_lines]
     lines = merge_symbol_lines(lines)
     drafts = lines_to_blocks(lines, reflow=Reflow.WRAPPED, known_headings=_outline_headings(reader))

@@ -23,17 +23,19 @@ class Reflow(StrEnum):
     LINES = "lines"  # one paragraph per line (no blank lines anywhere, e.g. 10-K item exports)
 
 
-_ITEM = re.compile(r"^(?:ITEM|Item)\s+\d{1,2}[A-Da-d]?\b\s*[.:\-—–]?\s*(?P<rest>.*)$")
+_ITEM = re.compile(r"^(?:ITEM|Item)\s+\d{1,2}[A-Da-d]?\b\s*[.:\-—\u2013]?\s*(?P<rest>.*)$")
 _PART = re.compile(r"^(?:PART|Part)\s+[IVX]{1,4}\b\.?\s*(?P<rest>.*)$")
-_LIST_START = re.compile(r"^(?:[•●▪◦‣∙○■□➢►*–-]\s+|\(?\d{1,2}[.)]\s+|\(?[a-z][.)]\s+|\([ivx]{1,4}\)\s+)")
+_LIST_START = re.compile(r"^(?:[•●▪◦‣∙○■□➢►*\u2013-]\s+|\(?\d{1,2}[.)]\s+|\(?[a-z][.)]\s+|\([ivx]{1,4}\)\s+)")
 _CELL_GAP = re.compile(r"(?:\t+| {2,})")
-_NUMERIC_TOKEN = re.compile(r"^[($€£¥+\-–—]*\d[\d,.]*[)%]*$|^[-–—$€£¥%]$")
+_NUMERIC_TOKEN = re.compile(r"^[($€£¥+\-\u2013—]*\d[\d,.]*[)%]*$|^[-\u2013—$€£¥%]$")
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "vs", "with"}
 
 
 def is_table_row(line: str) -> bool:
     if line.count("\t") or len(_CELL_GAP.findall(line.strip())) >= 2 or line.count(" | ") >= 2:
         return True
+    if ends_sentence(line):
+        return False  # a sentence full of figures ("... grew 12% to $5 million in 2023.") is prose
     tokens = line.split()
     numeric = sum(1 for token in tokens if _NUMERIC_TOKEN.match(token))
     return len(tokens) >= 3 and numeric >= 2 and numeric / len(tokens) >= 0.4
@@ -60,7 +62,7 @@ def _is_title_like(line: str, *, strict: bool = False) -> bool:
         return False
     if any(symbol in line for symbol in "|$€£%"):
         return False
-    words = re.findall(r"[A-Za-z][\w'’&-]*", line)
+    words = re.findall(r"[A-Za-z][\w'\u2019&-]*", line)
     if not words or len(line.split()) > 10:
         return False
     content = [word for word in words if word.lower() not in _SMALL_WORDS]
@@ -69,7 +71,7 @@ def _is_title_like(line: str, *, strict: bool = False) -> bool:
 
 
 def _is_run_in_title(line: str) -> bool:
-    """"Gross Margins." alone on a line: a heading in text exports of filings."""
+    """ "Gross Margins." alone on a line: a heading in text exports of filings."""
     return (
         line.endswith(".")
         and not line.endswith("..")
@@ -91,7 +93,7 @@ class _Line:
     level: int | None = None
 
 
-def _top_level_heading(text: str) -> bool:
+def is_top_level_heading(text: str) -> bool:
     for pattern in (_ITEM, _PART):
         match = pattern.match(text)
         if match:
@@ -115,15 +117,15 @@ def _classify(lines: Sequence[SourceLine], known_headings: Mapping[str, int]) ->
         known = known_headings.get(" ".join(text.lower().split()))
         if known is not None:
             out.append(_Line(text, page, "heading", known))
-        elif _top_level_heading(text):
+        elif is_top_level_heading(text):
             item_match = _ITEM.match(text)
             nxt = texts[i + 1] if i + 1 < len(texts) else ""
             # "ITEM 1." on one line and "BUSINESS" on the next: one heading.
-            if item_match and not item_match.group("rest") and nxt and len(nxt) <= 150:
-                if _is_caps_heading(nxt) or _is_title_like(nxt):
-                    out.append(_Line(f"{text} {nxt}", page, "heading", 1))
-                    i += 2
-                    continue
+            bare_item = item_match is not None and not item_match.group("rest")
+            if bare_item and nxt and len(nxt) <= 150 and (_is_caps_heading(nxt) or _is_title_like(nxt)):
+                out.append(_Line(f"{text} {nxt}", page, "heading", 1))
+                i += 2
+                continue
             out.append(_Line(text, page, "heading", 1))
         elif is_table_row(text):
             out.append(_Line(table_row_text(text), page, "table"))

@@ -29,9 +29,7 @@ INTEGER_INDEX_FIELDS = ("published_ts",)
 INDEXED_FIELDS = KEYWORD_INDEX_FIELDS + INTEGER_INDEX_FIELDS
 
 # Fields the store itself writes; ChunkRecord.extra may not overwrite them.
-RESERVED_PAYLOAD_FIELDS = frozenset(
-    {*INDEXED_FIELDS, "text", "published_date", "page", "char_start", "char_end"}
-)
+RESERVED_PAYLOAD_FIELDS = frozenset({*INDEXED_FIELDS, "text", "published_date", "page", "char_start", "char_end"})
 
 # Fixed namespace: a chunk id always maps to the same point id, so re-upserting a chunk
 # overwrites it instead of leaving a stale twin behind.

@@ -142,7 +142,9 @@ class EdgeVectorStore(VectorStore):
         stored = json.loads((self.path / _CONFIG_FILE).read_text())
         dense = stored.get("vectors", {}).get(DENSE_VECTOR)
         if dense is None or KEYWORD_VECTOR not in stored.get("sparse_vectors", {}):
-            raise CollectionMismatchError(f"{self.path} holds a shard without the {DENSE_VECTOR}/{KEYWORD_VECTOR} vectors")
+            raise CollectionMismatchError(
+                f"{self.path} holds a shard without the {DENSE_VECTOR}/{KEYWORD_VECTOR} vectors"
+            )
         config = EdgeConfig(max_search_threads=self.max_search_threads) if self.max_search_threads else None
         self._shard = EdgeShard.load(str(self.path), config)
         self.vector_size = int(dense["size"])
@@ -188,7 +190,9 @@ class EdgeVectorStore(VectorStore):
                 self._shard.update(UpdateOperation.create_field_index(name, PayloadSchemaType.Keyword))
         for name in INTEGER_INDEX_FIELDS:
             if name not in existing:
-                self._shard.update(UpdateOperation.create_field_index(name, IntegerIndexParams(lookup=True, range=True)))
+                self._shard.update(
+                    UpdateOperation.create_field_index(name, IntegerIndexParams(lookup=True, range=True))
+                )
 
     def info(self) -> CollectionInfo:
         shard = self._ready()

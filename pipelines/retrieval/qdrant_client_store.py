@@ -122,7 +122,9 @@ class QdrantClientVectorStore(VectorStore):
             try:
                 self._client.create_collection(
                     self.collection,
-                    vectors_config={DENSE_VECTOR: models.VectorParams(size=vector_size, distance=_client_distance(distance))},
+                    vectors_config={
+                        DENSE_VECTOR: models.VectorParams(size=vector_size, distance=_client_distance(distance))
+                    },
                     sparse_vectors_config={KEYWORD_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
                     hnsw_config=models.HnswConfigDiff(m=self.hnsw_m, ef_construct=self.hnsw_ef_construct),
                 )
@@ -141,7 +143,8 @@ class QdrantClientVectorStore(VectorStore):
         wanted: dict[str, Any] = dict.fromkeys(KEYWORD_INDEX_FIELDS, models.PayloadSchemaType.KEYWORD)
         wanted.update(
             dict.fromkeys(
-                INTEGER_INDEX_FIELDS, models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=True, range=True)
+                INTEGER_INDEX_FIELDS,
+                models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=True, range=True),
             )
         )
         with warnings.catch_warnings():

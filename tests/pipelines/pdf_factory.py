@@ -31,7 +31,8 @@ def make_pdf(
     kids = []
     for lines in pages:
         stream = b"".join(
-            b"BT /F1 10 Tf 72 %d Td (%s) Tj ET\n" % (top - i * line_height, _escape(line)) for i, line in enumerate(lines)
+            b"BT /F1 10 Tf 72 %d Td (%s) Tj ET\n" % (top - i * line_height, _escape(line))
+            for i, line in enumerate(lines)
         )
         if not lines:
             stream = b"0.5 g 72 72 400 600 re f\n"  # a drawing but no text, like a scanned page

@@ -20,7 +20,9 @@ def property_settings(max_examples: int) -> settings:
     )
 
 
-WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:'$%()-", min_size=1, max_size=12)
+WORDS = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:'$%()-", min_size=1, max_size=12
+)
 FILLER = st.lists(WORDS, max_size=25).map(" ".join)
 
 

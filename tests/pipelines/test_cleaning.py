@@ -49,7 +49,9 @@ def test_page_numbers_are_recognised():
 
 
 def _page(number: int, header: str) -> list[str]:
-    body = [f"Line {i} of the discussion on page {number}, in its own words on revenue {number * 31 + i}." for i in range(8)]
+    body = [
+        f"Line {i} of the discussion on page {number}, in its own words on revenue {number * 31 + i}." for i in range(8)
+    ]
     return [header, *body, "ACME CORP", f"Page {number} of 6"]
 
 
@@ -61,8 +63,9 @@ def test_running_headers_footers_and_page_numbers_are_dropped_from_page_edges():
     pages[2].insert(4, "ACME CORP")  # inside the body: stays
     cleaned = strip_page_furniture(pages)
     for number, lines in enumerate(cleaned, start=1):
-        assert lines[:8] == [f"Line {i} of the discussion on page {number}, in its own words on revenue {number * 31 + i}."
-                             for i in range(8)] or number == 3  # fmt: skip
+        expected = [f"Line {i} of the discussion on page {number}, in its own words on revenue {number * 31 + i}."
+                    for i in range(8)]  # fmt: skip
+        assert [line for line in lines if line.startswith("Line ")] == expected
         assert not any(line.startswith("Page ") for line in lines)
         assert "ACME CORP | Annual Report 2023" not in lines
         assert "Notes to Financial Statements (continued)" not in lines

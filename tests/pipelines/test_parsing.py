@@ -74,6 +74,7 @@ FILING_PAGES = [
         (b"# Title\n\ntext", "notes.md", "application/octet-stream", DocumentFormat.MARKDOWN),
         (b'{"text": "a"}\n{"text": "b"}\n', None, None, DocumentFormat.JSONL),
         (b'{"text": "a"}\n', "batch.ndjson", None, DocumentFormat.JSONL),
+        (b'{"text": "a"}\n', "batch.jsonl#L3", None, DocumentFormat.JSONL),  # a stored line of a batch
         (b"<html><body>declared text stays text</body></html>", "page.txt", None, DocumentFormat.TEXT),
     ],
 )
@@ -260,7 +261,9 @@ def test_html_charset_from_meta_tag_and_content_type():
 
 
 def test_html_with_no_visible_text_is_empty():
-    refused = rejection(b"<html><head><script>x()</script></head><body><nav>menu</nav></body></html>", filename="a.html")
+    refused = rejection(
+        b"<html><head><script>x()</script></head><body><nav>menu</nav></body></html>", filename="a.html"
+    )
     assert refused.reason_code == "empty_document"
 
 
@@ -333,7 +336,9 @@ def test_invalid_utf8_without_declared_charset_is_refused_with_offset():
 
 def test_declared_charset_is_tried_after_utf8():
     data = "Soci\u00e9t\u00e9 G\u00e9n\u00e9rale".encode("cp1252")
-    assert only(data, filename="a.txt", content_type="text/plain; charset=windows-1252").text.startswith("Soci\u00e9t\u00e9")
+    assert only(data, filename="a.txt", content_type="text/plain; charset=windows-1252").text.startswith(
+        "Soci\u00e9t\u00e9"
+    )
     assert rejection(data, filename="a.txt", content_type="text/plain; charset=utf-8").reason_code == "invalid_encoding"
     unknown = rejection(data, filename="a.txt", content_type="text/plain; charset=klingon")
     assert unknown.reason_code == "invalid_encoding" and unknown.details == {"charset": "klingon"}
@@ -362,7 +367,8 @@ def jsonl(*records) -> bytes:
 def test_jsonl_batch_yields_one_document_per_line_with_metadata():
     data = jsonl(
         {"text": "Apple beat estimates.", "title": "AAPL Q3", "company": "Apple Inc.", "ticker": "aapl",
-         "type": "News", "date": "2023-08-03T20:30:00Z", "source": "wire", "desk": "tech", "nested": {"x": 1}},
+         "type": "News", "date": "2023-08-03T20:30:00Z", "source": "wire", "access_level": "Internal",
+         "desk": "tech", "nested": {"x": 1}},
         {"text": "# Memo\n\nBody **text**.", "format": "markdown"},
         {"text": "<h1>Note</h1><p>HTML body</p>", "format": "html", "ticker": "BRK.B"},
     )  # fmt: skip
@@ -371,7 +377,8 @@ def test_jsonl_batch_yields_one_document_per_line_with_metadata():
     first, memo, note = result.documents
     assert first.title == "AAPL Q3" and first.line_number == 1
     assert first.metadata == {"company": "Apple Inc.", "ticker": "AAPL", "type": "news", "date": "2023-08-03",
-                              "source": "wire", "text_format": "text", "extra": {"desk": "tech"}}  # fmt: skip
+                              "source": "wire", "access_level": "internal", "text_format": "text",
+                              "extra": {"desk": "tech"}}  # fmt: skip
     assert memo.title == "Memo" and memo.text == "Memo\n\nBody text." and memo.line_number == 2
     assert note.blocks[0].kind is BlockKind.HEADING and note.metadata["ticker"] == "BRK.B"
     assert len({d.source_sha256 for d in result.documents}) == 3

@@ -49,8 +49,10 @@ def plant(text: str, filing: dict) -> str:
     step = max(1, len(paragraphs) // (len(PLANTED) + 1))
     for offset, value in enumerate(PLANTED.values(), start=1):
         paragraphs.insert(min(len(paragraphs), offset * step + offset - 1), f"For questions contact {value} today.")
-    identifiers = (f"Registrant CIK {filing['cik']}, SIC {filing['sic']}, filed {filing['filing_date']}"
-                   f" for the period ended {filing['period_of_report']}; ticker {filing.get('ticker') or 'N/A'}.")  # fmt: skip
+    identifiers = (
+        f"Registrant CIK {filing['cik']}, SIC {filing['sic']}, filed {filing['filing_date']} for the period "
+        f"ended {filing['period_of_report']}; ticker {filing.get('ticker') or 'N/A'}."
+    )
     return "\n".join([identifiers, *paragraphs])
 
 
@@ -90,6 +92,7 @@ def test_person_name_policy_on_real_text_keeps_every_number(sec_10k_filings):
     for filing, text in items(sec_10k_filings, "item_10", minimum=1500, limit=2) + items(
         sec_10k_filings, "item_7A", limit=1
     ):
+        text = text[:15_000]  # NER costs about a second per 50k characters on one core
         result = redact_text(text, policy)
         assert financial_tokens(result.text) == financial_tokens(text), filing["company"]
 
@@ -119,7 +122,7 @@ def test_real_items_ingest_end_to_end_as_a_jsonl_batch(sec_10k_filings, minilm):
 
 
 def test_small_chunk_bound_on_real_text(sec_10k_filings, minilm):
-    filing, text = items(sec_10k_filings, "item_1A", limit=1)[0]
+    _, text = items(sec_10k_filings, "item_1A", limit=1)[0]
     options = IngestOptions(chunking=ChunkingOptions(max_tokens=64, overlap_tokens=8))
     ingested = ingest_bytes(text.encode(), filename="item1a.txt", options=options, tokenizer=minilm).documents[0]
     counts = minilm.count_tokens([c.text for c in ingested.chunks])

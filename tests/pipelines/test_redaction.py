@@ -27,7 +27,10 @@ from tests.pipelines.strategies import FILLER, card_numbers, ibans, luhn_complet
 PERSONS = RedactionPolicy(redact_person_names=True)
 
 
-def kinds(text: str, policy: RedactionPolicy = RedactionPolicy()) -> list[tuple[str, str]]:
+DEFAULT = RedactionPolicy()
+
+
+def kinds(text: str, policy: RedactionPolicy = DEFAULT) -> list[tuple[str, str]]:
     return [(m.kind.value, text[m.start : m.end]) for m in find_pii(text, policy)]
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,11 @@ COMPANIES = {"AAPL": "Apple Inc.", "MSFT": "Microsoft Corp.", "JPM": "JPMorgan C
 DOC_TYPES = ("filing", "report", "transcript", "news")
 LEVELS = ("public", "internal", "restricted")
 SECTIONS = ("Item 1A", "Item 7", "Item 8")
-WORDS = (
-    "revenue margin liquidity covenant dividend guidance impairment goodwill leverage buyback "
-    "inventory backlog litigation downgrade hedging refinancing capex headcount tariff outlook"
-).split()
+WORDS = [
+    *("revenue", "margin", "liquidity", "covenant", "dividend", "guidance", "impairment", "goodwill", "leverage"),
+    *("buyback", "inventory", "backlog", "litigation", "downgrade", "hedging", "refinancing", "capex", "headcount"),
+    *("tariff", "outlook"),
+]
 FIRST_DAY = date(2023, 1, 1)
 
 
@@ -41,19 +43,25 @@ def make_store(kind: str, directory: Path, **options: Any) -> VectorStore:
 STORE_KINDS = ("edge", "qdrant-local")
 
 
-@pytest.fixture
-def store_dir(tmp_path) -> Iterator[Path]:
+@contextmanager
+def scratch_dir(fallback: Path) -> Iterator[Path]:
     """A scratch directory for embedded stores, in RAM when /dev/shm exists: creating a
     shard and its payload indexes fsyncs a dozen times (~1.5 s on disk, ~20 ms in RAM)."""
     shm = Path("/dev/shm")
     if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        yield tmp_path
+        yield fallback
         return
     directory = Path(tempfile.mkdtemp(prefix="argus-retrieval-", dir=shm))
     try:
         yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def store_dir(tmp_path) -> Iterator[Path]:
+    with scratch_dir(tmp_path) as directory:
+        yield directory
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipelines.retrieval import ChunkRecord
-from tests.retrieval.conftest import LEVELS, TINY_DIM, make_store
+from tests.retrieval.conftest import LEVELS, TINY_DIM, make_store, scratch_dir
 
 VOCABULARY = [f"term{i}" for i in range(300)]
 
@@ -32,15 +32,15 @@ def _varied_corpus(n: int = 400, seed: int = 11) -> list[ChunkRecord]:
 
 @pytest.fixture(scope="module")
 def both_stores(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("agree")
-    stores = [make_store(kind, directory / kind) for kind in ("edge", "qdrant-local")]
-    records = _varied_corpus()
-    for store in stores:
-        store.ensure_collection(TINY_DIM)
-        store.upsert(records)
-    yield stores
-    for store in stores:
-        store.close()
+    with scratch_dir(tmp_path_factory.mktemp("agree")) as directory:
+        stores = [make_store(kind, directory / kind) for kind in ("edge", "qdrant-local")]
+        records = _varied_corpus()
+        for store in stores:
+            store.ensure_collection(TINY_DIM)
+            store.upsert(records)
+        yield stores
+        for store in stores:
+            store.close()
 
 
 @pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
@@ -49,7 +49,11 @@ def test_both_backends_return_the_same_ranking(both_stores, mode, text):
     query_vector = np.random.default_rng(len(text)).normal(size=TINY_DIM)
     edge, local = (
         store.search(
-            query_vector=query_vector, query_text=text, allowed_access_levels=["public", "internal"], limit=10, mode=mode
+            query_vector=query_vector,
+            query_text=text,
+            allowed_access_levels=["public", "internal"],
+            limit=10,
+            mode=mode,
         )
         for store in both_stores
     )

@@ -123,6 +123,7 @@ def _mean_reciprocal_rank(store, question_vectors, mode):
     return float(np.mean(reciprocal_ranks))
 
 
+@pytest.mark.slow  # loads the embedding model and embeds ~300 passages (10-30 s on one busy core)
 def test_hybrid_beats_dense_only_and_keyword_only(store_factory, embedded_corpus):
     records, question_vectors = embedded_corpus
     store = store_factory()

@@ -105,9 +105,7 @@ def test_delete_by_document_removes_only_that_document(store):
     assert store.count_by_document("doc3") == 0
     assert store.count() == 290
     assert store.delete_by_document("doc3") == 0
-    hits = store.search(
-        **_query(records), allowed_access_levels=ALL_LEVELS, limit=300, mode="dense", filters=None
-    )
+    hits = store.search(**_query(records), allowed_access_levels=ALL_LEVELS, limit=300, mode="dense", filters=None)
     assert len(hits) == 290
     assert not any(hit.document_id == "doc3" for hit in hits)
 
@@ -122,8 +120,11 @@ def test_replace_document_leaves_no_stale_chunks(store):
     assert store.replace_document("doc5", fresh) == 3
     assert store.count_by_document("doc5") == 3
     hits = store.search(
-        query_vector=np.ones(TINY_DIM), allowed_access_levels=ALL_LEVELS, filters=SearchFilters(document_ids=["doc5"]),
-        limit=50, mode="dense",
+        query_vector=np.ones(TINY_DIM),
+        allowed_access_levels=ALL_LEVELS,
+        filters=SearchFilters(document_ids=["doc5"]),
+        limit=50,
+        mode="dense",
     )
     assert sorted(_ids(hits)) == ["doc5:new0", "doc5:new1", "doc5:new2"]
     with pytest.raises(ValueError, match="do not belong"):
@@ -264,9 +265,9 @@ def test_date_boundaries_are_inclusive(store):
     filters = SearchFilters(published_from=day, published_to=day)
     hits = store.search(**_query(records), allowed_access_levels=ALL_LEVELS, filters=filters, limit=50, mode="dense")
     assert set(_ids(hits)) == {r.chunk_id for r in records if r.published_at == day}
-    assert store.count(SearchFilters(published_from=day + timedelta(days=1), published_to=day + timedelta(days=1))) == sum(
-        r.published_at == day + timedelta(days=1) for r in records
-    )
+    next_day = day + timedelta(days=1)
+    on_next_day = SearchFilters(published_from=next_day, published_to=next_day)
+    assert store.count(on_next_day) == sum(r.published_at == next_day for r in records)
 
 
 # --- ranking --------------------------------------------------------------------------

@@ -1,64 +1,20 @@
-"""Celery tasks of the ``models`` queue: where model engines meet Django.
-
-Each task claims its job, runs the engine inside ``audited(...)`` and records
-the outcome. Engines are loaded once per worker process (``model_cache``).
-"""
+"""Model-worker tasks: health and text embeddings."""
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
 from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
 from apps.core.logging import job_context
-from apps.jobs.models import Job
 from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
-from gpu_workers.embedding import SentenceEmbedder
 from gpu_workers.runtime import model_cache
+from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, embedding_engine, job_actor, worker_name
 
 logger = logging.getLogger(__name__)
-
-# Only errors that a later attempt can get past: a database or broker that blinked.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-RETRY_POLICY: dict[str, Any] = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 5,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-}
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def embedding_engine() -> SentenceEmbedder:
-    def load() -> SentenceEmbedder:
-        engine = SentenceEmbedder(
-            settings.ARGUS_EMBEDDING_MODEL_PATH or None,
-            device=settings.ARGUS_DEVICE,
-            threads=settings.ARGUS_TORCH_THREADS,
-            batch_size=settings.ARGUS_EMBEDDING_BATCH_SIZE,
-        )
-        engine.setup()
-        return engine
-
-    return model_cache.get("embedding", load)
-
-
-def job_actor(job: Job) -> Actor:
-    return Actor.for_user(job.owner) if job.owner else Actor(label=job.actor_label)
-
 
 @shared_task(name="gpu_workers.tasks.health")
 def health() -> dict[str, Any]:

@@ -1,0 +1,190 @@
+"""Reads of the research desk. Every function takes the user and returns only what that user may read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from apps.jobs.services import models_call
+from apps.research.access import allowed_access_levels
+from apps.research.models import Document, DocumentChunk
+
+SEARCH_TASK = "gpu_workers.tasks.search_chunks"
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.%$-]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
+STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have how in is it its of on or that the this to "
+    "was were what when where which who why will with".split()
+)
+
+
+def document_list_for_user(user: Any) -> QuerySet[Document]:
+    return Document.objects.select_related("company", "uploaded_by").filter(
+        access_level__in=allowed_access_levels(user)
+    )
+
+
+def document_get_for_user(user: Any, document_id: Any) -> Document | None:
+    return document_list_for_user(user).filter(pk=document_id).first()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    tickers: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+    mode: str = "hybrid"
+    limit: int = 10
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "tickers": list(self.tickers),
+            "doc_types": list(self.doc_types),
+            "published_from": self.published_from.isoformat() if self.published_from else None,
+            "published_to": self.published_to.isoformat() if self.published_to else None,
+        }
+
+
+@dataclass
+class SearchResult:
+    chunk: DocumentChunk
+    document: Document
+    rank: int
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # char spans in chunk.text
+
+
+def query_terms(text: str) -> list[str]:
+    return [w.lower().strip(".-") for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
+
+
+def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    wanted = set(terms)
+    return [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower().strip(".-") in wanted]
+
+
+def chunk_search_for_user(user: Any, query: SearchQuery) -> list[SearchResult]:
+    """Hybrid search over the chunks the user may read.
+
+    The allowed access levels travel into the vector query itself; the rows are
+    then loaded through ``document_list_for_user`` too, so a chunk of a document
+    the user cannot read can never reach the result even if the index were stale.
+    """
+    levels = sorted(allowed_access_levels(user))
+    if not levels or not query.text.strip():
+        return []
+    hits = models_call(
+        SEARCH_TASK,
+        kwargs={
+            "query": query.text,
+            "allowed_access_levels": levels,
+            "filters": query.filters(),
+            "mode": query.mode,
+            "limit": query.limit,
+            "actor_label": f"user:{user.get_username()}",
+            "actor_user_id": user.pk,
+        },
+        timeout=settings.ARGUS_SEARCH_TIMEOUT,
+    )
+    chunks = {
+        c.chunk_id: c
+        for c in DocumentChunk.objects.select_related("document", "document__company").filter(
+            chunk_id__in=[h["chunk_id"] for h in hits], document__in=document_list_for_user(user)
+        )
+    }
+    terms = query_terms(query.text)
+    results = []
+    for hit in hits:
+        chunk = chunks.get(hit["chunk_id"])
+        if chunk is None:
+            continue
+        results.append(
+            SearchResult(
+                chunk=chunk,
+                document=chunk.document,
+                rank=len(results) + 1,
+                score=hit["score"],
+                ranks=hit.get("ranks", {}),
+                highlights=highlight_spans(chunk.text, terms),
+            )
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class Citation:
+    chunk_id: str
+    document_id: str
+    document_title: str
+    page: int | None
+    section: str
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citation: Citation
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    sentences: list[AnswerSentence]
+    sources: list[SearchResult]
+    method: str  # "extractive" until the generation worker answers
+    insufficient_evidence: bool
+
+
+def extractive_answer(question: str, results: list[SearchResult], *, max_sentences: int = 3) -> Answer:
+    """The best sentences of the retrieved chunks, each cited to its chunk.
+
+    Sentences are scored by the question terms they contain (weighted by how rare
+    the term is among the candidates) plus the rank of their chunk; no sentence
+    from outside the retrieved chunks can appear.
+    """
+    terms = set(query_terms(question))
+    candidates: list[tuple[float, int, str, SearchResult]] = []
+    for result in results:
+        for position, sentence in enumerate(_SENTENCE_END.split(result.chunk.text)):
+            sentence = " ".join(sentence.split())
+            if len(sentence) < 25:
+                continue
+            candidates.append((0.0, position, sentence, result))
+    if not candidates or not terms:
+        return Answer(question, [], results, "extractive", insufficient_evidence=True)
+    document_frequency = {t: sum(1 for _, _, s, _ in candidates if t in set(query_terms(s))) for t in terms}
+    scored = []
+    for _, position, sentence, result in candidates:
+        words = set(query_terms(sentence))
+        overlap = sum(1.0 / document_frequency[t] for t in terms & words if document_frequency[t])
+        if overlap == 0:
+            continue
+        scored.append((overlap + 0.5 / result.rank - 0.01 * position, sentence, result))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    chosen, seen = [], set()
+    for _, sentence, result in scored:
+        if sentence in seen:
+            continue
+        seen.add(sentence)
+        chunk = result.chunk
+        chosen.append(
+            AnswerSentence(
+                sentence,
+                Citation(chunk.chunk_id, str(result.document.pk), result.document.title, chunk.page_start, chunk.section),
+            )
+        )
+        if len(chosen) == max_sentences:
+            break
+    return Answer(question, chosen, results, "extractive", insufficient_evidence=not chosen)
+
+
+def answer_question_for_user(user: Any, query: SearchQuery) -> Answer:
+    return extractive_answer(query.text, chunk_search_for_user(user, query))

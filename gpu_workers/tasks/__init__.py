@@ -1,0 +1,11 @@
+"""Celery tasks of the ``models`` queue: where model engines meet Django.
+
+Each task claims (or continues) its job, runs the engine inside ``audited(...)``
+and records the outcome. Engines are loaded once per worker process.
+Task names are explicit ("gpu_workers.tasks.<name>") and routed to the models queue.
+"""
+
+from gpu_workers.tasks.embedding import embed_texts, health
+from gpu_workers.tasks.research import document_vectors_delete, documents_index, search_chunks
+
+__all__ = ["document_vectors_delete", "documents_index", "embed_texts", "health", "search_chunks"]

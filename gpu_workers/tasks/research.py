@@ -1,0 +1,203 @@
+"""Model-worker tasks of the research desk: embed and index chunks, delete vectors, search.
+
+This worker owns the vector store. Every embedding and every retrieval is
+audited (query, filters, returned chunk ids, latency).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from apps.audit.models import InferenceKind
+from apps.audit.services import Actor, audited
+from apps.core.logging import job_context
+from apps.jobs.models import Job, JobStatus
+from apps.jobs.services import job_fail, job_progress, job_succeed
+from apps.research.models import Document, DocumentChunk, DocumentStatus
+from apps.research.services import document_mark_indexed, document_remove_rows, document_set_status
+from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, embedding_engine, job_actor, vector_store
+
+logger = logging.getLogger(__name__)
+
+INGEST_PROGRESS_SHARE = 50  # the ingest queue reported 0-50; indexing reports 50-100
+
+
+def _chunk_records(document: Document, chunks: list[DocumentChunk], vectors: Any) -> list[Any]:
+    from pipelines.retrieval import ChunkRecord
+
+    company = document.company
+    return [
+        ChunkRecord(
+            chunk_id=chunk.chunk_id,
+            document_id=str(document.pk),
+            text=chunk.text,
+            vector=vector,
+            access_level=document.access_level,
+            company=company.name if company else "",
+            ticker=company.ticker if company else "",
+            doc_type=document.doc_type,
+            published_at=document.published_on,
+            section=chunk.section,
+            page=chunk.page_start,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            extra={"title": document.title},
+        )
+        for chunk, vector in zip(chunks, vectors, strict=True)
+    ]
+
+
+def document_index(document: Document, *, actor: Actor, job_id: str, task_id: str) -> int:
+    """Embed a document's chunks and replace its vectors; returns the vector count."""
+    engine = embedding_engine()
+    chunks = list(DocumentChunk.objects.filter(document=document).order_by("ordinal"))
+    texts = [c.text for c in chunks]
+    with audited(
+        kind=InferenceKind.EMBED,
+        actor=actor,
+        model_name=engine.model_name,
+        model_version=engine.model_version,
+        parameters={"batch_size": engine.batch_size, "normalize": True, "purpose": "index"},
+        model_input=texts,
+        job_id=job_id,
+        task_id=task_id,
+    ) as call:
+        batch = engine.predict(texts)
+        call.output = batch.vectors
+        call.tokens_in = batch.tokens
+        call.document_ids = [str(document.pk)]
+        call.chunk_ids = [c.chunk_id for c in chunks]
+    store = vector_store()
+    written = store.replace_document(str(document.pk), _chunk_records(document, chunks, batch.vectors))
+    document_mark_indexed(document_id=document.pk, vector_count=written)
+    return written
+
+
+@shared_task(bind=True, name="gpu_workers.tasks.documents_index", **RETRY_POLICY)
+def documents_index(self, job_id: str, document_ids: list[str], failed: list[str] | None = None) -> dict[str, Any]:
+    """Second half of an ingest job: embed and index the parsed documents, then finish the job."""
+    job = Job.objects.select_related("owner").filter(pk=job_id, status=JobStatus.RUNNING).first()
+    if job is None:
+        return {"job_id": job_id, "skipped": "job not running"}
+    failed = list(failed or [])
+    indexed = 0
+    with job_context(job_id):
+        for position, document_id in enumerate(document_ids, start=1):
+            document = Document.objects.select_related("company").filter(pk=document_id).first()
+            if document is None or document.status == DocumentStatus.DELETING:
+                continue
+            try:
+                indexed += document_index(document, actor=job_actor(job), job_id=job_id, task_id=self.request.id or "")
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                logger.exception("indexing failed for document %s", document_id)
+                document_set_status(document_id=document_id, status=DocumentStatus.FAILED, reason=f"indexing: {exc}")
+                failed.append(document_id)
+            share = 100 - INGEST_PROGRESS_SHARE
+            job_progress(
+                job_id=job_id,
+                progress=INGEST_PROGRESS_SHARE + share * position // max(len(document_ids), 1),
+                message=f"Indexed {position}/{len(document_ids)} document(s)",
+            )
+        vector_store().optimize()
+        done = len(document_ids) - len([d for d in failed if d in document_ids])
+        if done == 0:
+            job_fail(job_id=job_id, error=f"No document could be indexed ({len(failed)} failed).")
+        else:
+            job_succeed(
+                job_id=job_id,
+                result={"indexed_documents": done, "vectors": indexed, "failed_documents": failed},
+                result_ref=f"research.Document:{document_ids[0]}" if len(document_ids) == 1 else "",
+                message=f"Indexed {done} document(s), {indexed} chunks" + (f"; {len(failed)} failed" if failed else ""),
+            )
+    return {"job_id": job_id, "vectors": indexed, "failed": failed}
+
+
+@shared_task(bind=True, name="gpu_workers.tasks.document_vectors_delete", **RETRY_POLICY)
+def document_vectors_delete(self, job_id: str) -> dict[str, Any]:
+    """Delete vectors first, rows second: a failure in between leaves rows that can be deleted again,
+    never vectors without a document (which search would still return)."""
+    from apps.jobs.services import job_claim
+
+    job = job_claim(job_id=job_id, worker=self.request.hostname or "models")
+    if job is None:
+        return {"job_id": job_id, "skipped": "job already finished"}
+    removed = 0
+    with job_context(job_id):
+        store = vector_store()
+        for document_id in job.params.get("document_ids", []):
+            removed += store.delete_by_document(str(document_id))
+            document_remove_rows(document_id=document_id)
+        job_succeed(job_id=job_id, result={"vectors_removed": removed}, message=f"Deleted ({removed} vectors)")
+    return {"job_id": job_id, "vectors_removed": removed}
+
+
+@shared_task(name="gpu_workers.tasks.search_chunks")
+def search_chunks(
+    *,
+    query: str,
+    allowed_access_levels: list[str],
+    filters: dict[str, Any],
+    mode: str = "hybrid",
+    limit: int = 10,
+    actor_label: str,
+    actor_user_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Embed the query and search; both steps audited. Access levels are part of the query."""
+    from pipelines.retrieval import SearchFilters
+
+    actor = Actor(label=actor_label, user_id=actor_user_id)
+    search_filters = SearchFilters(
+        companies=filters.get("companies", ()),
+        tickers=filters.get("tickers", ()),
+        doc_types=filters.get("doc_types", ()),
+        document_ids=filters.get("document_ids", ()),
+        published_from=dt.date.fromisoformat(filters["published_from"]) if filters.get("published_from") else None,
+        published_to=dt.date.fromisoformat(filters["published_to"]) if filters.get("published_to") else None,
+    )
+    vector = None
+    if mode in ("dense", "hybrid"):
+        engine = embedding_engine()
+        with audited(
+            kind=InferenceKind.EMBED,
+            actor=actor,
+            model_name=engine.model_name,
+            model_version=engine.model_version,
+            parameters={"purpose": "query", "normalize": True},
+            model_input=query,
+            input_redacted=query,
+        ) as call:
+            batch = engine.predict([query])
+            vector = batch.vectors[0]
+            call.output = batch.vectors
+            call.tokens_in = batch.tokens
+    parameters = {"mode": mode, "limit": limit, "filters": filters, "allowed_access_levels": sorted(allowed_access_levels)}
+    store = vector_store()
+    with audited(
+        kind=InferenceKind.RETRIEVE,
+        actor=actor,
+        model_name=f"qdrant:{type(store).__name__}",
+        parameters=parameters,
+        model_input=parameters | {"query": query},
+        input_redacted=query,
+    ) as call:
+        hits = store.search(
+            allowed_access_levels=allowed_access_levels,
+            query_vector=vector,
+            query_text=query,
+            filters=search_filters,
+            limit=limit,
+            mode=mode,
+        )
+        call.chunk_ids = [h.chunk_id for h in hits]
+        call.document_ids = sorted({h.document_id for h in hits})
+        call.output = [(h.chunk_id, round(h.score, 6)) for h in hits]
+    return [
+        {"chunk_id": h.chunk_id, "document_id": h.document_id, "rank": h.rank, "score": h.score, "ranks": h.ranks}
+        for h in hits
+    ]
