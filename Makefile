@@ -25,6 +25,7 @@ install: $(VENV)/.installed
 setup: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py load_demo_corpus
 
 run: setup
 	@echo

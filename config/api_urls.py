@@ -4,6 +4,7 @@ from django.urls import path
 from apps.accounts import api as accounts_api
 from apps.core.api_docs import DocsView, SchemaApi
 from apps.jobs import api as jobs_api
+from apps.research import api as research_api
 
 urlpatterns = [
     path("auth/token/", login_not_required(accounts_api.TokenObtainApi.as_view()), name="api-token"),
@@ -13,4 +14,14 @@ urlpatterns = [
     path("jobs/", jobs_api.JobListApi.as_view(), name="api-job-list"),
     path("jobs/<uuid:job_id>/", jobs_api.JobDetailApi.as_view(), name="api-job-detail"),
     path("embeddings/", jobs_api.EmbeddingJobCreateApi.as_view(), name="api-embeddings"),
+    path("documents/", research_api.DocumentListCreateApi.as_view(), name="api-document-list"),
+    path("documents/<uuid:document_id>/", research_api.DocumentDetailApi.as_view(), name="api-document-detail"),
+    path(
+        "documents/<uuid:document_id>/chunks/", research_api.DocumentChunkListApi.as_view(), name="api-document-chunks"
+    ),
+    path(
+        "documents/<uuid:document_id>/reindex/", research_api.DocumentReindexApi.as_view(), name="api-document-reindex"
+    ),
+    path("search/", research_api.SearchApi.as_view(), name="api-search"),
+    path("ask/", research_api.AskApi.as_view(), name="api-ask"),
 ]

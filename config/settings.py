@@ -239,6 +239,8 @@ REST_FRAMEWORK = {
         "anon": env.str("ARGUS_THROTTLE_ANON", default="30/minute"),
         "user": env.str("ARGUS_THROTTLE_USER", default="600/minute"),
         "jobs": env.str("ARGUS_THROTTLE_JOBS", default="60/minute"),
+        # Search and ask wait on the model worker: the one synchronous model call of the API.
+        "search": env.str("ARGUS_THROTTLE_SEARCH", default="120/minute"),
     },
     "EXCEPTION_HANDLER": "apps.core.api_errors.json_exception_handler",
 }
@@ -255,10 +257,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "apps.jobs.models.JobStatus",
         "JobKindEnum": "apps.jobs.models.JobKind",
+        "DocumentStatusEnum": "apps.research.models.DocumentStatus",
+        "DocumentTypeEnum": "apps.research.models.DocumentType",
+        "AccessLevelEnum": "apps.research.models.AccessLevel",
     },
     "TAGS": [
         {"name": "auth", "description": "API tokens and the current user."},
         {"name": "jobs", "description": "Background jobs: start one (202), then poll it."},
+        {"name": "research", "description": "Documents (upload, list, re-index, delete), search and cited answers."},
     ],
     # The UI works offline: Swagger UI comes from drf-spectacular-sidecar's static files.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -38,8 +38,9 @@ class EmbeddingBatch:
 class SentenceEmbedder:
     """setup() loads the model; predict() embeds a list of texts in batches."""
 
-    def __init__(self, model_path: str | Path | None = None, *, device: str = "auto", threads: int = 1,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: str | Path | None = None, *, device: str = "auto", threads: int = 1, batch_size: int = 64
+    ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.device_preference = device
         self.threads = threads
@@ -75,8 +76,13 @@ class SentenceEmbedder:
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
             parts.append(
-                self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False)
+                self.model.encode(
+                    batch,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
             )
             if progress:
                 progress(min(start + self.batch_size, len(texts)), len(texts))

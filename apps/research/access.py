@@ -36,4 +36,6 @@ def allowed_access_levels(user: Any) -> frozenset[str]:
 
 def can_delete_document(user: Any, document: Any) -> bool:
     """The uploader or an admin; deleting removes the document for everyone."""
-    return Role.ADMIN in user_roles(user) or (document.uploaded_by_id is not None and document.uploaded_by_id == user.pk)
+    return Role.ADMIN in user_roles(user) or (
+        document.uploaded_by_id is not None and document.uploaded_by_id == user.pk
+    )

@@ -7,19 +7,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery.exceptions import TimeoutError as ResultTimeout
 from django.conf import settings
 from django.db.models import QuerySet
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.jobs.services import models_call
 from apps.research.access import allowed_access_levels
-from apps.research.models import Document, DocumentChunk
+from apps.research.models import Document, DocumentChunk, DocumentStatus
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.%$-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have how in is it its of on or that the this to "
-    "was were what when where which who why will with".split()
+    """a an and are as at be by did do does for from had has have how in is it its of on or that the this to
+    was were what when where which who why will with""".split()  # noqa: SIM905 - a word list reads better this way
 )
 
 
@@ -178,7 +180,9 @@ def extractive_answer(question: str, results: list[SearchResult], *, max_sentenc
         chosen.append(
             AnswerSentence(
                 sentence,
-                Citation(chunk.chunk_id, str(result.document.pk), result.document.title, chunk.page_start, chunk.section),
+                Citation(
+                    chunk.chunk_id, str(result.document.pk), result.document.title, chunk.page_start, chunk.section
+                ),
             )
         )
         if len(chosen) == max_sentences:
@@ -188,3 +192,69 @@ def extractive_answer(question: str, results: list[SearchResult], *, max_sentenc
 
 def answer_question_for_user(user: Any, query: SearchQuery) -> Answer:
     return extractive_answer(query.text, chunk_search_for_user(user, query))
+
+
+# --- document lists and pages (API and UI) --------------------------------------------
+
+# Statuses a document passes through on its way to indexed (or gone); pages poll while any shows.
+ACTIVE_DOCUMENT_STATUSES = frozenset(
+    {DocumentStatus.QUEUED, DocumentStatus.PARSING, DocumentStatus.INDEXING, DocumentStatus.DELETING}
+)
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    ticker: str = ""
+    doc_type: str = ""
+    status: str = ""
+    access_level: str = ""
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+    text: str = ""  # words of the title
+
+
+def document_list_filtered_for_user(user: Any, filters: DocumentFilters) -> QuerySet[Document]:
+    documents = document_list_for_user(user)
+    if filters.ticker:
+        documents = documents.filter(company__ticker__iexact=filters.ticker.strip())
+    if filters.doc_type:
+        documents = documents.filter(doc_type=filters.doc_type)
+    if filters.status:
+        documents = documents.filter(status=filters.status)
+    if filters.access_level:
+        documents = documents.filter(access_level=filters.access_level)
+    if filters.published_from:
+        documents = documents.filter(published_on__gte=filters.published_from)
+    if filters.published_to:
+        documents = documents.filter(published_on__lte=filters.published_to)
+    for word in filters.text.split()[:10]:
+        documents = documents.filter(title__icontains=word)
+    return documents
+
+
+def document_is_busy(document: Document) -> bool:
+    """True while a job still works on the document: a second ingest or delete would race it.
+
+    A document left ``parsing`` by a job that has since failed or vanished is not busy:
+    re-indexing is how it gets unstuck.
+    """
+    if document.status == DocumentStatus.DELETING:
+        return True
+    if document.status not in ACTIVE_DOCUMENT_STATUSES:
+        return False
+    job = document.job
+    return job is not None and not job.is_finished
+
+
+def redaction_counts(document: Document) -> dict[str, int]:
+    """How many values of each kind were redacted; the log holds hashes, never the values."""
+    counts: dict[str, int] = {}
+    for entry in document.redaction_log or []:
+        kind = str(entry.get("kind", "other")) if isinstance(entry, dict) else "other"
+        counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+# What ``chunk_search_for_user`` raises when the model worker does not answer in time
+# (or the broker is down): callers turn it into "try again", not a server error.
+MODEL_WORKER_ERRORS: tuple[type[BaseException], ...] = (ResultTimeout, BrokerUnreachable)

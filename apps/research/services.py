@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +22,11 @@ from django.utils import timezone
 
 from apps.jobs.models import Job, JobKind
 from apps.jobs.services import job_create
+from apps.research.access import allowed_access_levels
 from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
 from pipelines.documents import DocumentFormat
-from pipelines.parsing import ParseLimits, parse
-from pipelines.parsing.errors import DocumentRejected
+from pipelines.parsing import MEGABYTE, ParseLimits, parse
+from pipelines.parsing.errors import DocumentRejected, FileTooLarge
 
 INGEST_TASK = "apps.research.tasks.document_ingest"
 DELETE_TASK = "gpu_workers.tasks.document_vectors_delete"
@@ -62,6 +64,35 @@ class UploadResult:
     documents: list[Document]
 
 
+@dataclass(frozen=True)
+class UploadFile:
+    """One file of a multi-file upload. ``read`` is only called once ``size`` is within the limit,
+    so an oversized file is refused without being read into memory."""
+
+    filename: str
+    content_type: str
+    size: int
+    read: Callable[[], bytes]
+
+
+class UploadRefused(Exception):
+    """Some files of a multi-file upload were refused, so none was stored: file index -> its reason."""
+
+    def __init__(self, refusals: dict[int, DocumentRejected]) -> None:
+        super().__init__(f"{len(refusals)} file(s) refused")
+        self.refusals = refusals
+
+
+@dataclass(frozen=True)
+class _PendingDocument:
+    """A validated document waiting to be stored."""
+
+    fields: dict[str, Any]
+    raw: bytes
+    content_hash: str
+    stored_name: str
+
+
 def parse_limits() -> ParseLimits:
     return ParseLimits(max_bytes=settings.ARGUS_MAX_UPLOAD_BYTES, max_pages=settings.ARGUS_MAX_UPLOAD_PAGES)
 
@@ -77,7 +108,9 @@ def company_for_ticker(ticker: str) -> Company | None:
     return company
 
 
-def company_upsert(*, ticker: str, name: str, aliases: list[str] | None = None, sector: str = "", cik: str = "") -> Company:
+def company_upsert(
+    *, ticker: str, name: str, aliases: list[str] | None = None, sector: str = "", cik: str = ""
+) -> Company:
     company, _ = Company.objects.update_or_create(
         ticker=ticker.strip().upper(),
         defaults={"name": name, "aliases": sorted(set(aliases or [])), "sector": sector, "cik": cik},
@@ -103,36 +136,106 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def documents_upload(*, uploader: Any, filename: str, content_type: str, data: bytes, meta: UploadMetadata) -> UploadResult:
+def documents_upload(
+    *,
+    uploader: Any | None,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    meta: UploadMetadata,
+    actor_label: str = "",
+) -> UploadResult:
     """Validate an upload and store its document(s) with one ingest job.
 
     A JSON lines file is a batch: one document per line, each with its own
     metadata fields (``title``, ``ticker``, ``type``, ``date``, ``access_level``, ``source``);
     a bad line refuses the whole batch. Raises ``DocumentRejected`` (incl. ``DuplicateDocument``).
     """
+    pending = _pending_documents(uploader=uploader, filename=filename, content_type=content_type, data=data, meta=meta)
+    return _store_pending(uploader, pending, meta, actor_label)
+
+
+def documents_upload_many(
+    *, uploader: Any | None, files: Sequence[UploadFile], meta: UploadMetadata, actor_label: str = ""
+) -> UploadResult:
+    """Several files, all or nothing: every file is validated before any is stored, then one job ingests them all.
+
+    Raises ``UploadRefused`` with the reason of every refused file (not only the first), so
+    the uploader can fix them all at once. Two files with the same content are refused too.
+    """
+    refusals: dict[int, DocumentRejected] = {}
+    pending: list[_PendingDocument] = []
+    first_file_with_hash: dict[str, int] = {}
+    for index, upload in enumerate(files):
+        try:
+            found = _pending_documents(
+                uploader=uploader,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                data=_read_within_limit(upload),
+                meta=meta,
+            )
+            for item in found:
+                earlier = first_file_with_hash.get(item.content_hash)
+                if earlier is not None:
+                    raise DocumentRejected(
+                        "duplicate",
+                        f"Same content as file {earlier + 1} ({files[earlier].filename}) of this upload.",
+                        {"same_as_file": earlier},
+                    )
+        except DocumentRejected as exc:
+            refusals[index] = exc
+            continue
+        for item in found:
+            first_file_with_hash.setdefault(item.content_hash, index)
+        pending.extend(found)
+    if refusals:
+        raise UploadRefused(refusals)
+    return _store_pending(uploader, pending, meta, actor_label)
+
+
+def _read_within_limit(upload: UploadFile) -> bytes:
+    """The file's bytes, read only once its size is known to be within the limit."""
+    limit = settings.ARGUS_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise FileTooLarge(
+            f"The file is {upload.size / MEGABYTE:.1f} MB; the limit is {limit / MEGABYTE:.0f} MB.",
+            {"bytes": upload.size, "limit": limit},
+        )
+    return upload.read()
+
+
+def _pending_documents(
+    *, uploader: Any | None, filename: str, content_type: str, data: bytes, meta: UploadMetadata
+) -> list[_PendingDocument]:
+    """Validate one file and the documents it holds, without writing anything."""
     parsed = parse(data, filename=filename, content_type=content_type or None, limits=parse_limits())
     parsed.raise_for_errors()
     access_level = _choice(meta.access_level, AccessLevel, "access_level")
     doc_type = _choice(meta.doc_type, DocumentType, "doc_type")
     default_company = company_for_ticker(meta.ticker)
 
-    pending: list[tuple[dict[str, Any], bytes]] = []
+    found: list[tuple[dict[str, Any], bytes]] = []
     if parsed.format is DocumentFormat.JSONL:
         lines = data.splitlines()
         for item in parsed.documents:
-            found = item.metadata
+            line_meta = item.metadata
             line_bytes = lines[item.line_number - 1] if item.line_number else b""
             fields = {
-                "title": str(found.get("title") or item.title or f"{filename} line {item.line_number}")[:500],
-                "company": company_for_ticker(str(found.get("ticker", ""))) or default_company,
-                "doc_type": _choice(str(found.get("type") or found.get("doc_type") or doc_type), DocumentType, "doc_type"),
-                "access_level": _choice(str(found.get("access_level") or access_level), AccessLevel, "access_level"),
-                "published_on": _date(found.get("date") or found.get("published_on")) or meta.published_on,
-                "source": str(found.get("source") or meta.source)[:255],
+                "title": str(line_meta.get("title") or item.title or f"{filename} line {item.line_number}")[:500],
+                "company": company_for_ticker(str(line_meta.get("ticker", ""))) or default_company,
+                "doc_type": _choice(
+                    str(line_meta.get("type") or line_meta.get("doc_type") or doc_type), DocumentType, "doc_type"
+                ),
+                "access_level": _choice(
+                    str(line_meta.get("access_level") or access_level), AccessLevel, "access_level"
+                ),
+                "published_on": _date(line_meta.get("date") or line_meta.get("published_on")) or meta.published_on,
+                "source": str(line_meta.get("source") or meta.source)[:255],
                 "original_name": f"{filename}#L{item.line_number}",
                 "file_format": DocumentFormat.JSONL.value,
             }
-            pending.append((fields, line_bytes))
+            found.append((fields, line_bytes))
     else:
         (item,) = parsed.documents
         fields = {
@@ -146,33 +249,70 @@ def documents_upload(*, uploader: Any, filename: str, content_type: str, data: b
             "file_format": parsed.format.value,
             "page_count": item.page_count,
         }
-        pending.append((fields, data))
+        found.append((fields, data))
 
-    hashes = [hashlib.sha256(raw).hexdigest() for _, raw in pending]
+    if uploader is not None:
+        # Uploading what one may not read would hand the document to others and hide it from oneself.
+        readable = allowed_access_levels(uploader)
+        for fields, _ in found:
+            if fields["access_level"] not in readable:
+                raise DocumentRejected(
+                    "access_level_not_allowed",
+                    f"You may not upload {fields['access_level']} documents: your role cannot read them.",
+                    {"access_level": fields["access_level"]},
+                )
+
+    hashes = [hashlib.sha256(raw).hexdigest() for _, raw in found]
     if len(set(hashes)) != len(hashes):
         raise DocumentRejected("duplicate", "The batch contains the same document twice.")
     existing = Document.objects.filter(content_hash__in=hashes).first()
     if existing is not None:
         raise DuplicateDocument(existing)
+    return [
+        _PendingDocument(
+            fields=fields,
+            raw=raw,
+            content_hash=digest,
+            # JSON lines members are stored one per file, as a one-line batch.
+            stored_name=digest + (".jsonl" if fields["file_format"] == DocumentFormat.JSONL else _suffix(filename)),
+        )
+        for (fields, raw), digest in zip(found, hashes, strict=True)
+    ]
 
+
+def _store_pending(
+    uploader: Any | None, pending: list[_PendingDocument], meta: UploadMetadata, actor_label: str
+) -> UploadResult:
+    saved_files: list[Any] = []
+    try:
+        return _store_upload(uploader, pending, meta, actor_label, saved_files)
+    except BaseException:
+        # The rows rolled back; the files written before the failure must go too (nothing half-stored).
+        for stored in saved_files:
+            stored.storage.delete(stored.name)
+        raise
+
+
+def _store_upload(uploader, pending, meta, actor_label, saved_files) -> UploadResult:
     with transaction.atomic():
         documents = []
-        for (fields, raw), digest in zip(pending, hashes, strict=True):
+        for item in pending:
             document = Document(
                 uploaded_by=uploader,
-                content_hash=digest,
-                size_bytes=len(raw),
+                content_hash=item.content_hash,
+                size_bytes=len(item.raw),
                 redact_person_names=meta.redact_person_names,
                 metadata=meta.extra,
-                **fields,
+                **item.fields,
             )
-            suffix = ".jsonl" if fields["file_format"] == DocumentFormat.JSONL.value else ""
-            document.file.save(f"{digest}{suffix or _suffix(filename)}", ContentFile(raw), save=False)
+            document.file.save(item.stored_name, ContentFile(item.raw), save=False)
+            saved_files.append(document.file)
             document.save()
             documents.append(document)
         job = job_create(
             kind=JobKind.INGEST,
             owner=uploader,
+            actor_label=actor_label,
             params={"document_ids": [str(d.pk) for d in documents]},
             task_name=INGEST_TASK,
             message=f"{len(documents)} document(s) waiting to be ingested",
@@ -218,7 +358,9 @@ def document_delete(*, user: Any, document: Document) -> Job:
 
 
 def document_set_status(*, document_id: Any, status: DocumentStatus, reason: str = "") -> None:
-    Document.objects.filter(pk=document_id).update(status=status, status_reason=reason[:5000], updated_at=timezone.now())
+    Document.objects.filter(pk=document_id).update(
+        status=status, status_reason=reason[:5000], updated_at=timezone.now()
+    )
 
 
 def chunk_id_for_document(document_id: Any, content_sha256: str, ordinal: int) -> str:
@@ -235,7 +377,7 @@ def document_chunks_replace(*, document: Document, ingested: Any) -> int:
             document=document,
             ordinal=chunk.ordinal,
             chunk_id=chunk_id_for_document(document.pk, ingested.content_sha256, chunk.ordinal),
-            section=" › ".join(chunk.section_path)[:500],
+            section=" > ".join(chunk.section_path)[:500],
             page_start=chunk.page_start,
             page_end=chunk.page_end,
             char_start=chunk.start,

@@ -32,8 +32,10 @@ def _ingest_one(document: Document, actor: Actor, job_id: str, task_id: str) -> 
     )
     data = document.file.read() if document.file else b""
     document.file.close()
+    # The stored name keeps the uploaded file's extension; JSON lines members are stored one per file.
+    filename = document.file.name or document.original_name
     if not document.redact_person_names:
-        result = ingest_bytes(data, filename=document.original_name, options=options)
+        result = ingest_bytes(data, filename=filename, options=options)
     else:
         # Person-name redaction runs a spaCy NER model: a model call, so it is audited.
         with audited(
@@ -45,7 +47,7 @@ def _ingest_one(document: Document, actor: Actor, job_id: str, task_id: str) -> 
             job_id=job_id,
             task_id=task_id,
         ) as call:
-            result = ingest_bytes(data, filename=document.original_name, options=options)
+            result = ingest_bytes(data, filename=filename, options=options)
             call.document_ids = [str(document.pk)]
             call.output = [r.to_dict() for doc in result.documents for r in doc.redactions]
             call.details = {"redactions": sum(len(doc.redactions) for doc in result.documents)}
@@ -81,11 +83,15 @@ def document_ingest(self, job_id: str) -> dict[str, Any]:
             except TRANSIENT_ERRORS:
                 raise
             except DocumentRejected as exc:
-                document_set_status(document_id=document_id, status=DocumentStatus.FAILED, reason=f"{exc.reason_code}: {exc.message}")
+                document_set_status(
+                    document_id=document_id, status=DocumentStatus.FAILED, reason=f"{exc.reason_code}: {exc.message}"
+                )
                 failed.append(document_id)
             except Exception as exc:
                 logger.exception("ingest failed for document %s", document_id)
-                document_set_status(document_id=document_id, status=DocumentStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
+                document_set_status(
+                    document_id=document_id, status=DocumentStatus.FAILED, reason=f"{type(exc).__name__}: {exc}"
+                )
                 failed.append(document_id)
             else:
                 ready.append(document_id)

@@ -49,8 +49,6 @@ def job_actor(job: Job) -> Actor:
     return Actor.for_user(job.owner) if job.owner else Actor(label=job.actor_label)
 
 
-
-
 def vector_store() -> Any:
     """The vector store this process owns: a Qdrant server (``QDRANT_URL``) or the embedded store.
 

@@ -8,13 +8,14 @@ from typing import Any
 from celery import shared_task
 
 from apps.audit.models import InferenceKind
-from apps.audit.services import Actor, audited
+from apps.audit.services import audited
 from apps.core.logging import job_context
 from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
 from gpu_workers.runtime import model_cache
 from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, embedding_engine, job_actor, worker_name
 
 logger = logging.getLogger(__name__)
+
 
 @shared_task(name="gpu_workers.tasks.health")
 def health() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
 from apps.core.logging import job_context
 from apps.jobs.models import Job, JobStatus
-from apps.jobs.services import job_fail, job_progress, job_succeed
+from apps.jobs.services import enqueue, job_fail, job_progress, job_succeed
 from apps.research.models import Document, DocumentChunk, DocumentStatus
 from apps.research.services import document_mark_indexed, document_remove_rows, document_set_status
 from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, embedding_engine, job_actor, vector_store
@@ -51,11 +51,22 @@ def _chunk_records(document: Document, chunks: list[DocumentChunk], vectors: Any
     ]
 
 
-def document_index(document: Document, *, actor: Actor, job_id: str, task_id: str) -> int:
-    """Embed a document's chunks and replace its vectors; returns the vector count."""
+# Chunks embedded per model call: several small documents share one batch.
+EMBED_BATCH_CHUNKS = 256
+
+
+def documents_index_batch(documents: list[Document], *, actor: Actor, job_id: str, task_id: str) -> dict[str, int]:
+    """Embed the chunks of several documents in one audited call and replace their vectors.
+
+    Returns the vector count per document id. Index building is left to the caller
+    (one ``optimize()`` after a bulk load, not one per document).
+    """
     engine = embedding_engine()
-    chunks = list(DocumentChunk.objects.filter(document=document).order_by("ordinal"))
-    texts = [c.text for c in chunks]
+    chunks_by_document = {
+        document.pk: list(DocumentChunk.objects.filter(document=document).order_by("ordinal")) for document in documents
+    }
+    all_chunks = [chunk for document in documents for chunk in chunks_by_document[document.pk]]
+    texts = [c.text for c in all_chunks]
     with audited(
         kind=InferenceKind.EMBED,
         actor=actor,
@@ -69,53 +80,101 @@ def document_index(document: Document, *, actor: Actor, job_id: str, task_id: st
         batch = engine.predict(texts)
         call.output = batch.vectors
         call.tokens_in = batch.tokens
-        call.document_ids = [str(document.pk)]
-        call.chunk_ids = [c.chunk_id for c in chunks]
+        call.document_ids = [str(d.pk) for d in documents]
+        call.chunk_ids = [c.chunk_id for c in all_chunks]
     store = vector_store()
-    written = store.replace_document(str(document.pk), _chunk_records(document, chunks, batch.vectors))
-    document_mark_indexed(document_id=document.pk, vector_count=written)
+    written, offset = {}, 0
+    for document in documents:
+        chunks = chunks_by_document[document.pk]
+        vectors = batch.vectors[offset : offset + len(chunks)]
+        offset += len(chunks)
+        count = store.replace_document(str(document.pk), _chunk_records(document, chunks, vectors), optimize=False)
+        document_mark_indexed(document_id=document.pk, vector_count=count)
+        written[str(document.pk)] = count
     return written
 
 
+def _batches(documents: list[Document]) -> list[list[Document]]:
+    batches: list[list[Document]] = [[]]
+    size = 0
+    for document in documents:
+        if batches[-1] and size + document.chunk_count > EMBED_BATCH_CHUNKS:
+            batches.append([])
+            size = 0
+        batches[-1].append(document)
+        size += document.chunk_count
+    return [b for b in batches if b]
+
+
 @shared_task(bind=True, name="gpu_workers.tasks.documents_index", **RETRY_POLICY)
-def documents_index(self, job_id: str, document_ids: list[str], failed: list[str] | None = None) -> dict[str, Any]:
-    """Second half of an ingest job: embed and index the parsed documents, then finish the job."""
+def documents_index(
+    self,
+    job_id: str,
+    document_ids: list[str],
+    failed: list[str] | None = None,
+    progress: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Second half of an ingest job: embed and index parsed documents, one batch per task.
+
+    Each run indexes one batch (about ``EMBED_BATCH_CHUNKS`` chunks) and queues the rest
+    as a new message, so a large upload does not hold the model worker for minutes while
+    other users' jobs wait behind it. The last run builds the index and finishes the job.
+    """
     job = Job.objects.select_related("owner").filter(pk=job_id, status=JobStatus.RUNNING).first()
     if job is None:
         return {"job_id": job_id, "skipped": "job not running"}
     failed = list(failed or [])
-    indexed = 0
+    progress = dict(progress or {"total": len(document_ids), "done": 0, "vectors": 0, "index_failed": 0})
+    documents = {
+        str(d.pk): d
+        for d in Document.objects.select_related("company")
+        .filter(pk__in=document_ids)
+        .exclude(status=DocumentStatus.DELETING)
+    }
+    pending = [documents[i] for i in document_ids if i in documents]
+    batch = _batches(pending)[0] if pending else []
+    remaining = [i for i in document_ids if i in documents and documents[i] not in batch]
     with job_context(job_id):
-        for position, document_id in enumerate(document_ids, start=1):
-            document = Document.objects.select_related("company").filter(pk=document_id).first()
-            if document is None or document.status == DocumentStatus.DELETING:
-                continue
+        if batch:
             try:
-                indexed += document_index(document, actor=job_actor(job), job_id=job_id, task_id=self.request.id or "")
+                written = documents_index_batch(
+                    batch, actor=job_actor(job), job_id=job_id, task_id=self.request.id or ""
+                )
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:
-                logger.exception("indexing failed for document %s", document_id)
-                document_set_status(document_id=document_id, status=DocumentStatus.FAILED, reason=f"indexing: {exc}")
-                failed.append(document_id)
-            share = 100 - INGEST_PROGRESS_SHARE
-            job_progress(
-                job_id=job_id,
-                progress=INGEST_PROGRESS_SHARE + share * position // max(len(document_ids), 1),
-                message=f"Indexed {position}/{len(document_ids)} document(s)",
-            )
+                logger.exception("indexing failed for %d document(s)", len(batch))
+                for document in batch:
+                    document_set_status(
+                        document_id=document.pk, status=DocumentStatus.FAILED, reason=f"indexing: {exc}"
+                    )
+                    failed.append(str(document.pk))
+                progress["index_failed"] += len(batch)
+            else:
+                progress["vectors"] += sum(written.values())
+            progress["done"] += len(batch)
+        job_progress(
+            job_id=job_id,
+            progress=INGEST_PROGRESS_SHARE
+            + (100 - INGEST_PROGRESS_SHARE) * progress["done"] // max(progress["total"], 1),
+            message=f"Indexed {progress['done']}/{progress['total']} document(s)",
+        )
+        if remaining:
+            enqueue("gpu_workers.tasks.documents_index", args=[job_id, remaining, failed, progress])
+            return {"job_id": job_id, "indexed": len(batch), "remaining": len(remaining)}
         vector_store().optimize()
-        done = len(document_ids) - len([d for d in failed if d in document_ids])
-        if done == 0:
+        indexed = progress["done"] - progress["index_failed"]
+        if indexed <= 0:
             job_fail(job_id=job_id, error=f"No document could be indexed ({len(failed)} failed).")
         else:
             job_succeed(
                 job_id=job_id,
-                result={"indexed_documents": done, "vectors": indexed, "failed_documents": failed},
-                result_ref=f"research.Document:{document_ids[0]}" if len(document_ids) == 1 else "",
-                message=f"Indexed {done} document(s), {indexed} chunks" + (f"; {len(failed)} failed" if failed else ""),
+                result={"indexed_documents": indexed, "vectors": progress["vectors"], "failed_documents": failed},
+                result_ref=f"research.Document:{document_ids[0]}" if progress["total"] == 1 else "",
+                message=f"Indexed {indexed} document(s), {progress['vectors']} chunks"
+                + (f"; {len(failed)} failed" if failed else ""),
             )
-    return {"job_id": job_id, "vectors": indexed, "failed": failed}
+    return {"job_id": job_id, "vectors": progress["vectors"], "failed": failed}
 
 
 @shared_task(bind=True, name="gpu_workers.tasks.document_vectors_delete", **RETRY_POLICY)
@@ -176,7 +235,12 @@ def search_chunks(
             vector = batch.vectors[0]
             call.output = batch.vectors
             call.tokens_in = batch.tokens
-    parameters = {"mode": mode, "limit": limit, "filters": filters, "allowed_access_levels": sorted(allowed_access_levels)}
+    parameters = {
+        "mode": mode,
+        "limit": limit,
+        "filters": filters,
+        "allowed_access_levels": sorted(allowed_access_levels),
+    }
     store = vector_store()
     with audited(
         kind=InferenceKind.RETRIEVE,

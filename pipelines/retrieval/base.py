@@ -345,7 +345,9 @@ class VectorStore(ABC):
     def delete_by_document(self, document_id: str | int) -> int:
         """Remove every chunk of a document; returns how many were removed."""
 
-    def replace_document(self, document_id: str | int, chunks: Iterable[ChunkRecord], *, batch_size: int = 256) -> int:
+    def replace_document(
+        self, document_id: str | int, chunks: Iterable[ChunkRecord], *, batch_size: int = 256, optimize: bool = True
+    ) -> int:
         """Re-index one document: drop its old chunks, then upsert the new ones.
 
         Chunks whose document_id differs are refused, so a re-index cannot write into
@@ -356,7 +358,7 @@ class VectorStore(ABC):
         if wrong:
             raise ValueError(f"chunks {wrong[:5]} do not belong to document {document_id!r}")
         self.delete_by_document(document_id)
-        return self.upsert(chunks, batch_size=batch_size)
+        return self.upsert(chunks, batch_size=batch_size, optimize=optimize)
 
     def optimize(self) -> None:  # noqa: B027 - a no-op is right for servers, which optimise by themselves
         """Build pending indexes now (embedded stores). A server does this in the background."""

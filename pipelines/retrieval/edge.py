@@ -137,7 +137,7 @@ class EdgeVectorStore(VectorStore):
         self._lock_file = handle
 
     def _load(self) -> None:
-        from qdrant_edge import EdgeConfig, EdgeShard
+        from qdrant_edge import EdgeConfig, EdgeShard, EdgeSparseVectorParams, EdgeVectorParams, Modifier
 
         stored = json.loads((self.path / _CONFIG_FILE).read_text())
         dense = stored.get("vectors", {}).get(DENSE_VECTOR)
@@ -145,10 +145,18 @@ class EdgeVectorStore(VectorStore):
             raise CollectionMismatchError(
                 f"{self.path} holds a shard without the {DENSE_VECTOR}/{KEYWORD_VECTOR} vectors"
             )
-        config = EdgeConfig(max_search_threads=self.max_search_threads) if self.max_search_threads else None
-        self._shard = EdgeShard.load(str(self.path), config)
         self.vector_size = int(dense["size"])
         self.distance = _DISTANCE_FROM_CONFIG[dense["distance"]]
+        config = None
+        if self.max_search_threads:
+            # Loading with a config checks its vectors against the stored ones and persists
+            # the tunables it sets; left unset (HNSW, optimizers) they keep the stored values.
+            config = EdgeConfig(
+                vectors={DENSE_VECTOR: EdgeVectorParams(self.vector_size, _edge_distance(self.distance))},
+                sparse_vectors={KEYWORD_VECTOR: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+                max_search_threads=self.max_search_threads,
+            )
+        self._shard = EdgeShard.load(str(self.path), config)
 
     def _config(self, vector_size: int, distance: Distance) -> Any:
         from qdrant_edge import (

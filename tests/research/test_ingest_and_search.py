@@ -8,7 +8,13 @@ from apps.audit.models import InferenceKind, InferenceRecord
 from apps.jobs.models import JobStatus
 from apps.research.models import Document, DocumentChunk, DocumentStatus
 from apps.research.selectors import SearchQuery, answer_question_for_user, chunk_search_for_user
-from apps.research.services import DuplicateDocument, UploadMetadata, document_delete, document_reindex, documents_upload
+from apps.research.services import (
+    DuplicateDocument,
+    UploadMetadata,
+    document_delete,
+    document_reindex,
+    documents_upload,
+)
 from gpu_workers.tasks.common import vector_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ACME_NOTE = b"""# Acme Industrial Q3 review
 
 ## Results
-Acme Industrial reported third-quarter revenue of $4.2 billion, up 12% year over year, as aerospace demand stayed strong.
+Acme Industrial reported third-quarter revenue of $4.2 billion, up 12% year over year, on aerospace demand.
 Gross margin widened to 38.5% on pricing.
 
 ## Balance sheet

@@ -32,7 +32,7 @@ def test_a_directory_opens_once_per_process_and_reopens_after_close(store_dir):
         EdgeVectorStore(path)
     store.close()
 
-    with EdgeVectorStore(path) as reopened:
+    with EdgeVectorStore(path, max_search_threads=1) as reopened:
         # Size and distance come back from disk: searching works before ensure_collection.
         assert reopened.vector_size == TINY_DIM
         assert reopened.count() == 40
