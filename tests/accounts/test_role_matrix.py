@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.jobs.models import Job, JobKind
+from apps.research.models import AccessLevel, Document, DocumentStatus
 from tests.conftest import client_for
 
 PERSONAS = ("anonymous", "outsider", "analyst", "risk_officer", "auditor", "admin")
@@ -37,7 +38,8 @@ ADMIN_REPRESENTATIVES = {"admin:index", "admin:audit_inferencerecord_changelist"
 
 # The sample job belongs to the analyst: the risk officer (a desk role, but not the
 # owner) then shows that object-level visibility is checked too (404, not 403, so
-# an id reveals nothing).
+# an id reveals nothing). The sample document (internal, uploaded by the analyst) is
+# readable by every research reader, but only its uploader and admins may delete it.
 # Columns: the method, then one outcome per persona, in PERSONAS order.
 # fmt: off
 EXPECTED: dict[str, tuple] = {
@@ -52,6 +54,14 @@ EXPECTED: dict[str, tuple] = {
     "jobs:detail":                             ("GET",  LOGIN, 403,   200,   404,   200,   200),
     "jobs:progress":                           ("GET",  LOGIN, 403,   200,   404,   200,   200),
     "research:home":                           ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:table":                          ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:upload":                         ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:search":                         ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:ask":                            ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:document-detail":                ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:document-status":                ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:document-reindex":               ("POST", LOGIN, 403,   302,   302,   403,   302),
+    "research:document-delete":                ("GET",  LOGIN, 403,   200,   403,   403,   200),
     "risk:home":                               ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "admin:index":                             ("GET",  ADMIN, ADMIN, ADMIN, ADMIN, 200,   200),
     "admin:audit_inferencerecord_changelist":  ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 200,   200),
@@ -64,6 +74,13 @@ EXPECTED: dict[str, tuple] = {
     "api-job-list":                            ("GET",  401,   403,   200,   200,   200,   200),
     "api-job-detail":                          ("GET",  401,   403,   200,   404,   200,   200),
     "api-embeddings":                          ("POST", 401,   403,   202,   202,   403,   202),
+    "api-document-list":                       ("GET",  401,   403,   200,   200,   403,   200),
+    "api-document-detail":                     ("GET",  401,   403,   200,   200,   403,   200),
+    "api-document-chunks":                     ("GET",  401,   403,   200,   200,   403,   200),
+    "api-document-reindex":                    ("POST", 401,   403,   202,   202,   403,   202),
+    # An empty query is a 400 before the model worker is asked: what passes the role check shows.
+    "api-search":                              ("POST", 401,   403,   400,   400,   403,   400),
+    "api-ask":                                 ("POST", 401,   403,   400,   400,   403,   400),
 }
 # fmt: on
 
@@ -72,6 +89,8 @@ EXPECTED: dict[str, tuple] = {
 POST_BODIES: dict[str, Any] = {
     "api-token": {},
     "api-embeddings": {"texts": ["Revenue grew 12% year over year."]},
+    "api-search": {"query": ""},
+    "api-ask": {"question": ""},
 }
 
 
@@ -81,12 +100,14 @@ class World:
 
     analyst: Any
     analyst_job: Job
+    analyst_document: Document
 
 
 # Path parameter name -> its sample value. A URL with a parameter not listed here
 # fails the discovery test: add a sample (and, if needed, an object in ``world``).
 SAMPLE_KWARGS: dict[str, Callable[[World], Any]] = {
     "job_id": lambda world: world.analyst_job.pk,
+    "document_id": lambda world: world.analyst_document.pk,
 }
 
 
@@ -161,7 +182,14 @@ def world(analyst) -> World:
         actor_label=f"user:{analyst.username}",
         params={"texts": ["Net debt fell."]},
     )
-    return World(analyst=analyst, analyst_job=job)
+    document = Document.objects.create(
+        title="Acme Q3 review",
+        uploaded_by=analyst,
+        access_level=AccessLevel.INTERNAL,
+        status=DocumentStatus.INDEXED,
+        content_hash="0" * 64,
+    )
+    return World(analyst=analyst, analyst_job=job, analyst_document=document)
 
 
 # Persona -> its fixture in tests/conftest.py. Only the requester is created (and the
