@@ -10,14 +10,18 @@ export ARGUS_PORT ?= $(PORT)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
+PIP := set -o pipefail; $(PY) -m pip install --quiet
+# Some machines list local package folders that do not exist; pip warns once per package.
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location" || true; }
+
 .PHONY: run setup install test test-unit test-integration lint format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PIP) --upgrade pip $(QUIET_PIP)
 	# torch first and pinned: an unpinned torch resolves to a multi-GB CUDA build.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PIP) torch==2.13.0 $(QUIET_PIP)
+	$(PIP) -r requirements-dev.txt -c constraints.txt $(QUIET_PIP)
 	touch $@
 
 install: $(VENV)/.installed

@@ -61,7 +61,11 @@ BATCH = (
 def acme_pdf() -> bytes:
     return make_pdf(
         [
-            ["Acme Industrial annual report", "Segment review", "Aerospace orders rose to a record backlog of 19 months."],
+            [
+                "Acme Industrial annual report",
+                "Segment review",
+                "Aerospace orders rose to a record backlog of 19 months.",
+            ],
             ["Outlook", "Capital expenditure will stay near 400 million dollars in the coming year."],
         ],
         title="Acme annual report",
@@ -152,7 +156,12 @@ def test_markdown_html_text_and_pdf_in_one_upload_are_all_indexed_by_one_job(wor
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["job"]["kind"] == "ingest" and body["job"]["status_url"] == f"/api/jobs/{body['job']['id']}/"
-    assert [d["original_name"] for d in body["documents"]] == ["acme-q3.md", "visit.html", "call-notes.txt", "annual.pdf"]
+    assert [d["original_name"] for d in body["documents"]] == [
+        "acme-q3.md",
+        "visit.html",
+        "call-notes.txt",
+        "annual.pdf",
+    ]
     assert Job.objects.get(pk=body["job"]["id"]).status == JobStatus.SUCCEEDED
     store = vector_store()
     formats = {}
@@ -191,9 +200,7 @@ def test_search_returns_ranked_chunks_with_document_page_highlights_and_scores(w
     worker(lambda: upload(client, as_file("annual.pdf", acme_pdf()), ticker="ACME", doc_type="filing"))
     worker(lambda: upload(client, as_file("memo.md", GLBX_MEMO), ticker="GLBX", doc_type="other"))
 
-    response = client.post(
-        "/api/search/", {"query": "net debt to EBITDA", "limit": 5}, content_type="application/json"
-    )
+    response = client.post("/api/search/", {"query": "net debt to EBITDA", "limit": 5}, content_type="application/json")
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -240,7 +247,9 @@ def test_ask_answers_with_sentences_citing_retrieved_chunks(worker, analyst, com
         assert citation["chunk_id"] in source_ids
         assert sentence["text"] in " ".join(chunk.text.split())
         assert citation["document_id"] == str(chunk.document_id) and citation["title"] == chunk.document.title
-        assert citation["url"] == f"/research/documents/{chunk.document_id}/?chunk={chunk.chunk_id}#chunk-{chunk.chunk_id}"
+        assert (
+            citation["url"] == f"/research/documents/{chunk.document_id}/?chunk={chunk.chunk_id}#chunk-{chunk.chunk_id}"
+        )
 
     unrelated = client.post("/api/ask/", {"question": "Zebra migration Serengeti?"}, content_type="application/json")
     assert unrelated.status_code == 200
@@ -489,9 +498,7 @@ def test_chunks_are_listed_in_order_and_paginated(analyst):
     assert body["results"][0]["page_url"].endswith(f"#chunk-{document.pk}-0")
 
 
-def test_restricted_document_is_a_404_for_an_analyst_and_readable_by_the_restricted_reader(
-    analyst, restricted_reader
-):
+def test_restricted_document_is_a_404_for_an_analyst_and_readable_by_the_restricted_reader(analyst, restricted_reader):
     secret = make_document(restricted_reader, title="Project Falcon", access_level="restricted")
     analyst_client, reader_client = client_for(analyst), client_for(restricted_reader)
 
@@ -619,7 +626,9 @@ def test_bad_search_input_is_400_on_the_field(analyst, body, field):
     models_call.assert_not_called()
 
 
-@pytest.mark.parametrize(("endpoint", "body"), [("/api/search/", {"query": "debt"}), ("/api/ask/", {"question": "debt?"})])
+@pytest.mark.parametrize(
+    ("endpoint", "body"), [("/api/search/", {"query": "debt"}), ("/api/ask/", {"question": "debt?"})]
+)
 def test_model_worker_timeout_is_503_with_a_clear_message(analyst, endpoint, body):
     with mock.patch("apps.research.selectors.models_call", side_effect=CeleryTimeout("timed out")):
         response = client_for(analyst).post(endpoint, body, content_type="application/json")
@@ -645,7 +654,12 @@ def test_search_passes_filters_and_access_levels_to_the_model_worker(analyst):
             content_type="application/json",
         )
 
-    assert response.status_code == 200 and response.json() == {"query": "net debt", "mode": "dense", "count": 0, "results": []}
+    assert response.status_code == 200 and response.json() == {
+        "query": "net debt",
+        "mode": "dense",
+        "count": 0,
+        "results": [],
+    }
     kwargs = models_call.call_args.kwargs
     assert kwargs["timeout"] == 2.5
     sent = kwargs["kwargs"]
