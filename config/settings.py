@@ -19,9 +19,7 @@ env = environ.Env()
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "test", "production"}:
-    raise ImproperlyConfigured(
-        f"Unexpected value DJANGO_ENV={DJANGO_ENV!r}, use development, test or production"
-    )
+    raise ImproperlyConfigured(f"Unexpected value DJANGO_ENV={DJANGO_ENV!r}, use development, test or production")
 IS_PRODUCTION = DJANGO_ENV == "production"
 
 

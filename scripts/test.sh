@@ -29,6 +29,7 @@ start=$(date +%s)
 
 echo "== lint (ruff)"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 
 echo "== 1/3 unit tests on the embedded defaults (SQLite, filesystem broker)"
 "${embedded[@]}" "$PY" -m pytest -m "not integration and not browser" -n 2 -q

@@ -102,6 +102,7 @@ def client_for(user):
 
 # --- a real Celery worker process --------------------------------------------
 
+
 def database_url_for_subprocess() -> str:
     """The URL of the database the tests use right now (the test database, not the dev one)."""
     from django.db import connection

@@ -155,7 +155,9 @@ def extractive_answer(question: str, results: list[SearchResult], *, max_sentenc
     terms = set(query_terms(question))
     candidates: list[tuple[float, int, str, SearchResult]] = []
     for result in results:
-        for position, sentence in enumerate(_SENTENCE_END.split(result.chunk.text)):
+        # Lines first: a heading has no full stop and would otherwise be glued to the next sentence.
+        sentences = [part for line in result.chunk.text.splitlines() for part in _SENTENCE_END.split(line)]
+        for position, sentence in enumerate(sentences):
             sentence = " ".join(sentence.split())
             if len(sentence) < 25:
                 continue

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.jobs.models import Job, JobKind
@@ -199,10 +199,14 @@ def _read_within_limit(upload: UploadFile) -> bytes:
     limit = settings.ARGUS_MAX_UPLOAD_BYTES
     if upload.size > limit:
         raise FileTooLarge(
-            f"The file is {upload.size / MEGABYTE:.1f} MB; the limit is {limit / MEGABYTE:.0f} MB.",
+            f"The file is {_size_label(upload.size)}; the limit is {_size_label(limit)}.",
             {"bytes": upload.size, "limit": limit},
         )
     return upload.read()
+
+
+def _size_label(size: int) -> str:
+    return f"{size / MEGABYTE:.1f} MB" if size >= MEGABYTE else f"{size / 1024:.1f} KB"
 
 
 def _pending_documents(
@@ -307,7 +311,15 @@ def _store_upload(uploader, pending, meta, actor_label, saved_files) -> UploadRe
             )
             document.file.save(item.stored_name, ContentFile(item.raw), save=False)
             saved_files.append(document.file)
-            document.save()
+            try:
+                with transaction.atomic():
+                    document.save()
+            except IntegrityError:
+                # The same bytes uploaded at the same moment: the other upload won the unique hash.
+                existing = Document.objects.filter(content_hash=item.content_hash).first()
+                if existing is None:
+                    raise
+                raise DuplicateDocument(existing) from None
             documents.append(document)
         job = job_create(
             kind=JobKind.INGEST,

@@ -92,7 +92,7 @@ def _document_table_context(request: HttpRequest) -> dict[str, Any]:
     form = DocumentFilterForm(request.GET or None)
     if form.is_bound:
         form.is_valid()  # invalid fields are shown with their error and ignored
-    documents = document_list_filtered_for_user(request.user, form.filters()).select_related("job")
+    documents = document_list_filtered_for_user(request.user, form.filters())
     page = Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -351,7 +351,8 @@ class VectorStore(ABC):
         """Re-index one document: drop its old chunks, then upsert the new ones.
 
         Chunks whose document_id differs are refused, so a re-index cannot write into
-        another document's slot.
+        another document's slot. Not atomic: between the two steps the document is briefly
+        absent from search results (never present twice).
         """
         chunks = list(chunks)
         wrong = [c.chunk_id for c in chunks if str(c.document_id) != str(document_id)]

@@ -32,7 +32,7 @@ DOCUMENTS = "/api/documents/"
 ACME_MD = b"""# Acme Industrial Q3 review
 
 ## Results
-Acme Industrial reported third-quarter revenue of $4.2 billion, up 12% year over year, as aerospace demand stayed strong.
+Acme Industrial reported third-quarter revenue of $4.2 billion, up 12% year over year, on aerospace demand.
 
 ## Balance sheet
 Net debt fell to $1.1 billion and net debt to EBITDA improved to 1.4 times.

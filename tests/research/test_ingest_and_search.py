@@ -112,3 +112,25 @@ def test_reindex_and_delete_leave_store_and_database_consistent(eager_models_wor
     assert store.count_by_document(str(document.pk)) == 0
     assert not Document.objects.filter(pk=document.pk).exists()
     assert not DocumentChunk.objects.filter(document_id=document.pk).exists()
+
+
+def test_upload_racing_a_duplicate_is_refused_as_duplicate(analyst, companies, monkeypatch, settings, tmp_path):
+    """Two uploads of the same bytes pass the duplicate check together; the second insert must say duplicate."""
+    settings.MEDIA_ROOT = tmp_path
+    from apps.research import services
+
+    first = upload(analyst, "acme.md", ACME_NOTE, ticker="ACME").documents[0]
+    # Make the early duplicate check miss, as it does when both uploads check before either commits.
+    real_filter = Document.objects.filter
+
+    def blind_filter(*args, **kwargs):
+        if "content_hash__in" in kwargs:
+            return Document.objects.none()
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(services.Document.objects, "filter", blind_filter)
+    with pytest.raises(DuplicateDocument) as refused:
+        upload(analyst, "acme-again.md", ACME_NOTE, ticker="ACME")
+    assert refused.value.details["existing_document_id"] == str(first.pk)
+    assert Document.objects.count() == 1
+    assert len(list((tmp_path / "documents").iterdir())) == 1, "the refused upload's file was removed"

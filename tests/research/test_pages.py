@@ -22,6 +22,7 @@ from tests.ui.html import find_all, find_one, parse
 pytestmark = pytest.mark.django_db
 
 READERS = {"analyst", "risk_officer", "admin"}
+SECTION = "Results \u203a Segments"  # headings joined as the chunker joins them
 
 
 def make_document(owner, *, title="Acme Q3 review", access_level="internal", status=DocumentStatus.INDEXED, **fields):
@@ -41,7 +42,7 @@ def add_chunks(document, count: int) -> list[DocumentChunk]:
             document=document,
             ordinal=i,
             chunk_id=f"{document.pk.hex[:8]}-{i}",
-            section="Results › Segments",
+            section=SECTION,
             page_start=i + 1,
             page_end=i + 1,
             char_start=i * 100,
@@ -177,7 +178,7 @@ def test_detail_shows_metadata_redactions_chunks_and_the_actions_of_the_role(ana
     assert find_one(page.content, data_testid="document-title").text == "Acme Q3 review"
     for chunk in chunks:
         item = find_one(page.content, id=f"chunk-{chunk.chunk_id}")
-        assert "Passage" in item.text and "Results › Segments" in item.text
+        assert "Passage" in item.text and SECTION in item.text
     assert "&lt;b&gt;not markup&lt;/b&gt;" in html  # chunk text is escaped
     assert "email" in find_one(page.content, data_testid="redactions").text
     assert find_all(page.content, data_testid="reindex") and find_all(page.content, data_testid="delete")
@@ -203,7 +204,7 @@ def test_citation_link_opens_the_page_of_chunks_holding_the_cited_chunk_and_mark
     marked = find_one(response.content, id=f"chunk-{cited.chunk_id}")
     assert marked.attrs["class"] == "chunk chunk--cited"
     assert shown == [chunks[2].chunk_id]  # the other chunk on page 2, unmarked
-    assert "Chunks 3–4 of 5" in response.content.decode()
+    assert "Chunks 3\u20134 of 5" in response.content.decode()
 
 
 def test_status_fragment_polls_while_in_flight_then_reloads_the_page_and_leaves_when_deleted(analyst):
@@ -291,7 +292,7 @@ def test_upload_page_carries_what_the_script_needs_and_only_readable_access_leve
     assert int(form.attrs["data-max-files"]) == 20 and int(form.attrs["data-max-bytes"]) == 20 * 1024 * 1024
     assert find_all(response.content, name="csrfmiddlewaretoken")
     assert find_all(response.content, src="/static/research/upload.js")
-    assert find_one(response.content, name="files").attrs.get("multiple") is not None
+    assert "multiple" in find_one(response.content, name="files").attrs
     levels = [
         e.attrs["value"]
         for e in parse(response.content)
@@ -449,3 +450,35 @@ def test_bad_search_parameters_are_shown_on_the_form(analyst):
     html = response.content.decode()
     assert "less than or equal to 50" in html and "Must not be before the start date" in html
     models_call.assert_not_called()
+
+
+# --- the admin: company master editable, documents read-only with job actions ----------------------------
+
+
+def test_admin_sees_companies_and_documents_read_only_and_auditors_do_not(admin_user, auditor, analyst, companies):
+    document = make_document(analyst)
+    admin_client = client_for(admin_user)
+
+    assert admin_client.get(reverse("admin:research_company_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:research_company_change", args=[companies["ACME"].pk])).status_code == 200
+    assert admin_client.get(reverse("admin:research_document_changelist")).status_code == 200
+    change = admin_client.get(reverse("admin:research_document_change", args=[document.pk]))
+    assert change.status_code == 200 and b'name="_save"' not in change.content  # view only
+    assert admin_client.get(reverse("admin:research_document_add")).status_code == 403
+    assert admin_client.get(reverse("admin:research_document_delete", args=[document.pk])).status_code == 403
+
+    assert client_for(auditor).get(reverse("admin:research_document_changelist")).status_code == 403
+    assert client_for(auditor).get(reverse("admin:research_company_changelist")).status_code == 403
+
+
+def test_admin_delete_action_runs_the_delete_job_instead_of_dropping_rows(send_task_patch, admin_user, analyst):
+    document = make_document(analyst)
+
+    response = client_for(admin_user).post(
+        reverse("admin:research_document_changelist"),
+        {"action": "delete_documents", "_selected_action": [str(document.pk)]},
+    )
+
+    assert response.status_code == 302
+    assert Document.objects.get(pk=document.pk).status == DocumentStatus.DELETING
+    assert Job.objects.get(kind=JobKind.DELETE).owner == admin_user

@@ -1,0 +1,183 @@
+"""Search and cited answers: both wait for the model worker, which embeds the query and owns the store."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from apps.core.api_errors import error_responses
+from apps.research.access import RESEARCH_READER_ROLES
+from apps.research.api.common import (
+    CHUNK_ID_EXAMPLE,
+    DOCUMENT_ID_EXAMPLE,
+    EXAMPLE_SECTION,
+    MODEL_WORKER_503,
+    model_worker_unavailable,
+)
+from apps.research.api.serializers import (
+    AnswerOutputSerializer,
+    AskInputSerializer,
+    SearchInputSerializer,
+    SearchOutputSerializer,
+    search_query,
+)
+from apps.research.selectors import MODEL_WORKER_ERRORS, Answer, answer_question_for_user, chunk_search_for_user
+
+SEARCH_RESULT_EXAMPLE = {
+    "rank": 1,
+    "chunk_id": CHUNK_ID_EXAMPLE,
+    "document": {
+        "id": DOCUMENT_ID_EXAMPLE,
+        "title": "Acme Industrial Q3 review",
+        "ticker": "ACME",
+        "doc_type": "report",
+        "published_on": "2025-10-28",
+        "access_level": "internal",
+        "url": f"/api/documents/{DOCUMENT_ID_EXAMPLE}/",
+        "page_url": f"/research/documents/{DOCUMENT_ID_EXAMPLE}/",
+    },
+    "page": None,
+    "page_end": None,
+    "section": EXAMPLE_SECTION,
+    "text": "Net debt fell to $1.1 billion and net debt to EBITDA improved to 1.4 times.",
+    "highlights": [{"start": 0, "end": 3}, {"start": 4, "end": 8}, {"start": 36, "end": 40}, {"start": 44, "end": 50}],
+    "score": 0.0328,
+    "ranks": {"dense": 1, "keyword": 1},
+    "chunk_url": f"/research/documents/{DOCUMENT_ID_EXAMPLE}/?chunk={CHUNK_ID_EXAMPLE}#chunk-{CHUNK_ID_EXAMPLE}",
+}
+
+
+class SearchApi(APIView):
+    allowed_roles = RESEARCH_READER_ROLES
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "search"
+
+    @extend_schema(
+        operation_id="search",
+        summary="Search document chunks",
+        description=(
+            "Ranked chunks for a query: hybrid (dense embeddings and BM25 keywords fused by reciprocal rank), "
+            "dense or keyword only, with optional filters (tickers, document types, publication dates). The "
+            "caller's access levels are a filter of the vector query itself, so a chunk of a document they may "
+            "not read is never returned. Each result carries its document, page, section, the character spans "
+            "of query terms (`highlights`) and its scores. The query embedding and the retrieval are recorded "
+            "in the audit trail. Waits for the model worker: 503 if it does not answer in time."
+        ),
+        request=SearchInputSerializer,
+        responses={
+            200: SearchOutputSerializer,
+            **error_responses(400, 401, 403, 415, 429),
+            503: MODEL_WORKER_503,
+        },
+        examples=[
+            OpenApiExample(
+                "Filtered hybrid search",
+                value={
+                    "query": "net debt to EBITDA",
+                    "tickers": ["ACME"],
+                    "doc_types": ["report", "filing"],
+                    "published_from": "2025-01-01",
+                    "mode": "hybrid",
+                    "limit": 5,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Results",
+                value={"query": "net debt to EBITDA", "mode": "hybrid", "count": 1, "results": [SEARCH_RESULT_EXAMPLE]},
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+        tags=["research"],
+    )
+    def post(self, request: Request) -> Response:
+        payload = SearchInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        query = search_query(payload.validated_data, payload.validated_data["query"])
+        try:
+            results = chunk_search_for_user(request.user, query)
+        except MODEL_WORKER_ERRORS:
+            raise model_worker_unavailable()
+        body = {"query": query.text, "mode": query.mode, "count": len(results), "results": results}
+        return Response(SearchOutputSerializer(body).data)
+
+
+class AskApi(APIView):
+    allowed_roles = RESEARCH_READER_ROLES
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "search"
+
+    @extend_schema(
+        operation_id="ask",
+        summary="Answer a question with citations",
+        description=(
+            "Retrieves chunks as `/api/search/` does (same filters, same access control), then answers from "
+            "them only: every sentence of `answer` cites the chunk it comes from (`citation.chunk_id`). "
+            "`insufficient_evidence` is true, and `answer` empty, when the retrieved chunks do not answer the "
+            "question. `method` says how the answer was made (`extractive` quotes the best sentences). "
+            "Waits for the model worker: 503 if it does not answer in time."
+        ),
+        request=AskInputSerializer,
+        responses={
+            200: AnswerOutputSerializer,
+            **error_responses(400, 401, 403, 415, 429),
+            503: MODEL_WORKER_503,
+        },
+        examples=[
+            OpenApiExample(
+                "Question",
+                value={"question": "What was Acme's net debt to EBITDA after Q3?", "tickers": ["ACME"]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Cited answer",
+                value={
+                    "question": "What was Acme's net debt to EBITDA after Q3?",
+                    "answer": [
+                        {
+                            "text": "Net debt fell to $1.1 billion and net debt to EBITDA improved to 1.4 times.",
+                            "citation": {
+                                "chunk_id": CHUNK_ID_EXAMPLE,
+                                "document_id": DOCUMENT_ID_EXAMPLE,
+                                "title": "Acme Industrial Q3 review",
+                                "page": None,
+                                "section": EXAMPLE_SECTION,
+                                "url": SEARCH_RESULT_EXAMPLE["chunk_url"],
+                            },
+                        }
+                    ],
+                    "insufficient_evidence": False,
+                    "method": "extractive",
+                    "sources": [SEARCH_RESULT_EXAMPLE],
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Nothing relevant",
+                value={
+                    "question": "Who won the 1998 world cup?",
+                    "answer": [],
+                    "insufficient_evidence": True,
+                    "method": "extractive",
+                    "sources": [],
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+        tags=["research"],
+    )
+    def post(self, request: Request) -> Response:
+        payload = AskInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        query = search_query(payload.validated_data, payload.validated_data["question"])
+        try:
+            answer: Answer = answer_question_for_user(request.user, query)
+        except MODEL_WORKER_ERRORS:
+            raise model_worker_unavailable()
+        return Response(AnswerOutputSerializer(answer).data)

@@ -1,0 +1,316 @@
+"""Input and output serializers of the research API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.jobs.api import JobOutputSerializer, StrictCharField, StrictSerializer
+from apps.research.access import allowed_access_levels, can_delete_document
+from apps.research.api.common import MAX_SEARCH_LIMIT, SEARCH_MODES, chunk_page_url, document_api_url, document_page_url
+from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
+from apps.research.selectors import DocumentFilters, SearchQuery, SearchResult, redaction_counts
+
+# --- output -----------------------------------------------------------------------
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    ticker = serializers.CharField(source="company.ticker", default=None, help_text="Null when no company is linked.")
+    company = serializers.CharField(source="company.name", default=None)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, help_text="Null for system loads.")
+    job_id = serializers.UUIDField(default=None, read_only=True, help_text="The last ingest or re-index job.")
+    url = serializers.SerializerMethodField(help_text="This document in the API.")
+    page_url = serializers.SerializerMethodField(help_text="This document's page in the web UI.")
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "title", "ticker", "company", "doc_type", "access_level", "status", "status_reason", "source",
+            "published_on", "original_name", "file_format", "size_bytes", "page_count", "chunk_count",
+            "uploaded_by", "job_id", "created_at", "indexed_at", "url", "page_url",
+        ]  # fmt: skip
+
+    def get_url(self, document: Document) -> str:
+        return document_api_url(document.pk)
+
+    def get_page_url(self, document: Document) -> str:
+        return document_page_url(document.pk)
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    redactions = serializers.SerializerMethodField(
+        help_text="How many values of each kind (email, phone, iban, person, ...) were redacted before indexing. "
+        "The values themselves are never stored or returned."
+    )
+    redact_person_names = serializers.BooleanField()
+    chunks_url = serializers.SerializerMethodField()
+    can_delete = serializers.SerializerMethodField(help_text="Whether the caller may delete it (uploader or admin).")
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "redact_person_names", "redactions", "chunks_url", "can_delete"]
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_redactions(self, document: Document) -> dict[str, int]:
+        return redaction_counts(document)
+
+    def get_chunks_url(self, document: Document) -> str:
+        return reverse("api-document-chunks", args=[document.pk])
+
+    def get_can_delete(self, document: Document) -> bool:
+        return can_delete_document(self.context["request"].user, document)
+
+
+class ChunkSerializer(serializers.ModelSerializer):
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DocumentChunk
+        fields = [
+            "chunk_id", "ordinal", "section", "page_start", "page_end", "char_start", "char_end", "token_count",
+            "text", "page_url",
+        ]  # fmt: skip
+
+    def get_page_url(self, chunk: DocumentChunk) -> str:
+        return chunk_page_url(chunk.document_id, chunk.chunk_id)
+
+
+class UploadedDocumentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = ["id", "title", "status", "original_name", "access_level", "url", "page_url"]
+
+    def get_url(self, document: Document) -> str:
+        return document_api_url(document.pk)
+
+    def get_page_url(self, document: Document) -> str:
+        return document_page_url(document.pk)
+
+
+class UploadOutputSerializer(serializers.Serializer):
+    job = JobOutputSerializer(help_text="One ingest job for the whole upload; poll its status_url.")
+    documents = UploadedDocumentSerializer(many=True)
+
+
+class DocumentRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="pk")
+    title = serializers.CharField()
+    ticker = serializers.CharField(source="company.ticker", default=None)
+    doc_type = serializers.ChoiceField(choices=DocumentType.choices)
+    published_on = serializers.DateField(allow_null=True)
+    access_level = serializers.ChoiceField(choices=AccessLevel.choices)
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    def get_url(self, document: Document) -> str:
+        return document_api_url(document.pk)
+
+    def get_page_url(self, document: Document) -> str:
+        return document_page_url(document.pk)
+
+
+class HighlightSerializer(serializers.Serializer):
+    start = serializers.IntegerField(help_text="Character offset in `text` where a query term starts.")
+    end = serializers.IntegerField(help_text="Offset just after it.")
+
+
+class SearchResultSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 = best.")
+    chunk_id = serializers.CharField(source="chunk.chunk_id")
+    document = DocumentRefSerializer()
+    page = serializers.IntegerField(
+        source="chunk.page_start", allow_null=True, help_text="Null for formats without pages."
+    )
+    page_end = serializers.IntegerField(source="chunk.page_end", allow_null=True)
+    section = serializers.CharField(source="chunk.section", help_text="Enclosing headings, outermost first.")
+    text = serializers.CharField(source="chunk.text", help_text="The chunk as indexed (after redaction).")
+    highlights = serializers.SerializerMethodField()
+    score = serializers.FloatField(help_text="The mode's score: fused RRF (hybrid), cosine (dense) or BM25 (keyword).")
+    ranks = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Rank per retriever (dense, keyword) where the chunk was a candidate.",
+    )
+    chunk_url = serializers.SerializerMethodField(help_text="The chunk on its document's page in the web UI.")
+
+    @extend_schema_field(HighlightSerializer(many=True))
+    def get_highlights(self, result: SearchResult) -> list[dict[str, int]]:
+        return [{"start": start, "end": end} for start, end in result.highlights]
+
+    def get_chunk_url(self, result: SearchResult) -> str:
+        return chunk_page_url(result.document.pk, result.chunk.chunk_id)
+
+
+class SearchOutputSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    mode = serializers.ChoiceField(choices=SEARCH_MODES)
+    count = serializers.IntegerField()
+    results = SearchResultSerializer(many=True)
+
+
+class CitationSerializer(serializers.Serializer):
+    chunk_id = serializers.CharField()
+    document_id = serializers.UUIDField()
+    title = serializers.CharField(source="document_title")
+    page = serializers.IntegerField(allow_null=True)
+    section = serializers.CharField()
+    url = serializers.SerializerMethodField(help_text="The cited chunk on its document's page in the web UI.")
+
+    def get_url(self, citation: Any) -> str:
+        return chunk_page_url(citation.document_id, citation.chunk_id)
+
+
+class AnswerSentenceSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    citation = CitationSerializer()
+
+
+class AnswerOutputSerializer(serializers.Serializer):
+    question = serializers.CharField()
+    answer = AnswerSentenceSerializer(many=True, source="sentences", help_text="Each sentence cites one chunk.")
+    insufficient_evidence = serializers.BooleanField(
+        help_text="True when the retrieved chunks do not answer the question; `answer` is then empty."
+    )
+    method = serializers.CharField(help_text="`extractive` (sentences quoted from the chunks) or a generation method.")
+    sources = SearchResultSerializer(many=True, help_text="The retrieved chunks the answer was drawn from.")
+
+
+# --- input ------------------------------------------------------------------------
+
+
+def _validate_date_range(data: dict[str, Any]) -> dict[str, Any]:
+    start, end = data.get("published_from"), data.get("published_to")
+    if start and end and start > end:
+        raise serializers.ValidationError({"published_to": ["Must not be before published_from."]})
+    return data
+
+
+class DocumentUploadInputSerializer(StrictSerializer):
+    """Files, and metadata that applies to all of them; unknown parts are refused."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        min_length=1,
+        max_length=settings.ARGUS_MAX_UPLOAD_FILES,
+        help_text=(
+            f"1 to {settings.ARGUS_MAX_UPLOAD_FILES} files (repeat the `files` part), each at most "
+            f"{settings.ARGUS_MAX_UPLOAD_BYTES // (1024 * 1024)} MB and "
+            f"{settings.ARGUS_MAX_UPLOAD_PAGES} pages: PDF (text layer), HTML, Markdown, plain text, "
+            "or JSON lines (a batch: one document per line with `text` and optional `title`, `ticker`, "
+            "`type`, `date`, `source`, `access_level`)."
+        ),
+    )
+    ticker = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="A ticker of the company master, e.g. ACME."
+    )
+    doc_type = serializers.ChoiceField(choices=DocumentType.choices, default=DocumentType.OTHER)
+    title = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Single file only; defaults to the file's own title.",
+    )
+    source = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    published_on = serializers.DateField(required=False, allow_null=True)
+    access_level = serializers.ChoiceField(
+        choices=AccessLevel.choices,
+        default=AccessLevel.INTERNAL,
+        help_text="Who may read the documents; only a level the uploader may read is accepted.",
+    )
+    redact_person_names = serializers.BooleanField(
+        default=False, help_text="Also redact person names (NER) besides e-mails, phones, IBANs and national ids."
+    )
+
+    def validate_ticker(self, ticker: str) -> str:
+        ticker = ticker.strip().upper()
+        if ticker and not Company.objects.filter(ticker=ticker).exists():
+            raise serializers.ValidationError(f"No company with ticker {ticker} in the company master.")
+        return ticker
+
+    def validate_access_level(self, level: str) -> str:
+        if level not in allowed_access_levels(self.context["request"].user):
+            raise serializers.ValidationError(f"You may not upload {level} documents: your role cannot read them.")
+        return level
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("title") and len(data["files"]) > 1:
+            raise serializers.ValidationError({"title": ["A title applies to a single file; leave it empty."]})
+        return data
+
+
+class _SearchFiltersSerializer(StrictSerializer):
+    tickers = serializers.ListField(
+        child=StrictCharField(max_length=16), required=False, default=list, max_length=50, help_text="Any of these."
+    )
+    doc_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=DocumentType.choices), required=False, default=list, max_length=10
+    )
+    published_from = serializers.DateField(required=False, allow_null=True, default=None)
+    published_to = serializers.DateField(required=False, allow_null=True, default=None)
+    mode = serializers.ChoiceField(
+        choices=SEARCH_MODES,
+        default="hybrid",
+        help_text="hybrid: dense and keyword results fused by reciprocal rank; dense: embeddings only; "
+        "keyword: BM25 only.",
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_SEARCH_LIMIT, default=10)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        return _validate_date_range(data)
+
+
+class SearchInputSerializer(_SearchFiltersSerializer):
+    query = StrictCharField(max_length=1000, trim_whitespace=True)
+
+
+class AskInputSerializer(_SearchFiltersSerializer):
+    question = StrictCharField(max_length=1000, trim_whitespace=True)
+
+
+def search_query(data: dict[str, Any], text: str) -> SearchQuery:
+    return SearchQuery(
+        text=text,
+        tickers=tuple(t.strip().upper() for t in data["tickers"] if t.strip()),
+        doc_types=tuple(dict.fromkeys(data["doc_types"])),
+        published_from=data["published_from"],
+        published_to=data["published_to"],
+        mode=data["mode"],
+        limit=data["limit"],
+    )
+
+
+class DocumentFilterInputSerializer(StrictSerializer):
+    """Query parameters of the document list; pagination's own are let through."""
+
+    PAGINATION_PARAMS = frozenset({"limit", "offset"})
+
+    ticker = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    doc_type = serializers.ChoiceField(choices=DocumentType.choices, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=DocumentStatus.choices, required=False, allow_blank=True)
+    access_level = serializers.ChoiceField(choices=AccessLevel.choices, required=False, allow_blank=True)
+    published_from = serializers.DateField(required=False, allow_null=True)
+    published_to = serializers.DateField(required=False, allow_null=True)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Words of the title.")
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value({k: v for k, v in data.items() if k not in self.PAGINATION_PARAMS})
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        return _validate_date_range(data)
+
+    def filters(self) -> DocumentFilters:
+        data = self.validated_data
+        return DocumentFilters(
+            ticker=data.get("ticker", ""),
+            doc_type=data.get("doc_type", ""),
+            status=data.get("status", ""),
+            access_level=data.get("access_level", ""),
+            published_from=data.get("published_from"),
+            published_to=data.get("published_to"),
+            text=data.get("q", ""),
+        )
