@@ -56,6 +56,20 @@ def test_uploaded_document_is_redacted_chunked_indexed_and_searchable(eager_mode
     assert "7946 0958" not in stored_text and "$4.2 billion" in stored_text and "38.5%" in stored_text
     kinds = {r["kind"] for r in document.redaction_log}
     assert {"email", "phone"} <= kinds
+    # What reached the vector store: every stored chunk payload of the document, PII-free.
+    from pipelines.retrieval import SearchFilters
+
+    in_store = vector_store().search(
+        allowed_access_levels=["internal"],
+        query_text="contact desk model jane doe acme research",
+        filters=SearchFilters(document_ids=[str(document.pk)]),
+        mode="keyword",
+        limit=50,
+    )
+    assert len(in_store) == document.chunk_count
+    stored_payloads = " ".join(hit.text for hit in in_store)
+    assert "[EMAIL]" in stored_payloads and "[PHONE]" in stored_payloads
+    assert "jane.doe" not in stored_payloads and "7946" not in stored_payloads
 
     results = chunk_search_for_user(analyst, SearchQuery(text="How much did Acme's sales grow last quarter?"))
     assert results and results[0].document == document
