@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
 from apps.core.logging import job_context
+from apps.jobs.retry import RETRY_POLICY, TRANSIENT_ERRORS
 from apps.jobs.services import enqueue, job_claim, job_fail, job_progress
 from apps.research.models import Document, DocumentStatus
 from apps.research.services import document_chunks_replace, document_set_status, parse_limits
@@ -20,9 +20,8 @@ from pipelines.redaction import RedactionPolicy
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 INDEX_TASK = "gpu_workers.tasks.documents_index"
-# The ingest share of a job's progress; the model worker's indexing fills the rest.
+# The ingest share of a job's progress (0-50); the model worker's indexing fills the rest.
 INGEST_PROGRESS_SHARE = 50
 
 
@@ -55,16 +54,7 @@ def _ingest_one(document: Document, actor: Actor, job_id: str, task_id: str) -> 
     return document_chunks_replace(document=document, ingested=ingested)
 
 
-@shared_task(
-    bind=True,
-    name="apps.research.tasks.document_ingest",
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-    acks_late=True,
-    reject_on_worker_lost=True,
-)
+@shared_task(bind=True, name="apps.research.tasks.document_ingest", **RETRY_POLICY)
 def document_ingest(self, job_id: str) -> dict[str, Any]:
     job = job_claim(job_id=job_id, worker=self.request.hostname or "ingest")
     if job is None:

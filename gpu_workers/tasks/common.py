@@ -7,24 +7,14 @@ import socket
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
 from apps.audit.services import Actor
 from apps.jobs.models import Job
+from apps.jobs.retry import RETRY_POLICY, TRANSIENT_ERRORS
 from gpu_workers.embedding import SentenceEmbedder
 from gpu_workers.runtime import model_cache
 
-# Only errors that a later attempt can get past: a database or broker that blinked.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-RETRY_POLICY: dict[str, Any] = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 5,
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-}
+__all__ = ["RETRY_POLICY", "TRANSIENT_ERRORS", "embedding_engine", "job_actor", "vector_store", "worker_name"]
 
 
 def worker_name() -> str:

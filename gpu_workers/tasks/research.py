@@ -19,11 +19,10 @@ from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import enqueue, job_fail, job_progress, job_succeed
 from apps.research.models import Document, DocumentChunk, DocumentStatus
 from apps.research.services import document_mark_indexed, document_remove_rows, document_set_status
+from apps.research.tasks import INGEST_PROGRESS_SHARE
 from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, embedding_engine, job_actor, vector_store
 
 logger = logging.getLogger(__name__)
-
-INGEST_PROGRESS_SHARE = 50  # the ingest queue reported 0-50; indexing reports 50-100
 
 
 def indexed_text(document: Document, chunk: DocumentChunk) -> str:
