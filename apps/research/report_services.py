@@ -1,0 +1,164 @@
+"""Writes of research reports: request, record the generated output, review."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.jobs.models import JobKind
+from apps.jobs.services import job_create
+from apps.registry.selectors import adapter_latest_ready, base_model_default
+from apps.research.access import allowed_access_levels, can_review_report, most_restricted_level
+from apps.research.models import (
+    Company,
+    ReportReview,
+    ReportStatus,
+    ReportTemplate,
+    ResearchReport,
+    ReviewDecision,
+)
+
+REPORT_TASK = "gpu_workers.tasks.reports_generate"
+MAX_REQUIRED_INDICATORS = 6
+MAX_INDICATOR_CHARS = 60
+
+
+class ReportRequestError(ValueError):
+    """A report request that cannot be accepted; ``field`` names the offending input."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.field, self.code = field, code
+
+
+class ReviewError(Exception):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _clean_indicators(indicators: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in indicators:
+        name = " ".join(str(raw).split()).strip()
+        if not name:
+            continue
+        if len(name) > MAX_INDICATOR_CHARS:
+            raise ReportRequestError("required_indicators", f"Indicator names are at most {MAX_INDICATOR_CHARS} chars.")
+        if name.lower() not in {c.lower() for c in cleaned}:
+            cleaned.append(name)
+    if len(cleaned) > MAX_REQUIRED_INDICATORS:
+        raise ReportRequestError("required_indicators", f"At most {MAX_REQUIRED_INDICATORS} required indicators.")
+    return cleaned
+
+
+def report_request(
+    *,
+    user: Any,
+    ticker: str,
+    template: str = ReportTemplate.EQUITY_RESEARCH,
+    question: str = "",
+    required_indicators: list[str] | None = None,
+    adapter_name: str = "",
+    as_of: dt.date | None = None,
+) -> ResearchReport:
+    """Create a report request and its job; the model worker generates it after commit."""
+    company = Company.objects.filter(ticker__iexact=ticker.strip()).first()
+    if company is None:
+        raise ReportRequestError("ticker", f"Unknown ticker {ticker!r}.", code="unknown_ticker")
+    if template not in ReportTemplate.values:
+        raise ReportRequestError("template", f"Unknown template {template!r}.")
+    if base_model_default() is None:
+        raise ReportRequestError("adapter", "No base model is registered (run `manage.py prepare_models`).", "no_model")
+    if adapter_name and adapter_latest_ready(adapter_name) is None:
+        raise ReportRequestError("adapter", f"No ready adapter named {adapter_name!r}.", code="unknown_adapter")
+    levels = sorted(allowed_access_levels(user))
+    if not levels:
+        raise ReportRequestError("user", "Your role cannot read research documents.", code="forbidden")
+    with transaction.atomic():
+        report = ResearchReport.objects.create(
+            requested_by=user,
+            company=company,
+            template=template,
+            question=" ".join(question.split())[:2000],
+            required_indicators=_clean_indicators(required_indicators or []),
+            adapter_name=adapter_name,
+            as_of=as_of,
+            allowed_access_levels=levels,
+        )
+        job = job_create(
+            kind=JobKind.REPORT,
+            owner=user,
+            params={"report_id": str(report.pk)},
+            task_name=REPORT_TASK,
+            message="Waiting for a model worker",
+        )
+        report.job = job
+        report.save(update_fields=["job"])
+    return report
+
+
+def report_mark_generating(*, report_id: Any) -> None:
+    ResearchReport.objects.filter(pk=report_id, status__in=[ReportStatus.QUEUED, ReportStatus.GENERATING]).update(
+        status=ReportStatus.GENERATING, updated_at=timezone.now()
+    )
+
+
+def report_record_output(
+    *,
+    report_id: Any,
+    output: dict[str, Any] | None,
+    findings: dict[str, Any],
+    rendered_html: str,
+    rendered_markdown: str,
+    chunk_ids: list[str],
+    chunk_access_levels: list[str],
+    inference_seqs: list[int],
+    model_name: str,
+    model_version: str,
+    adapter_label: str,
+    error: str = "",
+) -> ResearchReport:
+    """Store what the model produced. A schema-invalid output is kept for the record but fails the report."""
+    report = ResearchReport.objects.get(pk=report_id)
+    report.output = output
+    report.findings = findings
+    report.rendered_html = rendered_html
+    report.rendered_markdown = rendered_markdown
+    report.chunk_ids = chunk_ids
+    report.access_level = most_restricted_level(chunk_access_levels)
+    report.inference_seqs = inference_seqs
+    report.model_name, report.model_version, report.adapter_label = model_name, model_version, adapter_label
+    report.error = error
+    report.status = ReportStatus.FAILED if error else ReportStatus.DRAFT
+    report.generated_at = timezone.now()
+    report.save()
+    return report
+
+
+def report_fail(*, report_id: Any, error: str) -> None:
+    ResearchReport.objects.filter(pk=report_id).exclude(
+        status__in=[ReportStatus.DRAFT, ReportStatus.APPROVED, ReportStatus.REJECTED]
+    ).update(status=ReportStatus.FAILED, error=error[:10_000], updated_at=timezone.now())
+
+
+def report_review(*, report: ResearchReport, reviewer: Any, decision: str, comment: str = "") -> ReportReview:
+    """Approve or reject a draft; every decision is kept. A reviewer never reviews their own report."""
+    if decision not in ReviewDecision.values:
+        raise ReviewError(f"Decision must be one of {', '.join(ReviewDecision.values)}.", "invalid_decision")
+    if not can_review_report(reviewer, report):
+        raise ReviewError("You may not review this report (reviewers review other people's reports).", "forbidden")
+    with transaction.atomic():
+        locked = ResearchReport.objects.select_for_update().get(pk=report.pk)
+        if locked.status != ReportStatus.DRAFT:
+            raise ReviewError(f"Only draft reports can be reviewed; this one is {locked.status}.", "not_draft")
+        review = ReportReview.objects.create(
+            report=locked, reviewer=reviewer, decision=decision, comment=comment.strip()[:5000]
+        )
+        locked.status = ReportStatus.APPROVED if decision == ReviewDecision.APPROVED else ReportStatus.REJECTED
+        locked.save(update_fields=["status", "updated_at"])
+    report.refresh_from_db()
+    return review

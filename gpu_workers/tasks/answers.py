@@ -1,0 +1,141 @@
+"""Model-worker tasks answered synchronously: cited answers to questions, and replays of recorded inferences."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.audit.hashing import content_hash
+from apps.audit.models import InferenceKind, InferenceRecord
+from apps.audit.services import Actor
+from apps.registry.models import Adapter
+from gpu_workers.tasks.generation import (
+    GenerationItem,
+    GenerationUnavailable,
+    adapter_load,
+    generate_audited,
+    generation_engine,
+    replay_request,
+)
+from gpu_workers.tasks.reports import passages_for_chunks
+from gpu_workers.tasks.research import search_audited
+
+logger = logging.getLogger(__name__)
+
+
+def _hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"chunk_id": h.chunk_id, "document_id": h.document_id, "rank": h.rank, "score": h.score, "ranks": h.ranks}
+        for h in hits
+    ]
+
+
+@shared_task(name="gpu_workers.tasks.answer_generate")
+def answer_generate(
+    *,
+    query: str,
+    allowed_access_levels: list[str],
+    filters: dict[str, Any],
+    mode: str = "hybrid",
+    limit: int = 6,
+    actor_label: str,
+    actor_user_id: int | None = None,
+) -> dict[str, Any]:
+    """Retrieve, then answer from the retrieved passages only, each sentence cited to a chunk.
+
+    Returns the hits too, so that the web process can fall back to the extractive
+    answer over the same retrieval when no generation model is available.
+    """
+    from pipelines.reports import ReportOutputError, answer_messages, answer_schema, parse_model_json
+
+    from gpu_workers.generation import GenerationRequest
+
+    actor = Actor(label=actor_label, user_id=actor_user_id)
+    hits = search_audited(
+        query=query,
+        allowed_access_levels=allowed_access_levels,
+        filters=filters,
+        mode=mode,
+        limit=limit,
+        actor=actor,
+    )
+    result: dict[str, Any] = {"hits": _hit_dicts(hits)}
+    try:
+        engine = generation_engine()
+    except GenerationUnavailable as exc:
+        return result | {"unavailable": str(exc)}
+    passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
+    request = GenerationRequest(
+        request_id=content_hash(query)[:16],
+        messages=answer_messages(query, passages),
+        json_schema=answer_schema(passages),
+        max_new_tokens=settings.ARGUS_ANSWER_MAX_NEW_TOKENS,
+    )
+    item = GenerationItem(
+        request=request,
+        actor=actor,
+        purpose="answer",
+        chunk_ids=[p.chunk_id for p in passages],
+        document_ids=sorted({p.document_id for p in passages}),
+    )
+    [outcome] = generate_audited(engine, [item])
+    try:
+        parsed = parse_model_json(outcome.text)
+    except ReportOutputError as exc:
+        return result | {"unavailable": f"the model's answer was not valid JSON: {exc}"}
+    allowed = {p.chunk_id for p in passages}
+    sentences = [
+        {"text": s["text"], "citation": s["citation"]}
+        for s in parsed.get("answer", [])
+        if isinstance(s, dict) and s.get("citation") in allowed and str(s.get("text", "")).strip()
+    ]
+    return result | {
+        "method": "generated",
+        "sentences": sentences,
+        "insufficient_evidence": bool(parsed.get("insufficient_evidence")) or not sentences,
+        "inference_record": outcome.record_seq,
+        "cache_hit": outcome.cache_hit,
+    }
+
+
+@shared_task(name="gpu_workers.tasks.inference_replay")
+def inference_replay(*, seq: int, actor_label: str, actor_user_id: int | None = None) -> dict[str, Any]:
+    """Re-run a recorded generation from the record's own fields and say whether the output is identical."""
+    record = InferenceRecord.objects.filter(seq=seq).first()
+    if record is None or record.kind != InferenceKind.GENERATE:
+        return {"seq": seq, "error": "only recorded generations can be replayed"}
+    if record.status != "ok":
+        return {"seq": seq, "error": "the recorded generation failed; there is no output to reproduce"}
+    engine = generation_engine()
+    if engine.model_version != record.model_version:
+        return {"seq": seq, "error": f"the base model changed since (recorded {record.model_version[:16]})"}
+    request = replay_request(record)
+    if record.adapter_name:
+        name, _, version = record.adapter_name.rpartition("@")
+        adapter = Adapter.objects.filter(name=name, version=version, file_hash=record.adapter_version).first()
+        if adapter is None:
+            return {"seq": seq, "error": f"adapter {record.adapter_name} with the recorded hash is not registered"}
+        adapter_load(engine, adapter)
+    item = GenerationItem(
+        request=request,
+        actor=Actor(label=actor_label, user_id=actor_user_id),
+        purpose="replay",
+        adapter_version=record.adapter_version,
+        chunk_ids=list(record.chunk_ids),
+        document_ids=list(record.document_ids),
+        details={"replay_of": record.seq},
+        use_cache=False,  # a replay must run the model, not read back what it said
+    )
+    [outcome] = generate_audited(engine, [item])
+    identical = content_hash(outcome.text) == record.output_hash
+    return {
+        "seq": seq,
+        "replay_seq": outcome.record_seq,
+        "identical": identical,
+        "output_hash": content_hash(outcome.text),
+        "recorded_output_hash": record.output_hash,
+        "output_text": outcome.text if not identical else "",
+    }

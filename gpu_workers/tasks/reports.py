@@ -1,0 +1,365 @@
+"""Model-worker tasks that generate: research reports (batched), cited answers, replays, adapter training.
+
+Report jobs are batched across requests: the task that runs claims its own job, then
+claims other queued report jobs for up to ``ARGUS_GENERATION_BATCH_WAIT_MS`` (at most
+``ARGUS_GENERATION_BATCH_SIZE`` in all) and generates them in one batched call. The
+messages of the jobs it took find them finished and do nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.audit.services import Actor
+from apps.core.logging import job_context
+from apps.jobs.models import Job, JobKind, JobStatus
+from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
+from apps.registry.selectors import adapter_latest_ready
+from apps.research.models import DocumentChunk, ResearchReport
+from apps.research.report_services import report_fail, report_mark_generating, report_record_output
+from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, job_actor, worker_name
+from gpu_workers.tasks.generation import (
+    GenerationItem,
+    GenerationUnavailable,
+    adapter_load,
+    generate_audited,
+    generation_engine,
+    worker_alive,
+)
+from gpu_workers.tasks.research import search_audited
+
+logger = logging.getLogger(__name__)
+
+REPORT_PASSAGES = 8
+REPORT_QUESTION_HITS = 6
+INDICATOR_HITS = 3
+
+
+@dataclass
+class PreparedReport:
+    job: Job
+    report: ResearchReport
+    actor: Actor
+    passages: list[Any]
+    chunk_levels: dict[str, str]
+    schema: dict[str, Any]
+    item: GenerationItem
+    adapter_label: str = ""
+    retrieval_seqs: list[int] = field(default_factory=list)
+
+
+def passages_for_chunks(chunk_ids: list[str], allowed_access_levels: list[str]) -> tuple[list[Any], dict[str, str]]:
+    """Passages for retrieved chunk ids, in order, re-checked against the access levels (defence in depth)."""
+    from pipelines.reports import Passage
+
+    rows = {
+        c.chunk_id: c
+        for c in DocumentChunk.objects.select_related("document", "document__company").filter(
+            chunk_id__in=chunk_ids, document__access_level__in=allowed_access_levels
+        )
+    }
+    passages, levels = [], {}
+    for chunk_id in chunk_ids:
+        chunk = rows.get(chunk_id)
+        if chunk is None:
+            continue
+        document = chunk.document
+        passages.append(
+            Passage(
+                chunk_id=chunk.chunk_id,
+                document_id=str(document.pk),
+                title=document.title,
+                company=document.company.name if document.company else "",
+                ticker=document.company.ticker if document.company else "",
+                doc_type=document.doc_type,
+                published_on=document.published_on.isoformat() if document.published_on else None,
+                page=chunk.page_start,
+                section=chunk.section,
+                text=chunk.text,
+            )
+        )
+        levels[chunk.chunk_id] = document.access_level
+    return passages, levels
+
+
+def _report_retrieval(report: ResearchReport, spec: Any, *, actor: Actor, job_id: Any, task_id: str) -> list[str]:
+    """The question's best chunks, then the best few per required indicator; access levels in every query."""
+    filters = {
+        "tickers": [report.company.ticker],
+        "published_to": report.as_of.isoformat() if report.as_of else None,
+    }
+    queries = [(f"{report.company.name} {spec.question}", REPORT_QUESTION_HITS)]
+    queries += [(f"{report.company.name} {indicator}", INDICATOR_HITS) for indicator in spec.required_indicators]
+    chosen: list[str] = []
+    for query, limit in queries:
+        hits = search_audited(
+            query=query,
+            allowed_access_levels=list(report.allowed_access_levels),
+            filters=filters,
+            mode="hybrid",
+            limit=limit,
+            actor=actor,
+            job_id=job_id,
+            task_id=task_id,
+        )
+        for hit in hits:
+            if hit.chunk_id not in chosen:
+                chosen.append(hit.chunk_id)
+    # Question hits first, then indicator hits, capped: the prompt has a fixed budget.
+    return chosen[:REPORT_PASSAGES]
+
+
+def report_spec(report: ResearchReport) -> Any:
+    from pipelines.reports import ReportRequestSpec, template_question
+
+    return ReportRequestSpec(
+        ticker=report.company.ticker,
+        company=report.company.name,
+        question=report.question or template_question(report.template),
+        required_indicators=list(report.required_indicators),
+        as_of=report.as_of.isoformat() if report.as_of else None,
+        template=report.template,
+    )
+
+
+def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
+    from pipelines.reports import report_messages, report_schema
+
+    from gpu_workers.generation import GenerationRequest
+
+    report = ResearchReport.objects.select_related("company", "requested_by").get(pk=job.params["report_id"])
+    report_mark_generating(report_id=report.pk)
+    actor = job_actor(job)
+    spec = report_spec(report)
+    chunk_ids = _report_retrieval(report, spec, actor=actor, job_id=job.id, task_id=task_id)
+    passages, levels = passages_for_chunks(chunk_ids, list(report.allowed_access_levels))
+    schema = report_schema(spec, passages)
+    adapter_label, adapter_version = "", ""
+    if report.adapter_name:
+        adapter = adapter_latest_ready(report.adapter_name)
+        if adapter is None:
+            raise GenerationUnavailable(f"Adapter {report.adapter_name!r} is no longer available.")
+        adapter_label, adapter_version = adapter_load(engine, adapter), adapter.file_hash
+    request = GenerationRequest(
+        request_id=str(report.pk),
+        messages=report_messages(spec, passages),
+        adapter=adapter_label or None,
+        json_schema=schema,
+        max_new_tokens=settings.ARGUS_REPORT_MAX_NEW_TOKENS,
+        temperature=0.0,
+        seed=0,
+    )
+    item = GenerationItem(
+        request=request,
+        actor=actor,
+        purpose="report",
+        adapter_version=adapter_version,
+        job_id=job.id,
+        task_id=task_id,
+        chunk_ids=[p.chunk_id for p in passages],
+        document_ids=sorted({p.document_id for p in passages}),
+        details={"report_id": str(report.pk), "ticker": spec.ticker, "required_indicators": spec.required_indicators},
+    )
+    return PreparedReport(job, report, actor, passages, levels, schema, item, adapter_label)
+
+
+def chunk_url(passages: list[Any]) -> Any:
+    by_id = {p.chunk_id: p for p in passages}
+
+    def url(chunk_id: str) -> str:
+        passage = by_id.get(chunk_id)
+        if passage is None:
+            return "#"
+        return f"{reverse('research:document-detail', args=[passage.document_id])}?chunk={chunk_id}#chunk-{chunk_id}"
+
+    return url
+
+
+def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dict[str, Any]:
+    """Parse, validate again against the full schema, check numbers against their sources, render, store."""
+    from pipelines.reports import (
+        ReportOutputError,
+        parse_model_json,
+        render_report_html,
+        render_report_markdown,
+        report_findings,
+    )
+
+    report, passages = prepared.report, prepared.passages
+    seqs = [s for s in [outcome.record_seq] if s is not None]
+    common = {
+        "report_id": report.pk,
+        "chunk_ids": [p.chunk_id for p in passages],
+        "chunk_access_levels": list(prepared.chunk_levels.values()),
+        "inference_seqs": seqs,
+        "model_name": getattr(engine, "registry_name", "") or engine.model_name,
+        "model_version": engine.model_version,
+        "adapter_label": prepared.adapter_label,
+    }
+    try:
+        output = parse_model_json(outcome.text)
+    except ReportOutputError as exc:
+        error = f"The model output is not valid JSON ({outcome.finish_reason}): {exc}"
+        findings = {"valid": False, "schema_errors": [error], "chunk_documents": {}}
+        report_record_output(
+            output=None, findings=findings, rendered_html="", rendered_markdown="", error=error, **common
+        )
+        return {"valid": False, "error": error}
+    findings = report_findings(output, prepared.schema, passages)
+    findings_dict = findings.to_dict()
+    findings_dict["cache_hit"] = outcome.cache_hit
+    findings_dict["chunk_documents"] = {p.chunk_id: p.document_id for p in passages}
+    error = "" if findings.valid else "The output failed schema validation: " + "; ".join(findings.schema_errors[:5])
+    report_record_output(
+        output=output,
+        findings=findings_dict,
+        rendered_html=render_report_html(output, findings, passages, chunk_url=chunk_url(passages)),
+        rendered_markdown=render_report_markdown(output, findings, passages),
+        error=error,
+        **common,
+    )
+    return {"valid": findings.valid, "matched_share": findings.matched_share, "error": error}
+
+
+def report_jobs_claim_queued(limit: int, *, worker: str, exclude: set[str]) -> list[Job]:
+    """Claim up to ``limit`` queued report jobs (oldest first) for this worker's batch."""
+    if limit <= 0:
+        return []
+    claimed: list[Job] = []
+    candidates = (
+        Job.objects.filter(kind=JobKind.REPORT, status=JobStatus.QUEUED)
+        .exclude(pk__in=exclude)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[: limit * 2]
+    )
+    for job_id in candidates:
+        with transaction.atomic():
+            # The conditional update is the claim: exactly one worker turns queued into running.
+            updated = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+                status=JobStatus.RUNNING,
+                attempts=F("attempts") + 1,
+                worker=worker,
+                started_at=timezone.now(),
+                message="Running (batched)",
+                updated_at=timezone.now(),
+            )
+        if updated == 1:
+            claimed.append(Job.objects.select_related("owner").get(pk=job_id))
+        if len(claimed) == limit:
+            break
+    return claimed
+
+
+def _held_by_another_worker(job_id: str, me: str) -> bool:
+    job = Job.objects.filter(pk=job_id).only("status", "worker", "updated_at").first()
+    if job is None or job.status != JobStatus.RUNNING or not job.worker or job.worker == me:
+        return False
+    return worker_alive(job.worker, updated_at=job.updated_at)
+
+
+@shared_task(bind=True, name="gpu_workers.tasks.reports_generate", **RETRY_POLICY)
+def reports_generate(self, job_id: str) -> dict[str, Any]:
+    from gpu_workers.generation import collect_batch
+
+    me = worker_name()
+    if _held_by_another_worker(job_id, me):
+        # Another live worker took this job into its batch: check back later rather than run it twice.
+        raise self.retry(countdown=15, max_retries=240)
+    own = job_claim(job_id=job_id, worker=me)
+    if own is None:
+        return {"job_id": job_id, "skipped": "job already finished"}
+    taken = {str(own.pk)}
+    first = [own]
+
+    def take(room: int) -> list[Job]:
+        if first:
+            return [first.pop()]
+        jobs = report_jobs_claim_queued(room, worker=me, exclude=taken)
+        taken.update(str(j.pk) for j in jobs)
+        return jobs
+
+    batch = collect_batch(
+        take,
+        max_size=max(1, settings.ARGUS_GENERATION_BATCH_SIZE),
+        max_wait_s=settings.ARGUS_GENERATION_BATCH_WAIT_MS / 1000,
+    )
+    return reports_generate_batch(batch, task_id=self.request.id or "")
+
+
+def reports_generate_batch(batch: list[Job], *, task_id: str) -> dict[str, Any]:
+    """Prepare every job of the batch (a failure fails that job only), generate together, finish each."""
+    try:
+        engine = generation_engine()
+    except GenerationUnavailable as exc:
+        for job in batch:
+            _fail(job, f"{exc}")
+        return {"failed": [str(j.pk) for j in batch]}
+    prepared: list[PreparedReport] = []
+    for job in batch:
+        with job_context(str(job.pk)):
+            try:
+                job_progress(job_id=job.pk, progress=5, message=f"Retrieving sources (batch of {len(batch)})")
+                prepared.append(prepare_report(job, engine=engine, task_id=task_id))
+                job_progress(job_id=job.pk, progress=30, message=f"Generating (batch of {len(batch)})")
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                logger.exception("report preparation failed")
+                _fail(job, f"{type(exc).__name__}: {exc}")
+    if not prepared:
+        return {"generated": 0}
+    try:
+        outcomes = generate_audited(engine, [p.item for p in prepared])
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        logger.exception("batched generation failed")
+        for p in prepared:
+            _fail(p.job, f"generation: {type(exc).__name__}: {exc}")
+        return {"failed": [str(p.job.pk) for p in prepared]}
+    summary = {"generated": len(prepared), "batch_size": len(prepared)}
+    for p, outcome in zip(prepared, outcomes, strict=True):
+        with job_context(str(p.job.pk)):
+            try:
+                result = finish_report(p, outcome, engine=engine)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                logger.exception("report finishing failed")
+                _fail(p.job, f"{type(exc).__name__}: {exc}")
+                continue
+            if result["error"]:
+                job_fail(job_id=p.job.pk, error=result["error"])
+            else:
+                job_succeed(
+                    job_id=p.job.pk,
+                    result={
+                        "report_id": str(p.report.pk),
+                        "matched_share": result["matched_share"],
+                        "cache_hit": outcome.cache_hit,
+                        "batch_size": len(prepared),
+                        "inference_record": outcome.record_seq,
+                    },
+                    result_ref=f"research.ResearchReport:{p.report.pk}",
+                    message="Report ready for review" + (" (from cache)" if outcome.cache_hit else ""),
+                )
+    return summary
+
+
+def _fail(job: Job, error: str) -> None:
+    job_fail(job_id=job.pk, error=error)
+    report_id = (job.params or {}).get("report_id")
+    if report_id:
+        report_fail(report_id=report_id, error=error)
+
+
+__all__ = ["passages_for_chunks", "reports_generate", "reports_generate_batch"]

@@ -1,0 +1,128 @@
+"""Model-worker task: train a LoRA adapter of the default base model and register it.
+
+The demo adapter is instruction-tuned on report-writing examples built from the demo
+corpus generator; the training run is an audited inference of kind ``train``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.audit.models import InferenceKind
+from apps.audit.services import audited
+from apps.core.logging import job_context
+from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
+from apps.registry.models import Adapter
+from apps.registry.services import adapter_mark_failed, adapter_mark_ready
+from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, job_actor, worker_name
+
+logger = logging.getLogger(__name__)
+
+
+def report_chat_examples(*, seed: int, count: int) -> list[Any]:
+    """Report-writing examples in exactly the prompt format the report task uses."""
+    import json as _json
+
+    from pipelines.reports import Passage, ReportRequestSpec, report_messages
+
+    from gpu_workers.training import ChatExample
+    from pipelines.instruction_data import report_examples
+
+    examples = []
+    for example in report_examples(seed=seed, count=count):
+        spec = ReportRequestSpec(
+            ticker=example.ticker,
+            company=example.company,
+            question=example.question,
+            required_indicators=list(example.required_indicators),
+            as_of=example.as_of,
+        )
+        passages = [Passage(**p) for p in example.passages]
+        examples.append(
+            ChatExample(
+                messages=report_messages(spec, passages),
+                response=_json.dumps(example.target, ensure_ascii=False, separators=(",", ":")),
+            )
+        )
+    return examples
+
+
+@shared_task(bind=True, name="gpu_workers.tasks.adapter_train", **RETRY_POLICY)
+def adapter_train(self, job_id: str) -> dict[str, Any]:
+    from gpu_workers.training import LoraTrainingConfig, train_lora_adapter
+
+    job = job_claim(job_id=job_id, worker=worker_name())
+    if job is None:
+        return {"job_id": job_id, "skipped": "job already finished"}
+    params = job.params
+    adapter = Adapter.objects.select_related("base_model").get(pk=params["adapter_id"])
+    with job_context(job_id):
+        try:
+            examples = report_chat_examples(seed=int(params.get("seed", 0)), count=int(params.get("examples", 64)))
+            config = LoraTrainingConfig(
+                steps=int(params.get("steps", settings.ARGUS_DEMO_ADAPTER_STEPS)),
+                max_length=int(params.get("max_length", 768)),
+                seed=int(params.get("seed", 0)),
+                threads=settings.ARGUS_TORCH_THREADS,
+            )
+            out_dir = Path(settings.ARGUS_ADAPTERS_DIR) / adapter.name / f"v{adapter.version}"
+
+            def progress(step: int, steps: int, loss: float) -> None:
+                job_progress(
+                    job_id=job_id, progress=99 * step // max(steps, 1), message=f"step {step}/{steps}, loss {loss:.3f}"
+                )
+
+            with audited(
+                kind=InferenceKind.TRAIN,
+                actor=job_actor(job),
+                model_name=adapter.base_model.name,
+                model_version=adapter.base_model.content_hash,
+                adapter_name=adapter.label,
+                parameters={"method": "lora", "private": False, **config.__dict__},
+                model_input=[{"messages": e.messages, "response": e.response} for e in examples],
+                input_redacted=f"{len(examples)} report-writing examples from the demo corpus generator",
+                job_id=job.id,
+                task_id=self.request.id or "",
+            ) as call:
+                report = train_lora_adapter(
+                    Path(adapter.base_model.path), examples, out_dir, config=config, progress=progress
+                )
+                provenance = {key: value for key, value in report.__dict__.items() if key not in {"adapter_path"}} | {
+                    "job_id": str(job.id),
+                    "dataset": "pipelines.instruction_data.report_examples",
+                }
+                provenance = json.loads(json.dumps(provenance, default=str))
+                call.output = {"file_hash": report.file_hash}
+                call.tokens_in = report.train_tokens
+                call.details = {
+                    "adapter_id": adapter.pk,
+                    "loss_first": report.loss_first,
+                    "loss_last": report.loss_last,
+                    "dataset_hash": report.dataset_hash,
+                }
+            adapter_mark_ready(
+                adapter_id=adapter.pk,
+                path=str(out_dir),
+                file_hash=report.file_hash,
+                provenance=provenance | {"training_record": call.record.seq},
+            )
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            logger.exception("adapter training failed")
+            adapter_mark_failed(adapter_id=adapter.pk, reason=f"{type(exc).__name__}: {exc}")
+            job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+            raise
+        job_succeed(
+            job_id=job_id,
+            result={"adapter": adapter.label, "file_hash": report.file_hash, "loss_last": report.loss_last},
+            result_ref=f"registry.Adapter:{adapter.pk}",
+            message=f"Adapter {adapter.label} trained ({report.steps} steps)",
+        )
+    return {"job_id": job_id, "adapter": adapter.label}
