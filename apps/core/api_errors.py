@@ -118,6 +118,7 @@ _ERROR_DESCRIPTIONS = {
     401: ("No credentials, or invalid ones.", "not_authenticated"),
     403: ("Authenticated, but the user's role does not allow this.", "permission_denied"),
     404: ("No such object, or not visible to this user.", "not_found"),
+    409: ("The object is not in a state that allows this (for example a report that is not a draft).", "conflict"),
     415: ("The body is not application/json.", "unsupported_media_type"),
     429: ("Too many requests; retry after Retry-After seconds.", "throttled"),
 }

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.jobs.models import ACTIVE_STATUSES, Job, JobKind, JobStatus
 from config.celery import app as celery_app
+from config.celery import call_models_task
 
 
 def job_create(
@@ -50,19 +51,8 @@ def enqueue(task_name: str, *, args: list[Any], task_id: str | None = None) -> N
 
 
 def models_call(task_name: str, *, kwargs: dict[str, Any], timeout: float) -> Any:
-    """Run a short task on the model worker and wait for its answer (search, query embedding).
-
-    The model worker owns the models and, in embedded mode, the vector store; the web
-    process never opens either itself.
-    """
-    if celery_app.conf.task_always_eager:
-        celery_app.loader.import_default_modules()
-        return celery_app.tasks[task_name].apply(kwargs=kwargs).get()
-    result = celery_app.send_task(task_name, kwargs=kwargs, expires=timeout)
-    try:
-        return result.get(timeout=timeout, interval=0.05)
-    finally:
-        result.forget()
+    """Run a short task on the model worker and wait for its answer (see ``config.celery.call_models_task``)."""
+    return call_models_task(task_name, kwargs=kwargs, timeout=timeout)
 
 
 def job_claim(*, job_id: uuid.UUID | str, worker: str) -> Job | None:

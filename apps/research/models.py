@@ -124,7 +124,7 @@ class ReportStatus(models.TextChoices):
 
 class ReportTemplate(models.TextChoices):
     EQUITY_RESEARCH = "equity_research", "Equity research note"
-    EARNINGS_REVIEW = "earnings_review", "Earnings review"
+    EARNINGS_UPDATE = "earnings_update", "Earnings update"
     CREDIT_REVIEW = "credit_review", "Credit review"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -117,6 +118,8 @@ def report_status(request: HttpRequest, report_id) -> HttpResponse:
 @role_required(RESEARCH_READER_ROLES)
 def report_review_view(request: HttpRequest, report_id) -> HttpResponse:
     report = _report_or_404(request, report_id)
+    if not can_review_report(request.user, report):
+        raise PermissionDenied("Reviewers review other people's reports.")
     form = ReportReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose approve or reject.")
@@ -124,8 +127,6 @@ def report_review_view(request: HttpRequest, report_id) -> HttpResponse:
     try:
         review = report_review(report=report, reviewer=request.user, **form.cleaned_data)
     except ReviewError as exc:
-        if exc.code == "forbidden":
-            raise Http404 from exc
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Report {review.get_decision_display().lower()}.")
@@ -135,7 +136,7 @@ def report_review_view(request: HttpRequest, report_id) -> HttpResponse:
 @role_required(RESEARCH_READER_ROLES)
 def report_export_view(request: HttpRequest, report_id) -> HttpResponse:
     report = _report_or_404(request, report_id)
-    fmt = request.GET.get("format", "md")
+    fmt = request.GET.get("as", "md")
     if fmt not in ("md", "pdf", "html") or report.output is None:
         raise Http404("Nothing to export in that format.")
     return report_export(report, fmt)

@@ -49,9 +49,15 @@ def answer_generate(
     Returns the hits too, so that the web process can fall back to the extractive
     answer over the same retrieval when no generation model is available.
     """
-    from pipelines.reports import ReportOutputError, answer_messages, answer_schema, parse_model_json
-
     from gpu_workers.generation import GenerationRequest
+    from pipelines.reports import (
+        ReportOutputError,
+        answer_messages,
+        answer_schema,
+        parse_model_json,
+        passages_with_handles,
+        resolve_handles,
+    )
 
     actor = Actor(label=actor_label, user_id=actor_user_id)
     hits = search_audited(
@@ -68,10 +74,11 @@ def answer_generate(
     except GenerationUnavailable as exc:
         return result | {"unavailable": str(exc)}
     passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
+    handle_passages, handles = passages_with_handles(passages)
     request = GenerationRequest(
         request_id=content_hash(query)[:16],
-        messages=answer_messages(query, passages),
-        json_schema=answer_schema(passages),
+        messages=answer_messages(query, handle_passages),
+        json_schema=answer_schema(handle_passages),
         max_new_tokens=settings.ARGUS_ANSWER_MAX_NEW_TOKENS,
     )
     item = GenerationItem(
@@ -80,10 +87,11 @@ def answer_generate(
         purpose="answer",
         chunk_ids=[p.chunk_id for p in passages],
         document_ids=sorted({p.document_id for p in passages}),
+        details={"passage_handles": handles},
     )
     [outcome] = generate_audited(engine, [item])
     try:
-        parsed = parse_model_json(outcome.text)
+        parsed = resolve_handles(parse_model_json(outcome.text), handles)
     except ReportOutputError as exc:
         return result | {"unavailable": f"the model's answer was not valid JSON: {exc}"}
     allowed = {p.chunk_id for p in passages}

@@ -36,10 +36,10 @@ from gpu_workers.tasks.generation import (
     worker_alive,
 )
 from gpu_workers.tasks.research import search_audited
+from pipelines.reports.spec import MAX_PASSAGES
 
 logger = logging.getLogger(__name__)
 
-REPORT_PASSAGES = 8
 REPORT_QUESTION_HITS = 6
 INDICATOR_HITS = 3
 
@@ -49,7 +49,10 @@ class PreparedReport:
     job: Job
     report: ResearchReport
     actor: Actor
-    passages: list[Any]
+    passages: list[Any]  # as retrieved, with their chunk ids
+    handle_passages: list[Any]  # the same, labelled S1..Sn as in the prompt and the grammar
+    handles: dict[str, str]
+    spec: Any
     chunk_levels: dict[str, str]
     schema: dict[str, Any]
     item: GenerationItem
@@ -115,7 +118,7 @@ def _report_retrieval(report: ResearchReport, spec: Any, *, actor: Actor, job_id
             if hit.chunk_id not in chosen:
                 chosen.append(hit.chunk_id)
     # Question hits first, then indicator hits, capped: the prompt has a fixed budget.
-    return chosen[:REPORT_PASSAGES]
+    return chosen[:MAX_PASSAGES]
 
 
 def report_spec(report: ResearchReport) -> Any:
@@ -132,9 +135,8 @@ def report_spec(report: ResearchReport) -> Any:
 
 
 def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
-    from pipelines.reports import report_messages, report_schema
-
     from gpu_workers.generation import GenerationRequest
+    from pipelines.reports import passages_with_handles, report_messages, report_schema
 
     report = ResearchReport.objects.select_related("company", "requested_by").get(pk=job.params["report_id"])
     report_mark_generating(report_id=report.pk)
@@ -142,7 +144,8 @@ def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
     spec = report_spec(report)
     chunk_ids = _report_retrieval(report, spec, actor=actor, job_id=job.id, task_id=task_id)
     passages, levels = passages_for_chunks(chunk_ids, list(report.allowed_access_levels))
-    schema = report_schema(spec, passages)
+    handle_passages, handles = passages_with_handles(passages)
+    schema = report_schema(spec, handle_passages)
     adapter_label, adapter_version = "", ""
     if report.adapter_name:
         adapter = adapter_latest_ready(report.adapter_name)
@@ -151,7 +154,7 @@ def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
         adapter_label, adapter_version = adapter_load(engine, adapter), adapter.file_hash
     request = GenerationRequest(
         request_id=str(report.pk),
-        messages=report_messages(spec, passages),
+        messages=report_messages(spec, handle_passages),
         adapter=adapter_label or None,
         json_schema=schema,
         max_new_tokens=settings.ARGUS_REPORT_MAX_NEW_TOKENS,
@@ -167,9 +170,16 @@ def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
         task_id=task_id,
         chunk_ids=[p.chunk_id for p in passages],
         document_ids=sorted({p.document_id for p in passages}),
-        details={"report_id": str(report.pk), "ticker": spec.ticker, "required_indicators": spec.required_indicators},
+        details={
+            "report_id": str(report.pk),
+            "ticker": spec.ticker,
+            "required_indicators": spec.required_indicators,
+            "passage_handles": handles,
+        },
     )
-    return PreparedReport(job, report, actor, passages, levels, schema, item, adapter_label)
+    return PreparedReport(
+        job, report, actor, passages, handle_passages, handles, spec, levels, schema, item, adapter_label
+    )
 
 
 def chunk_url(passages: list[Any]) -> Any:
@@ -185,13 +195,20 @@ def chunk_url(passages: list[Any]) -> Any:
 
 
 def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dict[str, Any]:
-    """Parse, validate again against the full schema, check numbers against their sources, render, store."""
+    """Parse, validate again against the full schema, check numbers against their sources, render, store.
+
+    Validation runs on the output as decoded (citing S1..Sn, like the grammar); the stored
+    report and its findings cite the real chunk ids.
+    """
     from pipelines.reports import (
+        ReportFindings,
         ReportOutputError,
         parse_model_json,
         render_report_html,
         render_report_markdown,
         report_findings,
+        resolve_handles,
+        tidy_report,
     )
 
     report, passages = prepared.report, prepared.passages
@@ -206,28 +223,38 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
         "adapter_label": prepared.adapter_label,
     }
     try:
-        output = parse_model_json(outcome.text)
+        decoded = tidy_report(parse_model_json(outcome.text))
     except ReportOutputError as exc:
-        error = f"The model output is not valid JSON ({outcome.finish_reason}): {exc}"
-        findings = {"valid": False, "schema_errors": [error], "chunk_documents": {}}
+        error = f"The model output is not valid JSON (finish: {outcome.finish_reason}): {exc}"
+        findings = {"valid": False, "schema_errors": [error], "chunk_documents": {}, "tokens_out": outcome.tokens_out}
         report_record_output(
             output=None, findings=findings, rendered_html="", rendered_markdown="", error=error, **common
         )
         return {"valid": False, "error": error}
-    findings = report_findings(output, prepared.schema, passages)
-    findings_dict = findings.to_dict()
-    findings_dict["cache_hit"] = outcome.cache_hit
-    findings_dict["chunk_documents"] = {p.chunk_id: p.document_id for p in passages}
-    error = "" if findings.valid else "The output failed schema validation: " + "; ".join(findings.schema_errors[:5])
+    checked = report_findings(decoded, prepared.schema, prepared.handle_passages)
+    output = resolve_handles(decoded, prepared.handles)
+    findings_dict = resolve_handles(checked.to_dict(), prepared.handles)
+    findings = ReportFindings.from_dict(findings_dict)
+    findings_dict |= {
+        "cache_hit": outcome.cache_hit,
+        "tokens_out": outcome.tokens_out,
+        "finish_reason": outcome.finish_reason,
+        "chunk_documents": {p.chunk_id: p.document_id for p in passages},
+    }
+    error = (
+        ""
+        if checked.valid
+        else "The output failed validation: " + "; ".join([*checked.schema_errors, *checked.citation_errors][:5])
+    )
     report_record_output(
         output=output,
         findings=findings_dict,
-        rendered_html=render_report_html(output, findings, passages, chunk_url=chunk_url(passages)),
-        rendered_markdown=render_report_markdown(output, findings, passages),
+        rendered_html=render_report_html(output, findings, passages, chunk_url=chunk_url(passages), spec=prepared.spec),
+        rendered_markdown=render_report_markdown(output, findings, passages, spec=prepared.spec),
         error=error,
         **common,
     )
-    return {"valid": findings.valid, "matched_share": findings.matched_share, "error": error}
+    return {"valid": checked.valid, "matched_share": checked.matched_share, "error": error}
 
 
 def report_jobs_claim_queued(limit: int, *, worker: str, exclude: set[str]) -> list[Job]:

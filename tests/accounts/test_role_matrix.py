@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.jobs.models import Job, JobKind
-from apps.research.models import AccessLevel, Document, DocumentStatus
+from apps.research.models import AccessLevel, Company, Document, DocumentStatus, ReportStatus, ResearchReport
 from tests.conftest import client_for
 
 PERSONAS = ("anonymous", "outsider", "analyst", "risk_officer", "auditor", "admin")
@@ -62,6 +62,12 @@ EXPECTED: dict[str, tuple] = {
     "research:document-status":                ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:document-reindex":               ("POST", LOGIN, 403,   302,   302,   403,   302),
     "research:document-delete":                ("GET",  LOGIN, 403,   200,   403,   403,   200),
+    "research:reports":                        ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:report-detail":                  ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "research:report-status":                  ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    # Reviewers (risk officers, admins) review other people's drafts; the requester may not.
+    "research:report-review":                  ("POST", LOGIN, 403,   403,   302,   403,   302),
+    "research:report-export":                  ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "risk:home":                               ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "admin:index":                             ("GET",  ADMIN, ADMIN, ADMIN, ADMIN, 200,   200),
     "admin:audit_inferencerecord_changelist":  ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 200,   200),
@@ -81,6 +87,11 @@ EXPECTED: dict[str, tuple] = {
     # An empty query is a 400 before the model worker is asked: what passes the role check shows.
     "api-search":                              ("POST", 401,   403,   400,   400,   403,   400),
     "api-ask":                                 ("POST", 401,   403,   400,   400,   403,   400),
+    "api-report-list":                         ("GET",  401,   403,   200,   200,   403,   200),
+    "api-report-detail":                       ("GET",  401,   403,   200,   200,   403,   200),
+    "api-report-review":                       ("POST", 401,   403,   403,   400,   403,   400),
+    "api-report-export":                       ("GET",  401,   403,   200,   200,   403,   200),
+    "api-adapter-list":                        ("GET",  401,   403,   200,   200,   403,   200),
 }
 # fmt: on
 
@@ -91,6 +102,7 @@ POST_BODIES: dict[str, Any] = {
     "api-embeddings": {"texts": ["Revenue grew 12% year over year."]},
     "api-search": {"query": ""},
     "api-ask": {"question": ""},
+    "api-report-review": {},
 }
 
 
@@ -101,6 +113,7 @@ class World:
     analyst: Any
     analyst_job: Job
     analyst_document: Document
+    analyst_report: ResearchReport
 
 
 # Path parameter name -> its sample value. A URL with a parameter not listed here
@@ -108,6 +121,7 @@ class World:
 SAMPLE_KWARGS: dict[str, Callable[[World], Any]] = {
     "job_id": lambda world: world.analyst_job.pk,
     "document_id": lambda world: world.analyst_document.pk,
+    "report_id": lambda world: world.analyst_report.pk,
 }
 
 
@@ -189,7 +203,16 @@ def world(analyst) -> World:
         status=DocumentStatus.INDEXED,
         content_hash="0" * 64,
     )
-    return World(analyst=analyst, analyst_job=job, analyst_document=document)
+    company = Company.objects.create(ticker="ACME", name="Acme Industrial")
+    report = ResearchReport.objects.create(
+        requested_by=analyst,
+        company=company,
+        status=ReportStatus.DRAFT,
+        output={"ticker": "ACME"},
+        rendered_markdown="# ACME",
+        allowed_access_levels=["internal", "public"],
+    )
+    return World(analyst=analyst, analyst_job=job, analyst_document=document, analyst_report=report)
 
 
 # Persona -> its fixture in tests/conftest.py. Only the requester is created (and the

@@ -11,6 +11,9 @@ from config.celery import CeleryQueue, app
         ("gpu_workers.tasks.embed_texts", CeleryQueue.MODELS),
         ("gpu_workers.tasks.health", CeleryQueue.MODELS),
         ("apps.research.tasks.document_ingest", CeleryQueue.INGEST),
+        ("gpu_workers.tasks.reports_generate", CeleryQueue.MODELS),
+        ("gpu_workers.tasks.answer_generate", CeleryQueue.MODELS),
+        ("gpu_workers.tasks.adapter_train", CeleryQueue.TRAINING),
     ],
 )
 def test_tasks_are_routed_to_their_queue_only(task_name, queue):

@@ -187,13 +187,17 @@ def test_settings_with_the_compose_environment_pass_the_deployment_checks(servic
 
 def test_workers_consume_exactly_the_queues_of_celery_queue(services):
     consumed: dict[str, set[str]] = {}
-    for name in ("worker", "model-worker"):
+    for name in ("worker", "model-worker", "trainer"):
         args = command_args(services[name])
         assert args[:4] == ["celery", "-A", "config", "worker"], name
         queues = option_values(args, "-Q", "--queues")
         assert len(queues) == 1, name
         consumed[name] = set(queues[0].split(","))
-    assert consumed == {"worker": {CeleryQueue.INGEST.value}, "model-worker": {CeleryQueue.MODELS.value}}
+    assert consumed == {
+        "worker": {CeleryQueue.INGEST.value},
+        "model-worker": {CeleryQueue.MODELS.value},
+        "trainer": {CeleryQueue.TRAINING.value},
+    }
     # Every queue has a consumer, and no queue is consumed by both.
     assert set().union(*consumed.values()) == {q.value for q in CeleryQueue}
 

@@ -231,9 +231,9 @@ def test_queue_lengths_counts_messages_of_the_filesystem_broker(tmp_path):
     folder = tmp_path / "queue"
     folder.mkdir()
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(tmp_path)}
-    assert queue_lengths("filesystem://", options) == {"ingest": 0, "models": 0}
-    publish("filesystem://", options, {"ingest": [0, 0], "models": [0]})
-    assert queue_lengths("filesystem://", options) == {"ingest": 2, "models": 1}
+    assert queue_lengths("filesystem://", options) == {"ingest": 0, "models": 0, "training": 0}
+    publish("filesystem://", options, {"ingest": [0, 0], "models": [0], "training": [0]})
+    assert queue_lengths("filesystem://", options) == {"ingest": 2, "models": 1, "training": 1}
 
 
 def redis_url_for_tests() -> str | None:
@@ -260,9 +260,9 @@ def test_queue_lengths_counts_messages_of_every_priority_on_redis():
     prefix = f"argus-metrics-test-{uuid.uuid4().hex}:"
     options = {"global_keyprefix": prefix}
     try:
-        assert queue_lengths(url, options) == {"ingest": 0, "models": 0}
+        assert queue_lengths(url, options) == {"ingest": 0, "models": 0, "training": 0}
         publish(url, options, {"ingest": [0, 9, 9], "models": [0, 5]})
-        assert queue_lengths(url, options) == {"ingest": 3, "models": 2}
+        assert queue_lengths(url, options) == {"ingest": 3, "models": 2, "training": 0}
     finally:
         client = redis.Redis.from_url(url)
         keys = list(client.scan_iter(match=f"{prefix}*"))

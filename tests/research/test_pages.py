@@ -89,6 +89,7 @@ def test_research_pages_render_for_readers_and_refuse_auditors_and_outsiders(per
                     "upload",
                     "search",
                     "ask",
+                    "reports",
                 ]
                 assert find_all(response.content, rel="stylesheet", href="/static/research/research.css")
 

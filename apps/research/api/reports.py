@@ -155,7 +155,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
     def get_exports(self, report: ResearchReport) -> dict[str, str]:
         if report.output is None:
             return {}
-        return {fmt: f"/api/reports/{report.pk}/export/?format={fmt}" for fmt in ("md", "pdf", "html")}
+        return {fmt: f"/api/reports/{report.pk}/export/?as={fmt}" for fmt in ("md", "pdf", "html")}
 
 
 class ReportListCreateApi(ListAPIView):
@@ -332,19 +332,25 @@ class ReportExportApi(APIView):
     @extend_schema(
         operation_id="reports_export",
         summary="Export a report",
-        parameters=[OpenApiParameter("format", str, enum=["md", "pdf", "html"], default="md")],
+        description=(
+            "The generated report as Markdown (`md`), a standalone HTML page (`html`) or a PDF (`pdf`), as a "
+            "download. 409 while the report has no output yet."
+        ),
+        parameters=[
+            OpenApiParameter("as", str, enum=["md", "pdf", "html"], default="md", description="The file format.")
+        ],
         responses={
             (200, "text/markdown"): OpenApiTypes.STR,
             (200, "application/pdf"): OpenApiTypes.BINARY,
-            **error_responses(400, 401, 403, 404, 409),
+            **error_responses(400, 401, 403, 404, 409, 429),
         },
         tags=["reports"],
     )
     def get(self, request: Request, report_id) -> HttpResponse:
         report = _report_or_404(request, report_id)
-        fmt = request.query_params.get("format", "md")
+        fmt = request.query_params.get("as", "md")
         if fmt not in ("md", "pdf", "html"):
-            raise ValidationError({"format": ["One of md, pdf, html."]})
+            raise ValidationError({"as": ["One of md, pdf, html."]})
         if report.output is None:
             return _conflict("The report has no output yet.")
         return report_export(report, fmt)
@@ -365,6 +371,7 @@ class AdapterListApi(APIView):
     @extend_schema(
         operation_id="adapters_list",
         summary="Adapters a report can name",
+        description="Ready LoRA adapters of the registered base models; `adapter` in a report request names one.",
         responses={200: AdapterOutputSerializer(many=True), **error_responses(401, 403, 429)},
         tags=["reports"],
     )

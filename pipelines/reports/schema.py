@@ -1,0 +1,309 @@
+"""JSON Schemas (draft 2020-12) that decoding is constrained to: a research report and a cited answer.
+
+The schema is the first line of defence against a small model's invention. Citations are an
+``enum`` of the passages' chunk ids; a key metric's value is an ``enum`` of the number strings
+that occur next to a mention of that indicator in the passages, each tied to the passage it
+came from (one ``anyOf`` branch per passage and unit: ``citation`` const, ``unit`` const, ``value``
+enum), so a grounded number cannot be cited to the wrong passage or given the wrong unit.
+Every factual field has an explicit ``INSUFFICIENT`` option, because a grammar without one
+forces confident invention; with no passages, ``INSUFFICIENT`` is the only option.
+
+xgrammar 0.2.8 constraints that shaped this (see the slow test): a bounded repetition above
+128 (``[...]{20,600}``) fails to compile, and each bounded character costs about 10 ms of
+compile time, so all free text shares one ``$defs`` rule (referenced rules compile once) of at
+most ``TEXT_MAX_CHARS`` characters, and extra metrics are lexicon indicators grounded like
+required ones (a free name pattern cost 0.6 s); ``uniqueItems`` is not enforced by the grammar
+(validation checks it; ``validation.tidy_report`` drops exact repeats); output uses xgrammar's
+separators (``", "``, ``": "``) and the property order given here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.reports.figures import CURRENCY_CODES, NumberMention, find_periods
+from pipelines.reports.indicators import LEXICON, IndicatorLexeme, indicator_evidence, lexeme_for
+from pipelines.reports.spec import (
+    MAX_PASSAGE_CHARS,
+    MAX_PASSAGES,
+    Passage,
+    ReportRequestSpec,
+    passage_excerpt,
+    prompt_passages,
+)
+
+SCHEMA_VERSION = "argus-report/1"
+INSUFFICIENT = "insufficient evidence"
+RATINGS = ("buy", "overweight", "hold", "underweight", "sell", INSUFFICIENT)
+HORIZONS = ("3 months", "6 months", "12 months", "24 months", INSUFFICIENT)
+CURRENCIES = CURRENCY_CODES
+TEXT_MAX_CHARS = 120
+# No quote, backslash or control character: nothing that needs a JSON escape or breaks rendering.
+# A capital letter, then at least 19 more characters: with [...]{10,120}, SmolLM2-135M wrote a date
+# as the thesis and "gross margin" as a risk.
+TEXT_PATTERN = rf"^[A-Z][A-Za-z0-9 ,.;:%$()'/&+-]{{19,{TEXT_MAX_CHARS - 1}}}$"
+MAX_CANDIDATE_PASSAGES = 4  # per indicator
+MAX_CANDIDATE_NUMBERS = 24  # per indicator
+MAX_EXTRA_NUMBERS = 40  # for the extra metrics together; enum values are cheap to compile, patterns are not
+MAX_EXTRA_NUMBERS_PER_NAME = 8  # so that the first indicators do not use up the budget
+MAX_EXTRA_PASSAGES = 2  # per extra indicator
+MAX_PERIODS = 6  # per passage
+MAX_EXTRA_METRICS = 3
+MAX_RISKS = 3  # SmolLM2-135M needed 493 tokens for a full report, over 650 when its text rambled
+MAX_ANSWER_SENTENCES = 4
+METRIC_FIELDS = ("name", "value", "unit", "period", "citation")
+
+TARGET_PRICE_LEXEME = IndicatorLexeme(
+    "target price",
+    (r"\b(?:price\s+)?target(?:\s+price)?\b", r"\bPT\b", r"\bfair\s+value\b"),
+    frozenset({"money"}),
+)
+
+
+@dataclass(frozen=True)
+class MetricCandidate:
+    """The numbers one passage offers for one indicator, grouped by unit."""
+
+    chunk_id: str
+    unit: str
+    values: tuple[str, ...]
+    periods: tuple[str, ...]
+
+
+def _choice(values: Sequence[Any]) -> dict[str, Any]:
+    return {"const": values[0]} if len(values) == 1 else {"enum": list(values)}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _excerpts(passages: Sequence[Passage]) -> list[tuple[str, str]]:
+    return [(p.chunk_id, passage_excerpt(p.text, MAX_PASSAGE_CHARS)) for p in prompt_passages(passages, MAX_PASSAGES)]
+
+
+def _group(
+    found: list[tuple[str, str, list[NumberMention]]],
+    max_passages: int,
+    max_numbers: int,
+) -> list[MetricCandidate]:
+    """(chunk id, text, numbers) -> candidates per (chunk, unit), capped, in passage then text order."""
+    candidates: list[MetricCandidate] = []
+    budget = max_numbers
+    used_passages = 0
+    for chunk_id, text, numbers in found:
+        if not numbers or budget <= 0 or used_passages == max_passages:
+            continue
+        used_passages += 1
+        by_unit: dict[str, list[str]] = {}
+        for mention in numbers:
+            for value in mention.signed_values():
+                values = by_unit.setdefault(mention.unit, [])
+                if value not in values and budget > 0:
+                    values.append(value)
+                    budget -= 1
+        periods = tuple(find_periods(text)[:MAX_PERIODS])
+        candidates.extend(
+            MetricCandidate(chunk_id, unit, tuple(values), periods) for unit, values in by_unit.items() if values
+        )
+    return candidates
+
+
+def indicator_candidates(
+    indicator: str | IndicatorLexeme,
+    passages: Sequence[Passage],
+    *,
+    max_passages: int = MAX_CANDIDATE_PASSAGES,
+    max_numbers: int = MAX_CANDIDATE_NUMBERS,
+) -> list[MetricCandidate]:
+    """The grounded values an indicator may take, from the passages the model is shown."""
+    found = []
+    for chunk_id, text in _excerpts(passages):
+        evidence = indicator_evidence(indicator, text)
+        found.append((chunk_id, text, list(evidence.numbers)))
+    return _group(found, max_passages, max_numbers)
+
+
+def target_price_candidates(passages: Sequence[Passage]) -> list[MetricCandidate]:
+    """Per-share prices written next to "price target", "target price", "PT", "fair value"."""
+    found = []
+    for chunk_id, text in _excerpts(passages):
+        numbers = [m for m in indicator_evidence(TARGET_PRICE_LEXEME, text).numbers if m.unit in CURRENCIES]
+        found.append((chunk_id, text, [m for m in numbers if not m.value.startswith("-")]))
+    return _group(found, MAX_CANDIDATE_PASSAGES, MAX_CANDIDATE_NUMBERS)
+
+
+def extra_metric_candidates(
+    passages: Sequence[Passage], required: Sequence[str] = ()
+) -> list[tuple[str, MetricCandidate]]:
+    """(lexicon name, candidate) for the lexicon's indicators that are not required but stated in the passages.
+
+    The name is tied to numbers next to a mention of it, like a required indicator's: with a free
+    name and any passage number, SmolLM2-135M paired "net debt" with a share-price move in 5.0%.
+    """
+    taken = {lexeme_for(name).key for name in required}
+    found: list[tuple[str, MetricCandidate]] = []
+    budget = MAX_EXTRA_NUMBERS
+    for lexeme in LEXICON:
+        if lexeme.key in taken or budget <= 0:
+            continue
+        candidates = indicator_candidates(
+            lexeme, passages, max_passages=MAX_EXTRA_PASSAGES, max_numbers=min(MAX_EXTRA_NUMBERS_PER_NAME, budget)
+        )
+        budget -= sum(len(c.values) for c in candidates)
+        found.extend((lexeme.key, c) for c in candidates)
+    return found
+
+
+def insufficient_metric(name: str) -> dict[str, Any]:
+    return _object(
+        {
+            "name": {"const": name},
+            "value": {"const": INSUFFICIENT},
+            "unit": {"const": ""},
+            "period": {"const": INSUFFICIENT},
+            "citation": {"type": "null"},
+        }
+    )
+
+
+def _grounded_metric(name_schema: dict[str, Any], candidate: MetricCandidate) -> dict[str, Any]:
+    return _object(
+        {
+            "name": name_schema,
+            "value": _choice(candidate.values),
+            "unit": {"const": candidate.unit},
+            "period": _choice([*candidate.periods, INSUFFICIENT]),
+            "citation": {"const": candidate.chunk_id},
+        }
+    )
+
+
+def required_metric_schema(indicator: str, passages: Sequence[Passage]) -> dict[str, Any]:
+    """One required indicator's item: insufficient only, or insufficient or one of its grounded values."""
+    candidates = indicator_candidates(indicator, passages)
+    if not candidates:
+        return insufficient_metric(indicator)
+    return {"anyOf": [insufficient_metric(indicator), *(_grounded_metric({"const": indicator}, c) for c in candidates)]}
+
+
+def report_schema(spec: ReportRequestSpec, passages: Sequence[Passage]) -> dict[str, Any]:
+    """The JSON Schema a report for ``spec`` must follow, given the passages it may cite.
+
+    Pass the same passages as to ``prompts.report_messages``: both keep the first
+    ``MAX_PASSAGES`` distinct chunks and read ``MAX_PASSAGE_CHARS`` of each.
+    """
+    shown = prompt_passages(passages, MAX_PASSAGES)
+    chunk_ids = [p.chunk_id for p in shown]
+    defs: dict[str, Any] = {"text": {"type": "string", "pattern": TEXT_PATTERN}}
+    text_or_insufficient = {"anyOf": [{"const": INSUFFICIENT}, {"$ref": "#/$defs/text"}]}
+    indicators = spec.indicators()
+    metric_items = [required_metric_schema(name, shown) for name in indicators]
+    key_metrics: dict[str, Any] = {"type": "array", "minItems": len(metric_items)}
+    if metric_items:
+        key_metrics["prefixItems"] = metric_items
+    extras = extra_metric_candidates(shown, indicators) if shown else []
+    if extras:
+        key_metrics["items"] = {"anyOf": [_grounded_metric({"const": name}, c) for name, c in extras]}
+        key_metrics["maxItems"] = len(metric_items) + MAX_EXTRA_METRICS
+    else:
+        key_metrics["items"] = False
+        key_metrics["maxItems"] = len(metric_items)
+
+    if shown:
+        targets = target_price_candidates(shown)
+        target_price: dict[str, Any] = {
+            "anyOf": [
+                {"const": INSUFFICIENT},
+                *(
+                    _object(
+                        {
+                            "value": _choice(c.values),
+                            "currency": {"const": c.unit},
+                            "citation": {"const": c.chunk_id},
+                        }
+                    )
+                    for c in targets
+                ),
+            ]
+        }
+        if not targets:
+            target_price = {"const": INSUFFICIENT}
+        properties: dict[str, Any] = {
+            "rating": {"enum": list(RATINGS)},
+            "target_price": target_price,
+            "horizon": {"enum": list(HORIZONS)},
+            "thesis": text_or_insufficient,
+        }
+        risks: dict[str, Any] = {
+            "type": "array",
+            "items": _object({"risk": {"$ref": "#/$defs/text"}, "citation": _choice(chunk_ids)}),
+            "maxItems": MAX_RISKS,
+        }
+        citations: dict[str, Any] = {
+            "type": "array",
+            "items": _choice(chunk_ids),
+            "uniqueItems": True,
+            "maxItems": len(chunk_ids),
+        }
+    else:
+        properties = {
+            "rating": {"const": INSUFFICIENT},
+            "target_price": {"const": INSUFFICIENT},
+            "horizon": {"const": INSUFFICIENT},
+            "thesis": {"const": INSUFFICIENT},
+        }
+        risks = {"type": "array", "maxItems": 0}
+        citations = {"type": "array", "maxItems": 0}
+    body = _object(
+        {
+            "ticker": {"const": spec.ticker},
+            "company": {"const": spec.company},
+            **properties,
+            "key_metrics": key_metrics,
+            "risks": risks,
+            "citations": citations,
+        }
+    )
+    if not shown:
+        del defs["text"]
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$comment": SCHEMA_VERSION}
+    if defs:
+        schema["$defs"] = defs
+    schema.update(body)
+    return schema
+
+
+def answer_schema(passages: Sequence[Passage]) -> dict[str, Any]:
+    """A cited answer: 1-4 sentences each citing a passage, or an explicit insufficient-evidence answer."""
+    shown = prompt_passages(passages, MAX_PASSAGES)
+    insufficient = _object({"answer": {"type": "array", "maxItems": 0}, "insufficient_evidence": {"const": True}})
+    schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$comment": SCHEMA_VERSION}
+    if not shown:
+        schema.update(insufficient)
+        return schema
+    schema["$defs"] = {"text": {"type": "string", "pattern": TEXT_PATTERN}}
+    sentence = _object({"text": {"$ref": "#/$defs/text"}, "citation": _choice([p.chunk_id for p in shown])})
+    answered = _object(
+        {
+            "answer": {"type": "array", "items": sentence, "minItems": 1, "maxItems": MAX_ANSWER_SENTENCES},
+            "insufficient_evidence": {"const": False},
+        }
+    )
+    schema["anyOf"] = [answered, insufficient]
+    return schema
+
+
+def schema_hash(schema: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the schema's canonical JSON (sorted keys, no whitespace)."""
+    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,303 @@
+"""Checks on a generated report: the full schema, the citations, and every number against its source.
+
+Constrained decoding enforces most of the schema, but not all of it (xgrammar ignores
+``uniqueItems``, and a schema keyword a library drops fails silently), so the parsed object is
+validated again with jsonschema. Numbers are then checked against the full text of the chunk
+each one cites: a value the grammar allowed can still be cited to text that does not state it
+when the schema was built from other passages, or when the report did not come from the grammar.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pipelines.reports.figures import extract_numbers, iter_numbers, text_supports, to_decimal
+from pipelines.reports.schema import INSUFFICIENT
+from pipelines.reports.spec import Passage, passage_index
+
+MetricStatus = Literal["matched", "not_found", "no_citation", "insufficient"]
+TARGET_PRICE_NAME = "target price"
+
+
+class ReportOutputError(ValueError):
+    """Model output that is not JSON (a generation cut off at max_new_tokens, usually)."""
+
+
+@dataclass(frozen=True)
+class MetricCheck:
+    name: str
+    value: str
+    citation: str | None
+    status: MetricStatus
+    unit: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return self.status in ("not_found", "no_citation")
+
+
+@dataclass(frozen=True)
+class ReportFindings:
+    valid: bool  # the schema holds and every citation is one of the passages
+    schema_errors: list[str]
+    metric_checks: list[MetricCheck]
+    matched_share: float | None  # matched / numeric metrics; None when the report states no number
+    # Names of what failed its number check: metric names, "target price", "thesis", "risks[i]".
+    flagged: list[str]
+    citation_errors: list[str] = field(default_factory=list)
+    text_checks: list[MetricCheck] = field(default_factory=list)  # numbers inside the thesis and risks
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; ``from_dict`` reads it back (stored with the report, read again for the PDF)."""
+        return {
+            "valid": self.valid,
+            "schema_errors": list(self.schema_errors),
+            "citation_errors": list(self.citation_errors),
+            "metric_checks": [
+                {"name": c.name, "value": c.value, "unit": c.unit, "citation": c.citation, "status": c.status}
+                for c in self.metric_checks
+            ],
+            "text_checks": [
+                {"name": c.name, "value": c.value, "unit": c.unit, "citation": c.citation, "status": c.status}
+                for c in self.text_checks
+            ],
+            "matched_share": self.matched_share,
+            "flagged": list(self.flagged),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReportFindings:
+        """Tolerant of missing keys (an empty dict is "nothing checked") and of extra keys."""
+
+        def checks(key: str) -> list[MetricCheck]:
+            return [
+                MetricCheck(
+                    name=str(c.get("name", "")),
+                    value=str(c.get("value", "")),
+                    citation=c.get("citation"),
+                    status=c.get("status", "not_found"),
+                    unit=str(c.get("unit") or ""),
+                )
+                for c in data.get(key) or []
+                if isinstance(c, Mapping)
+            ]
+
+        return cls(
+            valid=bool(data.get("valid", False)),
+            schema_errors=[str(e) for e in data.get("schema_errors") or []],
+            metric_checks=checks("metric_checks"),
+            matched_share=data.get("matched_share"),
+            flagged=[str(f) for f in data.get("flagged") or []],
+            citation_errors=[str(e) for e in data.get("citation_errors") or []],
+            text_checks=checks("text_checks"),
+        )
+
+
+def parse_model_json(text: str) -> Any:
+    """Parse model output; ``strict=False`` since a grammar may legally emit raw control characters in strings."""
+    stripped = text.strip()
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", stripped, re.DOTALL)
+    if fenced:
+        stripped = fenced.group(1)
+    try:
+        return json.loads(stripped, strict=False)
+    except json.JSONDecodeError as exc:
+        snippet = stripped if len(stripped) <= 200 else stripped[:100] + " ... " + stripped[-80:]
+        raise ReportOutputError(f"model output is not valid JSON ({exc.msg} at char {exc.pos}): {snippet!r}") from exc
+
+
+def _path(parts: Sequence[Any]) -> str:
+    text = "report"
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _shorten(message: str, limit: int = 240) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def validate_report(obj: Any, schema: dict[str, Any]) -> list[str]:
+    """Every way ``obj`` breaks ``schema``, as readable messages; empty when it is valid."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    validator = Draft202012Validator(schema)
+    messages = []
+    for error in sorted(validator.iter_errors(obj), key=lambda e: (list(e.absolute_path), e.message)):
+        message = error.message
+        if error.context:
+            # anyOf: say why the closest branch failed, not just "not valid under any of the given schemas".
+            closest = best_match(error.context)
+            where = _path(list(error.absolute_path) + list(closest.relative_path))
+            message = f"no allowed form matches (closest: {where}: {_shorten(closest.message, 160)})"
+        messages.append(f"{_path(error.absolute_path)}: {_shorten(message)}")
+    return messages
+
+
+def _texts(passages: Mapping[str, Any] | Sequence[Any]) -> dict[str, str]:
+    return {chunk_id: p.text for chunk_id, p in passage_index(passages).items()}
+
+
+def _check(name: str, value: Any, unit: str, citation: Any, texts: Mapping[str, str]) -> MetricCheck:
+    value_text = "" if value is None else str(value)
+    cited = citation if isinstance(citation, str) and citation else None
+    if value_text.strip().lower() == INSUFFICIENT:
+        return MetricCheck(name, value_text, cited, "insufficient", unit)
+    if cited is None:
+        return MetricCheck(name, value_text, None, "no_citation", unit)
+    number, number_unit = value_text, unit
+    if to_decimal(value_text) is None:
+        # A value written with its unit ("3.1%", "$2,359 million"), as a report from outside the grammar may be.
+        written = extract_numbers(value_text)
+        if len(written) == 1:
+            number, number_unit = written[0].value, written[0].unit or unit
+    text = texts.get(cited)
+    if text is None or to_decimal(number) is None or not text_supports(number, number_unit, text):
+        return MetricCheck(name, value_text, cited, "not_found", unit)
+    return MetricCheck(name, value_text, cited, "matched", unit)
+
+
+def check_metric_numbers(
+    report: Mapping[str, Any], passages: Mapping[str, str] | Mapping[str, Passage] | Sequence[Passage]
+) -> list[MetricCheck]:
+    """One check per key metric (and the target price, when given): is its number in its cited chunk?
+
+    ``passages`` maps chunk id -> full chunk text (or Passage); a list of Passages works too.
+    """
+    texts = _texts(passages)
+    checks = []
+    for metric in report.get("key_metrics") or []:
+        if not isinstance(metric, Mapping):
+            continue
+        checks.append(
+            _check(
+                str(metric.get("name", "")),
+                metric.get("value"),
+                str(metric.get("unit") or ""),
+                metric.get("citation"),
+                texts,
+            )
+        )
+    target = report.get("target_price")
+    if isinstance(target, Mapping):
+        checks.append(
+            _check(
+                TARGET_PRICE_NAME, target.get("value"), str(target.get("currency") or ""), target.get("citation"), texts
+            )
+        )
+    return checks
+
+
+def _cited(value: Any, path: list[Any]) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key == "citation" and item is not None:
+                found.append((_path([*path, key]), item))
+            elif key == "citations" and isinstance(item, list):
+                found.extend((_path([*path, key, i]), c) for i, c in enumerate(item))
+            else:
+                found.extend(_cited(item, [*path, key]))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(_cited(item, [*path, i]))
+    return found
+
+
+def report_citations(report: Any) -> list[str]:
+    """Every chunk id the report cites, first appearance first: its citations list, then metrics, risks, ..."""
+    ordered: list[str] = []
+    for chunk_id in (report.get("citations") or []) if isinstance(report, Mapping) else []:
+        if isinstance(chunk_id, str) and chunk_id not in ordered:
+            ordered.append(chunk_id)
+    for _, chunk_id in _cited(report, []):
+        if isinstance(chunk_id, str) and chunk_id not in ordered:
+            ordered.append(chunk_id)
+    return ordered
+
+
+def check_citations(report: Any, passages: Mapping[str, Any] | Sequence[Any]) -> list[str]:
+    """Messages for every citation, anywhere in the report, that is not one of the passages."""
+    known = set(passage_index(passages))
+    return [
+        f"{where}: {chunk_id!r} is not one of the passages"
+        for where, chunk_id in _cited(report, [])
+        if not isinstance(chunk_id, str) or chunk_id not in known
+    ]
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    kept: list[Any] = []
+    for item in items:
+        if item not in kept:
+            kept.append(item)
+    return kept
+
+
+def tidy_report(report: Any) -> Any:
+    """The report with exact repeats dropped from ``citations``, ``key_metrics`` and ``risks`` (order kept).
+
+    Lossless: xgrammar does not enforce ``uniqueItems``, and SmolLM2-135M repeated one extra metric
+    three times in a trial run. Apply to the parsed output before ``report_findings``. Required
+    metrics have distinct names, so only repeated extras can go. The input is not modified.
+    """
+    if not isinstance(report, Mapping):
+        return report
+    tidied = dict(report)
+    for key in ("citations", "key_metrics", "risks"):
+        if isinstance(report.get(key), list):
+            tidied[key] = _unique(report[key])
+    return tidied
+
+
+def check_text_numbers(report: Mapping[str, Any], passages: Mapping[str, Any] | Sequence[Any]) -> list[MetricCheck]:
+    """Numbers written in the free text: each risk's against its cited chunk, the thesis's against any cited chunk.
+
+    The grammar cannot ground a number inside free text ("net debt/EBITDA is 6.1%" when the source says
+    6.1x), so these are checked after the fact; ``name`` is ``"thesis"`` or ``"risks[i]"``.
+    """
+    texts = _texts(passages)
+    checks: list[MetricCheck] = []
+
+    def check(name: str, text: Any, cited: list[Any]) -> None:
+        if not isinstance(text, str) or text.strip().lower() == INSUFFICIENT:
+            return
+        sources = [texts[c] for c in cited if isinstance(c, str) and c in texts]
+        label = cited[0] if len(cited) == 1 and isinstance(cited[0], str) else None
+        for mention in iter_numbers(text):
+            if not cited:
+                status: MetricStatus = "no_citation"
+            elif any(text_supports(mention.value, mention.unit, source) for source in sources):
+                status = "matched"
+            else:
+                status = "not_found"
+            checks.append(MetricCheck(name, mention.value, label, status, mention.unit))
+
+    check("thesis", report.get("thesis"), report_citations(report))
+    for i, risk in enumerate(report.get("risks") or []):
+        if isinstance(risk, Mapping):
+            check(f"risks[{i}]", risk.get("risk"), [risk.get("citation")] if risk.get("citation") else [])
+    return checks
+
+
+def report_findings(report: Any, schema: dict[str, Any], passages: Mapping[str, Any] | Sequence[Any]) -> ReportFindings:
+    schema_errors = validate_report(report, schema)
+    citation_errors = check_citations(report, passages)
+    checks = check_metric_numbers(report, passages) if isinstance(report, Mapping) else []
+    text_checks = check_text_numbers(report, passages) if isinstance(report, Mapping) else []
+    numeric = [c for c in checks if c.status != "insufficient"]
+    matched = sum(c.status == "matched" for c in numeric)
+    return ReportFindings(
+        valid=not schema_errors and not citation_errors,
+        schema_errors=schema_errors,
+        metric_checks=checks,
+        matched_share=matched / len(numeric) if numeric else None,
+        flagged=_unique([c.name for c in [*checks, *text_checks] if c.flagged]),
+        citation_errors=citation_errors,
+        text_checks=text_checks,
+    )
