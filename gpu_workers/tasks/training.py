@@ -26,31 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 def report_chat_examples(*, seed: int, count: int) -> list[Any]:
-    """Report-writing examples in exactly the prompt format the report task uses."""
-    import json as _json
-
-    from pipelines.reports import Passage, ReportRequestSpec, report_messages
-
+    """Report-writing examples in exactly the prompt and grammar format the report task uses."""
     from gpu_workers.training import ChatExample
     from pipelines.instruction_data import report_examples
 
-    examples = []
-    for example in report_examples(seed=seed, count=count):
-        spec = ReportRequestSpec(
-            ticker=example.ticker,
-            company=example.company,
-            question=example.question,
-            required_indicators=list(example.required_indicators),
-            as_of=example.as_of,
-        )
-        passages = [Passage(**p) for p in example.passages]
-        examples.append(
-            ChatExample(
-                messages=report_messages(spec, passages),
-                response=_json.dumps(example.target, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
-    return examples
+    pairs = (example.chat_pair() for example in report_examples(seed=seed, count=count))
+    return [ChatExample(messages=messages, response=response) for messages, response in pairs]
 
 
 @shared_task(bind=True, name="gpu_workers.tasks.adapter_train", **RETRY_POLICY)
