@@ -344,7 +344,7 @@ ARGUS_ANSWER_MAX_NEW_TOKENS = env.int("ARGUS_ANSWER_MAX_NEW_TOKENS", default=320
 ARGUS_ANSWER_TIMEOUT = env.float("ARGUS_ANSWER_TIMEOUT", default=90.0)
 ARGUS_REPLAY_TIMEOUT = env.float("ARGUS_REPLAY_TIMEOUT", default=600.0)
 ARGUS_RESULT_CACHE_SECONDS = env.int("ARGUS_RESULT_CACHE_SECONDS", default=7 * 24 * 3600)
-ARGUS_DEMO_ADAPTER_STEPS = env.int("ARGUS_DEMO_ADAPTER_STEPS", default=40)
+ARGUS_DEMO_ADAPTER_STEPS = env.int("ARGUS_DEMO_ADAPTER_STEPS", default=16)
 
 # Bearer token Prometheus sends to /metrics; without it only admins may read metrics.
 ARGUS_METRICS_TOKEN = env_secret("ARGUS_METRICS_TOKEN", optional=True)

@@ -48,7 +48,7 @@ def adapter_train(self, job_id: str) -> dict[str, Any]:
             examples = report_chat_examples(seed=int(params.get("seed", 0)), count=int(params.get("examples", 64)))
             config = LoraTrainingConfig(
                 steps=int(params.get("steps", settings.ARGUS_DEMO_ADAPTER_STEPS)),
-                max_length=int(params.get("max_length", 768)),
+                max_length=int(params.get("max_length", 1024)),
                 seed=int(params.get("seed", 0)),
                 threads=settings.ARGUS_TORCH_THREADS,
             )

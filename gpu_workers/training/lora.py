@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 ADAPTER_FORMAT_VERSION = 2  # bump when the adapter files or the prompt/label layout change (2: S1..Sn handles)
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 TRAINING_REPORT_FILE = "training_report.json"
 IGNORE_INDEX = -100  # torch cross-entropy's ignore_index: prompt and padding carry no loss
 
@@ -113,14 +112,11 @@ def dataset_hash(examples: Sequence[ChatExample]) -> str:
 
 
 def adapter_file_hash(path: Path) -> str:
-    """SHA-256 over the adapter files' own digests, in sorted name order (the adapter's identity)."""
-    digest = hashlib.sha256()
-    for name in sorted(ADAPTER_FILES):
-        file = Path(path) / name
-        if not file.is_file():
-            raise FileNotFoundError(f"{file} is missing")
-        digest.update(f"{name}\0{hashlib.sha256(file.read_bytes()).hexdigest()}\n".encode())
-    return digest.hexdigest()
+    """The adapter's identity: the model worker's ``adapter_fingerprint``, so the hash the registry records
+    at training is the one ``GenerationEngine.ensure_adapter`` verifies before loading."""
+    from gpu_workers.generation.checkpoints import adapter_fingerprint
+
+    return adapter_fingerprint(Path(path))
 
 
 # --- data ------------------------------------------------------------------------------------------
@@ -172,7 +168,9 @@ def response_window(labels: Any) -> int:
     learned = labels != IGNORE_INDEX
     if not bool(learned.any()):
         return 0
-    first = torch.where(learned.any(dim=1), learned.float().argmax(dim=1), torch.full_like(labels[:, 0], labels.size(1)))
+    first = torch.where(
+        learned.any(dim=1), learned.float().argmax(dim=1), torch.full_like(labels[:, 0], labels.size(1))
+    )
     return max(int(first.min()) - 1, 0)
 
 

@@ -58,7 +58,7 @@ def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
         num_attention_heads=4,
         num_key_value_heads=2,
         vocab_size=len(tokenizer),
-        max_position_embeddings=512,
+        max_position_embeddings=1024,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -74,7 +74,8 @@ def examples() -> list[ChatExample]:
     return chat_examples(report_examples(seed=3, count=6))
 
 
-FAST = LoraTrainingConfig(steps=8, batch_size=2, max_length=256, learning_rate=5e-3, seed=1)
+# 1024 holds every report example whole (test_instruction_data checks it), so no response is cut.
+FAST = LoraTrainingConfig(steps=8, batch_size=2, max_length=1024, learning_rate=5e-3, seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +101,35 @@ def test_labels_cover_only_the_response_and_keep_it_when_truncated(tokenizer):
     assert tokenizer.decode(features["input_ids"][: -len(response)]).endswith("<|im_start|>assistant\n")
 
 
+def test_chat_examples_are_the_workers_prompt_and_the_target_json():
+    items = report_examples(seed=3, count=3)
+    examples = chat_examples(items)
+    assert [(e.messages, e.response) for e in examples] == [i.chat_pair() for i in items]
+    assert chat_examples([(e.messages, e.response) for e in examples]) == examples
+
+
+def test_loss_over_the_response_window_equals_the_loss_over_all_logits(tiny_model_dir, tokenizer, examples):
+    from transformers import AutoModelForCausalLM
+
+    from gpu_workers.training.lora import _PadCollator, per_example_loss, response_window
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32).eval()
+    batch = _PadCollator(tokenizer.pad_token_id)([tokenize_example(tokenizer, e, 1024) for e in examples[:3]])
+    start = response_window(batch["labels"])
+    assert 0 < start < batch["input_ids"].size(1) - 1
+    with torch.no_grad():
+        full = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        kept = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            logits_to_keep=batch["input_ids"].size(1) - start,
+        ).logits
+    assert kept.size(1) == batch["input_ids"].size(1) - start
+    torch.testing.assert_close(
+        per_example_loss(kept, batch["labels"][:, start:]), per_example_loss(full, batch["labels"])
+    )
+
+
 def test_training_lowers_the_loss_and_reports_progress(trained):
     report, calls = trained
     assert [c[0] for c in calls] == list(range(1, FAST.steps + 1))
@@ -116,6 +146,10 @@ def test_adapter_is_saved_with_its_hash_and_provenance(trained, examples):
     path = report.adapter_path
     assert (path / "adapter_model.safetensors").is_file() and (path / "adapter_config.json").is_file()
     assert report.file_hash == adapter_file_hash(path)
+    # The registry records this hash and the generation engine verifies it before loading the adapter.
+    from gpu_workers.generation import adapter_fingerprint
+
+    assert report.file_hash == adapter_fingerprint(path)
     provenance = json.loads((path / "training_report.json").read_text())
     assert provenance["file_hash"] == report.file_hash
     assert provenance["dataset_hash"] == dataset_hash(examples) == report.dataset_hash
@@ -174,7 +208,7 @@ def test_real_smollm2_trains_and_the_adapter_loads_and_generates(tmp_path):
 
         base = convert_gguf_checkpoint(tmp_path / "base")
     examples = chat_examples(report_examples(seed=0, count=6))
-    config = LoraTrainingConfig(steps=3, batch_size=2, max_length=384)
+    config = LoraTrainingConfig(steps=3, batch_size=2, max_length=1024)
     report = train_lora_adapter(base, examples, tmp_path / "adapter", config=config)
     assert all(torch.isfinite(torch.tensor(report.losses)))
     tokenizer = AutoTokenizer.from_pretrained(str(base))

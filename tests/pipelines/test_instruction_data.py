@@ -100,13 +100,21 @@ def test_targets_have_the_report_shape(examples):
         assert t["ticker"] == e.ticker and t["company"] == e.company
         assert t["rating"] in RATINGS and t["horizon"] == INSUFFICIENT
         price = t["target_price"]
-        assert price == INSUFFICIENT or (list(price) == ["value", "currency", "citation"] and price["currency"] == "USD")
+        assert price == INSUFFICIENT or (
+            list(price) == ["value", "currency", "citation"] and price["currency"] == "USD"
+        )
         assert t["thesis"] == INSUFFICIENT or (text.match(t["thesis"]) and len(t["thesis"]) <= TEXT_MAX_CHARS)
         assert len(t["risks"]) <= MAX_RISKS and all(text.match(r["risk"]) for r in t["risks"])
         assert [m["name"] for m in t["key_metrics"]] == e.required_indicators
         for m in t["key_metrics"]:
             if m["value"] == INSUFFICIENT:
-                assert m == {"name": m["name"], "value": INSUFFICIENT, "unit": "", "period": INSUFFICIENT, "citation": None}
+                assert m == {
+                    "name": m["name"],
+                    "value": INSUFFICIENT,
+                    "unit": "",
+                    "period": INSUFFICIENT,
+                    "citation": None,
+                }
             else:
                 assert re.fullmatch(r"-?\d+(\.\d+)?", m["value"]) and m["unit"] and m["citation"]
 
@@ -143,7 +151,11 @@ def test_citations_are_exactly_the_passages_relied_on_in_first_use_order(example
     for e in examples:
         t = e.target
         price = [t["target_price"]["citation"]] if isinstance(t["target_price"], dict) else []
-        used = [*price, *(m["citation"] for m in t["key_metrics"] if m["citation"]), *(r["citation"] for r in t["risks"])]
+        used = [
+            *price,
+            *(m["citation"] for m in t["key_metrics"] if m["citation"]),
+            *(r["citation"] for r in t["risks"]),
+        ]
         assert len(t["citations"]) == len(set(t["citations"]))
         extra = [c for c in t["citations"] if c not in used]
         # Beyond figures and risks, only the passage that states the rating is cited (and it comes first).
