@@ -258,3 +258,38 @@ def test_ask_falls_back_to_the_extractive_answer_without_a_generation_model(eage
 
     answer = answer_question_for_user(analyst, SearchQuery(text="What was Acme's net debt to EBITDA?"))
     assert answer.method == "extractive" and any("1.4 times" in s.text for s in answer.sentences)
+
+
+def test_api_answers_202_then_serves_the_generated_report(generation, analyst, acme_note, api_client):
+    api_client.force_authenticate(analyst)
+    response = api_client.post(
+        "/api/reports/", {"ticker": "ACME", "required_indicators": ["gross margin"]}, format="json"
+    )
+    assert response.status_code == 202
+    # Eager mode: the job ran when the request's transaction committed.
+    body = api_client.get(response.json()["url"]).json()
+    assert body["status"] == "draft" and body["progress"] == 100
+    assert body["output"]["key_metrics"][0]["name"] == "gross margin"
+    assert body["findings"]["valid"] is True and body["inference_seqs"]
+    assert set(body["exports"]) == {"md", "pdf", "html"}
+    pdf = api_client.get(body["exports"]["pdf"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_auditor_replays_a_generation_from_the_audit_console(generation, analyst, acme_note, auditor):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    report = finished_report(report_request(user=analyst, ticker="ACME"))
+    record = generation_record(report)
+    client = client_for(auditor)
+    detail = client.get(reverse("admin:audit_inferencerecord_change", args=[record.pk]))
+    assert b"Replay and compare" in detail.content
+    response = client.post(reverse("admin:audit_inferencerecord_replay", args=[record.pk]))
+    assert response.status_code == 302
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "reproduced the recorded output exactly" in message
+    replay = InferenceRecord.objects.get(details__replay_of=record.seq)
+    assert replay.actor == f"user:{auditor.username}"
