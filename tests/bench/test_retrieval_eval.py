@@ -208,17 +208,3 @@ def test_hybrid_through_the_edge_store_finds_at_least_as_much_as_either_mode(sto
     # below the store's indexing threshold dense search is an exact scan, like the numpy baseline's
     top10 = [{q: r for q, r in report.ranks.items() if r and r <= 10} for report in (edge["dense"], baseline["dense"])]
     assert top10[0] == top10[1]
-
-
-@pytest.mark.shared_data
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured: on this subset keyword BM25 puts the answer first more often than the fusion does "
-    "(store: hybrid MRR@10 0.77-0.82 over repeated passes, keyword 0.84; numpy baseline: 0.75 vs 0.81); "
-    "see bench/data/README.md. Strict, so a fusion change that fixes it shows up here.",
-)
-def test_hybrid_through_the_edge_store_ranks_at_least_as_well_as_keyword(store_and_baseline_reports):
-    edge, _ = store_and_baseline_reports
-
-    assert edge["hybrid"].mrr_at_10 >= edge["keyword"].mrr_at_10
