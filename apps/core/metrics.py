@@ -65,14 +65,25 @@ def inference_metrics() -> Iterator[Metric]:
         "Audited model calls by kind, model and outcome (InferenceRecord rows).",
         labels=["kind", "model", "status"],
     )
+    cache_hits = CounterMetricFamily(
+        "argus_inference_cache_hits",
+        "Audited model calls answered from the result cache, by kind and model.",
+        labels=["kind", "model"],
+    )
+    hits: dict[tuple[str, str], int] = {}
     for row in (
         InferenceRecord.objects.order_by()
         .values("kind", "model_name", "status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), hits=Count("id", filter=Q(cache_hit=True)))
         .order_by("kind", "model_name", "status")
     ):
         calls.add_metric([row["kind"], row["model_name"], row["status"]], row["n"])
+        key = (row["kind"], row["model_name"])
+        hits[key] = hits.get(key, 0) + row["hits"]
     yield calls
+    for (kind, model), count in sorted(hits.items()):
+        cache_hits.add_metric([kind, model], count)
+    yield cache_hits
 
     # One query: a conditional count per bucket (latency is stored in milliseconds).
     bucket_counts = {

@@ -45,7 +45,7 @@ def scrape(client: Client | None = None, **headers) -> str:
     return response.content.decode()
 
 
-def make_inference(*, kind, model, latency_ms, status=InferenceStatus.OK, tokens_in=0, tokens_out=0):
+def make_inference(*, kind, model, latency_ms, status=InferenceStatus.OK, tokens_in=0, tokens_out=0, cache_hit=False):
     return inference_record_append(
         actor_user_id=None,
         actor="system:metrics-test",
@@ -60,6 +60,7 @@ def make_inference(*, kind, model, latency_ms, status=InferenceStatus.OK, tokens
         latency_ms=latency_ms,
         status=status,
         error="" if status == InferenceStatus.OK else "RuntimeError: boom",
+        cache_hit=cache_hit,
     )
 
 
@@ -130,6 +131,15 @@ def test_jobs_are_counted_by_kind_and_status(admin_user):
     assert len(job_series) == len(JobKind) * len(JobStatus)
 
 
+def test_result_cache_hits_are_counted_by_kind_and_model(admin_user):
+    make_inference(kind=InferenceKind.GENERATE, model="smollm2", latency_ms=9000, tokens_out=300)
+    make_inference(kind=InferenceKind.GENERATE, model="smollm2", latency_ms=8, tokens_out=300, cache_hit=True)
+    make_inference(kind=InferenceKind.GENERATE, model="smollm2", latency_ms=7, tokens_out=300, cache_hit=True)
+    parsed = samples(scrape(client_for(admin_user)))
+    assert value(parsed, "argus_inference_cache_hits_total", kind="generate", model="smollm2") == 2
+    assert value(parsed, "argus_inferences_total", kind="generate", model="smollm2", status="ok") == 3
+
+
 def test_inferences_are_counted_timed_and_tokenised_by_kind_and_model(admin_user):
     make_inference(kind=InferenceKind.EMBED, model="minilm", latency_ms=20, tokens_in=7)
     make_inference(kind=InferenceKind.EMBED, model="minilm", latency_ms=300, tokens_in=5)
@@ -147,6 +157,7 @@ def test_inferences_are_counted_timed_and_tokenised_by_kind_and_model(admin_user
     assert value(parsed, "argus_inferences_total", kind="embed", model="minilm", status="ok") == 2
     assert value(parsed, "argus_inferences_total", kind="generate", model="tiny-llama", status="error") == 1
     assert ("argus_inferences_total", (("kind", "embed"), ("model", "minilm"), ("status", "error"))) not in parsed
+    assert value(parsed, "argus_inference_cache_hits_total", kind="generate", model="tiny-llama") == 0
 
     def bucket(kind, model, le):
         return value(parsed, "argus_inference_latency_seconds_bucket", kind=kind, model=model, le=le)
