@@ -57,6 +57,7 @@ def answer_generate(
         parse_model_json,
         passages_with_handles,
         resolve_handles,
+        validate_report,
     )
 
     actor = Actor(label=actor_label, user_id=actor_user_id)
@@ -75,10 +76,11 @@ def answer_generate(
         return result | {"unavailable": str(exc)}
     passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
     handle_passages, handles = passages_with_handles(passages)
+    schema = answer_schema(handle_passages)
     request = GenerationRequest(
         request_id=content_hash(query)[:16],
         messages=answer_messages(query, handle_passages),
-        json_schema=answer_schema(handle_passages),
+        json_schema=schema,
         max_new_tokens=settings.ARGUS_ANSWER_MAX_NEW_TOKENS,
     )
     item = GenerationItem(
@@ -91,9 +93,14 @@ def answer_generate(
     )
     [outcome] = generate_audited(engine, [item])
     try:
-        parsed = resolve_handles(parse_model_json(outcome.text), handles)
+        decoded = parse_model_json(outcome.text)
     except ReportOutputError as exc:
         return result | {"unavailable": f"the model's answer was not valid JSON: {exc}"}
+    # The same second check as reports: the full schema, whatever the grammar enforced.
+    errors = validate_report(decoded, schema)
+    if errors:
+        return result | {"unavailable": f"the model's answer failed validation: {'; '.join(errors[:3])}"}
+    parsed = resolve_handles(decoded, handles)
     allowed = {p.chunk_id for p in passages}
     sentences = [
         {"text": s["text"], "citation": s["citation"]}
