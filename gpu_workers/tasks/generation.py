@@ -50,6 +50,9 @@ def generation_engine() -> Any:
             device=settings.ARGUS_DEVICE,
             threads=settings.ARGUS_TORCH_THREADS,
             max_loaded_adapters=settings.ARGUS_MAX_LOADED_ADAPTERS,
+            max_batch_size=max(1, settings.ARGUS_GENERATION_BATCH_SIZE),
+            # Reuses the system prompt's KV for single requests (answers, lone reports); same output.
+            prefix_cache=settings.ARGUS_PREFIX_CACHE,
         )
         engine.setup()
         if engine.model_version != base.content_hash:
