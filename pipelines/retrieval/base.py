@@ -267,6 +267,17 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def settle_ties(points: Any, limit: int) -> list[tuple[str, float, Any]]:
+    """Fused points ordered by score, then by point id among equal scores; the first ``limit``.
+
+    Rank fusion gives exact ties (dense 1 + keyword 3 scores like dense 3 + keyword 1) that the
+    engines order arbitrarily; settled here, the same query always returns the same hits in the
+    same order, which keeps prompts (and so cached and replayed generations) reproducible.
+    """
+    rows = sorted(((str(p.id), float(p.score), p.payload or {}) for p in points), key=lambda row: (-row[1], row[0]))
+    return rows[:limit]
+
+
 def hits_from(
     fused: Sequence[tuple[str, float, Mapping[str, Any]]],
     rankings: Mapping[str, Sequence[tuple[str, float]]],

@@ -51,6 +51,7 @@ from pipelines.retrieval.base import (
     filter_conditions,
     hits_from,
     point_id_for,
+    settle_ties,
 )
 from pipelines.retrieval.bm25 import KeywordEncoder, default_encoder
 from pipelines.retrieval.hybrid import RRF_K, Fusion, candidate_limit
@@ -300,7 +301,10 @@ class EdgeVectorStore(VectorStore):
 
         candidates = candidate_limit(request.limit)
         fused_request = QueryRequest(
-            limit=request.limit,
+            # Every fused candidate, not just the top: rank fusion gives exact score ties (dense 1 +
+            # keyword 3 = dense 3 + keyword 1) that qdrant-edge orders arbitrarily, so the order and
+            # the cut at ``limit`` are decided here, by score then point id, the same on every call.
+            limit=candidates * len(sources),
             query=EdgeFusion.Rrf(k=self.rrf_k) if self.fusion is Fusion.RRF else EdgeFusion.Dbsf(),
             prefetches=[
                 Prefetch(limit=candidates, query=query, filter=query_filter, params=params)
@@ -311,7 +315,7 @@ class EdgeVectorStore(VectorStore):
         )
         if not request.explain:
             points = shard.query(fused_request)
-            return hits_from([(str(p.id), p.score, p.payload or {}) for p in points], {})
+            return hits_from(settle_ties(points, request.limit), {})
         explain_requests = [
             QueryRequest(limit=candidates, query=query, filter=query_filter, params=params, with_payload=False)
             for query in sources.values()
@@ -320,7 +324,7 @@ class EdgeVectorStore(VectorStore):
         rankings = {
             name: [(str(p.id), p.score) for p in points] for name, points in zip(sources, per_source, strict=True)
         }
-        return hits_from([(str(p.id), p.score, p.payload or {}) for p in fused], rankings)
+        return hits_from(settle_ties(fused, request.limit), rankings)
 
     @staticmethod
     def _filter(conditions: list[Condition]) -> Any:

@@ -36,6 +36,7 @@ from pipelines.retrieval.base import (
     filter_conditions,
     hits_from,
     point_id_for,
+    settle_ties,
 )
 from pipelines.retrieval.bm25 import KeywordEncoder, default_encoder
 from pipelines.retrieval.hybrid import RRF_K, Fusion, candidate_limit
@@ -259,7 +260,8 @@ class QdrantClientVectorStore(VectorStore):
                 else models.FusionQuery(fusion=models.Fusion.DBSF)
             ),
             filter=query_filter,
-            limit=request.limit,
+            # Every fused candidate: exact rank-fusion ties are settled here (see settle_ties).
+            limit=candidates * len(sources),
             with_payload=True,
         )
         requests = [fused_request]
@@ -270,7 +272,7 @@ class QdrantClientVectorStore(VectorStore):
             name: [(str(p.id), p.score) for p in response.points]
             for name, response in zip(sources, per_source, strict=False)
         }
-        return hits_from([(str(p.id), p.score, p.payload or {}) for p in fused.points], rankings)
+        return hits_from(settle_ties(fused.points, request.limit), rankings)
 
     @staticmethod
     def _filter(conditions: list[Condition]) -> Any:

@@ -399,3 +399,16 @@ def test_dbsf_fusion_keeps_the_access_filter_inside_the_query(store_factory, mod
     hits = store.search(**query, allowed_access_levels=["public", "internal"], limit=20, mode=mode)
     assert hits and "secret:0001" not in _ids(hits)
     assert {hit.payload["access_level"] for hit in hits} <= {"public", "internal"}
+
+
+def test_equal_fused_scores_come_back_in_one_order_on_every_call():
+    from pipelines.retrieval.base import settle_ties
+
+    class Point:
+        def __init__(self, pid: str, score: float) -> None:
+            self.id, self.score, self.payload = pid, score, {"chunk_id": pid}
+
+    tie = 1 / 3 + 1 / 5  # dense 1 + keyword 3 and dense 3 + keyword 1 under RRF k=2
+    first = [Point("b", tie), Point("a", 1 / 5 + 1 / 3), Point("c", 0.9), Point("d", 0.1)]
+    second = [first[1], first[0], first[3], first[2]]
+    assert [r[0] for r in settle_ties(first, 3)] == [r[0] for r in settle_ties(second, 3)] == ["c", "a", "b"]
