@@ -21,16 +21,9 @@ from gpu_workers.tasks.generation import (
     replay_request,
 )
 from gpu_workers.tasks.reports import passages_for_chunks
-from gpu_workers.tasks.research import search_audited
+from gpu_workers.tasks.research import hit_dicts, search_audited
 
 logger = logging.getLogger(__name__)
-
-
-def _hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {"chunk_id": h.chunk_id, "document_id": h.document_id, "rank": h.rank, "score": h.score, "ranks": h.ranks}
-        for h in hits
-    ]
 
 
 @shared_task(name="gpu_workers.tasks.answer_generate")
@@ -69,7 +62,7 @@ def answer_generate(
         limit=limit,
         actor=actor,
     )
-    result: dict[str, Any] = {"hits": _hit_dicts(hits)}
+    result: dict[str, Any] = {"hits": hit_dicts(hits)}
     try:
         engine = generation_engine()
     except GenerationUnavailable as exc:

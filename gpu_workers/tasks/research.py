@@ -286,6 +286,14 @@ def search_audited(
     return hits
 
 
+def hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
+    """Search hits as the web process receives them (JSON over the result backend)."""
+    return [
+        {"chunk_id": h.chunk_id, "document_id": h.document_id, "rank": h.rank, "score": h.score, "ranks": h.ranks}
+        for h in hits
+    ]
+
+
 @shared_task(name="gpu_workers.tasks.search_chunks")
 def search_chunks(
     *,
@@ -306,7 +314,4 @@ def search_chunks(
         limit=limit,
         actor=Actor(label=actor_label, user_id=actor_user_id),
     )
-    return [
-        {"chunk_id": h.chunk_id, "document_id": h.document_id, "rank": h.rank, "score": h.score, "ranks": h.ranks}
-        for h in hits
-    ]
+    return hit_dicts(hits)
