@@ -94,15 +94,29 @@ def passages_for_chunks(chunk_ids: list[str], allowed_access_levels: list[str]) 
     return passages, levels
 
 
+def merge_rankings(rankings: list[list[str]], limit: int) -> list[str]:
+    """Round-robin over the ranked lists (first of each, then second of each, ...), without repeats.
+
+    The question's list comes first, then one per required indicator: every indicator gets
+    its best passage into the prompt before any list gets a second one.
+    """
+    chosen: list[str] = []
+    for depth in range(max((len(r) for r in rankings), default=0)):
+        for ranking in rankings:
+            if depth < len(ranking) and ranking[depth] not in chosen:
+                chosen.append(ranking[depth])
+    return chosen[:limit]
+
+
 def _report_retrieval(report: ResearchReport, spec: Any, *, actor: Actor, job_id: Any, task_id: str) -> list[str]:
-    """The question's best chunks, then the best few per required indicator; access levels in every query."""
+    """The question's best chunks and the best few per required indicator; access levels in every query."""
     filters = {
         "tickers": [report.company.ticker],
         "published_to": report.as_of.isoformat() if report.as_of else None,
     }
     queries = [(f"{report.company.name} {spec.question}", REPORT_QUESTION_HITS)]
     queries += [(f"{report.company.name} {indicator}", INDICATOR_HITS) for indicator in spec.required_indicators]
-    chosen: list[str] = []
+    rankings = []
     for query, limit in queries:
         hits = search_audited(
             query=query,
@@ -114,11 +128,9 @@ def _report_retrieval(report: ResearchReport, spec: Any, *, actor: Actor, job_id
             job_id=job_id,
             task_id=task_id,
         )
-        for hit in hits:
-            if hit.chunk_id not in chosen:
-                chosen.append(hit.chunk_id)
-    # Question hits first, then indicator hits, capped: the prompt has a fixed budget.
-    return chosen[:MAX_PASSAGES]
+        rankings.append([hit.chunk_id for hit in hits])
+    # The prompt has a fixed budget of passages.
+    return merge_rankings(rankings, MAX_PASSAGES)
 
 
 def report_spec(report: ResearchReport) -> Any:

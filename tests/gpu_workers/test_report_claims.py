@@ -47,3 +47,13 @@ def test_batch_claim_takes_queued_report_jobs_oldest_first_once(analyst):
     second = report_jobs_claim_queued(5, worker="w2", exclude=set())
     assert [j.pk for j in second] == [jobs[2].pk]
     assert report_jobs_claim_queued(5, worker="w3", exclude=set()) == []
+
+
+def test_every_required_indicator_gets_its_best_passage_before_any_list_gets_a_second():
+    from gpu_workers.tasks.reports import merge_rankings
+
+    question = ["q1", "q2", "q3", "q4", "q5", "q6"]
+    margin, leverage = ["m1", "q1", "m2"], ["l1", "l2", "l3"]
+    assert merge_rankings([question, margin, leverage], 6) == ["q1", "m1", "l1", "q2", "l2", "q3"]
+    assert merge_rankings([question], 4) == ["q1", "q2", "q3", "q4"]
+    assert merge_rankings([], 6) == []
