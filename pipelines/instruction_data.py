@@ -52,6 +52,7 @@ from pipelines.reports.schema import (
     TEXT_MAX_CHARS,
     TEXT_PATTERN,
     indicator_candidates,
+    passage_sentences,
     target_price_candidates,
 )
 from pipelines.reports.validation import check_text_numbers
@@ -670,7 +671,6 @@ def _answer_example(rng: random.Random, index: _Index) -> AnswerExample:
     rng.shuffle(chosen)
     passages = [p.passage for p in chosen]
     handle_passages, handles = passages_with_handles(passages)
-    short = plain_text(company.short_name)
     question = rng.choice(_ANSWER_QUESTIONS).format(
         short=company.short_name, company=company.name, indicator=indicator.name, period=period
     )
@@ -680,9 +680,10 @@ def _answer_example(rng: random.Random, index: _Index) -> AnswerExample:
         value = source.metrics[metric]
         if source.doc.planted["metrics"][metric] < 0 and not value.startswith("-"):
             value = "-" + value
-        text = f"{short}'s {indicator.name} was {value} in {period}."
-        if is_schema_text(text):
-            target = {"answer": [{"text": text, "citation": handle}], "insufficient_evidence": False}
+        # Answers quote the passage word for word (the answer grammar offers only its sentences).
+        quotes = [q for q in passage_sentences(source.passage.text) if value.lstrip("-+") in q]
+        if quotes:
+            target = {"answer": [{"text": quotes[0], "citation": handle}], "insufficient_evidence": False}
     return AnswerExample(question, company.ticker, company.name, passages, handle_passages, handles, target)
 
 

@@ -69,7 +69,7 @@ def answer_generate(
         return result | {"unavailable": str(exc)}
     passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
     handle_passages, handles = passages_with_handles(passages)
-    schema = answer_schema(handle_passages)
+    schema = answer_schema(handle_passages, query)
     request = GenerationRequest(
         request_id=content_hash(query)[:16],
         messages=answer_messages(query, handle_passages),
@@ -95,11 +95,12 @@ def answer_generate(
         return result | {"unavailable": f"the model's answer failed validation: {'; '.join(errors[:3])}"}
     parsed = resolve_handles(decoded, handles)
     allowed = {p.chunk_id for p in passages}
-    sentences = [
-        {"text": s["text"], "citation": s["citation"]}
-        for s in parsed.get("answer", [])
-        if isinstance(s, dict) and s.get("citation") in allowed and str(s.get("text", "")).strip()
-    ]
+    sentences: list[dict[str, Any]] = []
+    for s in parsed.get("answer", []):
+        quote = {"text": s.get("text", ""), "citation": s.get("citation")}
+        # xgrammar does not enforce uniqueItems: a repeated quote is dropped, not shown twice.
+        if quote["citation"] in allowed and str(quote["text"]).strip() and quote not in sentences:
+            sentences.append(quote)
     return result | {
         "method": "generated",
         "sentences": sentences,

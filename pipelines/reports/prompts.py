@@ -40,7 +40,7 @@ Rules:
 2. Each answer sentence cites the chunk id of the passage it comes from, written exactly as shown after "chunk".
 3. Copy numbers exactly as they appear in the passage.
 4. When the passages do not answer the question, give no sentences and set insufficient_evidence to true.
-5. Write at most four short plain sentences without quotation marks."""
+5. Give at most four sentences, each copied word for word from the passage it cites, best evidence first."""
 
 
 def _passage_header(number: int, passage: Passage) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -283,16 +284,111 @@ def report_schema(spec: ReportRequestSpec, passages: Sequence[Passage]) -> dict[
     return schema
 
 
-def answer_schema(passages: Sequence[Passage]) -> dict[str, Any]:
-    """A cited answer: 1-4 sentences each citing a passage, or an explicit insufficient-evidence answer."""
+# Sentences a quote may be: long enough to say something, short enough for one answer line.
+QUOTE_MIN_CHARS, QUOTE_MAX_CHARS, QUOTES_PER_PASSAGE = 25, 400, 10
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"(])")
+
+
+def passage_sentences(text: str) -> list[str]:
+    """The sentences of a passage excerpt as the prompt shows it, one per line of table or prose."""
+    sentences: list[str] = []
+    for line in passage_excerpt(text).splitlines():
+        for part in _SENTENCE_END.split(line):
+            sentence = " ".join(part.split()).removesuffix(" ...")
+            if QUOTE_MIN_CHARS <= len(sentence) <= QUOTE_MAX_CHARS and sentence not in sentences:
+                sentences.append(sentence)
+    return sentences[:QUOTES_PER_PASSAGE]
+
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9.%$-]*")
+_STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "their",
+        "our",
+        "we",
+    }
+)
+MAX_QUOTE_CANDIDATES = 8
+
+
+def _terms(text: str) -> set[str]:
+    return {w.strip(".-") for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def quote_candidates(passages: Sequence[Passage], question: str | None) -> list[tuple[Passage, list[str]]]:
+    """Per passage, the sentences an answer may quote: with a question, only the few sharing most of its terms."""
+    split = [(p, passage_sentences(p.text)) for p in passages]
+    if question is None:
+        return [(p, sentences) for p, sentences in split if sentences]
+    wanted = _terms(question)
+    scored = [
+        (len(wanted & _terms(sentence)), order, passage.chunk_id, sentence)
+        for order, (passage, sentences) in enumerate(split)
+        for sentence in sentences
+    ]
+    best = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:MAX_QUOTE_CANDIDATES]
+    keep = {(chunk_id, sentence) for _, _, chunk_id, sentence in best}
+    chosen = [(p, [s for s in sentences if (p.chunk_id, s) in keep]) for p, sentences in split]
+    return [(p, sentences) for p, sentences in chosen if sentences]
+
+
+def answer_schema(passages: Sequence[Passage], question: str | None = None) -> dict[str, Any]:
+    """A cited answer: 1-4 sentences quoted word for word from the passage each cites, or insufficient evidence.
+
+    Each sentence is an enum of the cited passage's own sentences, so an answer can only say
+    what a retrieved passage says; a small model chooses and orders the evidence, it does not
+    write it (free text from a 135M model read fluent and was wrong). Given the question, only
+    the sentences sharing most of its terms are offered (a 135M model picks poorly among many).
+    """
     shown = prompt_passages(passages, MAX_PASSAGES)
     insufficient = _object({"answer": {"type": "array", "maxItems": 0}, "insufficient_evidence": {"const": True}})
     schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$comment": SCHEMA_VERSION}
-    if not shown:
+    quotes = [
+        _object({"text": _choice(sentences), "citation": {"const": p.chunk_id}})
+        for p, sentences in quote_candidates(shown, question)
+    ]
+    if not quotes:
         schema.update(insufficient)
         return schema
-    schema["$defs"] = {"text": {"type": "string", "pattern": TEXT_PATTERN}}
-    sentence = _object({"text": {"$ref": "#/$defs/text"}, "citation": _choice([p.chunk_id for p in shown])})
+    sentence = quotes[0] if len(quotes) == 1 else {"anyOf": quotes}
     answered = _object(
         {
             "answer": {"type": "array", "items": sentence, "minItems": 1, "maxItems": MAX_ANSWER_SENTENCES},

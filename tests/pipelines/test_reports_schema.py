@@ -255,13 +255,27 @@ def test_answer_schema_without_passages_only_admits_insufficient_evidence() -> N
 
 def test_answer_schema_with_passages() -> None:
     schema = answer_schema(PASSAGES)
-    sentence = {"text": "Revenue grew 3.1% year on year in Q3 2023.", "citation": "c-note"}
+    sentence = {"text": "We rate AMT Overweight with a $245 price target (12% implied return).", "citation": "c-note"}
     assert is_valid({"answer": [sentence], "insufficient_evidence": False}, schema)
     assert is_valid({"answer": [], "insufficient_evidence": True}, schema)
     assert not is_valid({"answer": [sentence], "insufficient_evidence": True}, schema)
     assert not is_valid({"answer": [], "insufficient_evidence": False}, schema)
     assert not is_valid({"answer": [sentence] * 5, "insufficient_evidence": False}, schema)
     assert not is_valid({"answer": [{**sentence, "citation": "c-other"}], "insufficient_evidence": False}, schema)
+    # Only the passage's own sentences, and only under that passage's citation.
+    invented = {"text": "Revenue grew 3.1% year on year in Q3 2023.", "citation": "c-note"}
+    assert not is_valid({"answer": [invented], "insufficient_evidence": False}, schema)
+    cited_elsewhere = {**sentence, "citation": "c-memo"}
+    assert not is_valid({"answer": [cited_elsewhere], "insufficient_evidence": False}, schema)
+
+
+def test_passage_sentences_are_the_excerpt_split_into_quotable_sentences() -> None:
+    from pipelines.reports.schema import QUOTE_MIN_CHARS, passage_sentences
+
+    text = "Short one. Revenue grew 3.1% to $2.4 billion in the quarter. Margins widened to 41.2% on pricing!\nNo"
+    sentences = passage_sentences(text)
+    assert sentences == ["Revenue grew 3.1% to $2.4 billion in the quarter.", "Margins widened to 41.2% on pricing!"]
+    assert all(len(s) >= QUOTE_MIN_CHARS for s in sentences)
 
 
 def test_system_prompt_is_the_same_for_every_request() -> None:
@@ -319,3 +333,12 @@ def test_extra_metric_names_are_tied_to_numbers_next_to_them(schema: dict) -> No
     assert validate_report(with_extra(name="eps", value="94930", unit="USD million", citation="c-filing"), schema)
     # A required indicator cannot come back as an extra.
     assert validate_report(with_extra(name="gross margin", value="45.2", unit="%", citation="c-call"), schema)
+
+
+def test_with_the_question_only_the_sentences_sharing_its_terms_are_quotable() -> None:
+    schema = answer_schema(PASSAGES, "What is the price target for AMT?")
+    target = {"text": "We rate AMT Overweight with a $245 price target (12% implied return).", "citation": "c-note"}
+    assert is_valid({"answer": [target], "insufficient_evidence": False}, schema)
+    unrelated = answer_schema(PASSAGES, "zebra quokka")
+    assert not is_valid({"answer": [target], "insufficient_evidence": False}, unrelated)
+    assert is_valid({"answer": [], "insufficient_evidence": True}, unrelated)

@@ -74,9 +74,9 @@ def test_xgrammar_compiles_the_report_schema_and_enforces_it() -> None:
     assert not accepts(empty, good_report())
 
     answer = compile_timed("answer (6 passages)", answer_schema(PASSAGES))
-    assert accepts(
-        answer,
-        {"answer": [{"text": "Revenue grew 3.1% in Q3 2023.", "citation": "c-note"}], "insufficient_evidence": False},
-    )
+    quote = {"text": "We rate AMT Overweight with a $245 price target (12% implied return).", "citation": "c-note"}
+    assert accepts(answer, {"answer": [quote], "insufficient_evidence": False})
+    invented = {"text": "Revenue grew 3.1% in Q3 2023.", "citation": "c-note"}
+    assert not accepts(answer, {"answer": [invented], "insufficient_evidence": False})
     assert accepts(answer, {"answer": [], "insufficient_evidence": True})
     assert not accepts(answer, {"answer": [], "insufficient_evidence": False})
