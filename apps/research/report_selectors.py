@@ -48,6 +48,25 @@ def report_source_chunks(report: ResearchReport) -> list[DocumentChunk]:
     return [chunks[c] for c in report.chunk_ids if c in chunks]
 
 
+def chunk_passage(chunk: DocumentChunk) -> Any:
+    """A chunk row (with its document and company loaded) as the report pipeline's ``Passage``."""
+    from pipelines.reports import Passage
+
+    document = chunk.document
+    return Passage(
+        chunk_id=chunk.chunk_id,
+        document_id=str(document.pk),
+        title=document.title,
+        company=document.company.name if document.company else "",
+        ticker=document.company.ticker if document.company else "",
+        doc_type=document.doc_type,
+        published_on=document.published_on.isoformat() if document.published_on else None,
+        page=chunk.page_start,
+        section=chunk.section,
+        text=chunk.text,
+    )
+
+
 def report_inference_records(report: ResearchReport) -> QuerySet[InferenceRecord]:
     """Every inference behind a report: its retrievals, embeddings and generation."""
     query = Q(seq__in=report.inference_seqs or [])

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
-from apps.accounts.roles import Role, user_roles
+from apps.accounts.roles import Role, user_has_role, user_roles
 from apps.registry.selectors import adapter_names_ready
 from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
 from apps.research.forms import ReportRequestForm, ReportReviewForm
@@ -39,8 +39,7 @@ def _report_or_404(request: HttpRequest, report_id: Any) -> ResearchReport:
 
 
 def _may_request(user: Any) -> bool:
-    roles = user_roles(user)
-    return Role.ADMIN in roles or bool(roles & REPORT_REQUESTER_ROLES)
+    return user_has_role(user, REPORT_REQUESTER_ROLES)
 
 
 @role_required(RESEARCH_READER_ROLES)

@@ -76,6 +76,19 @@ def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower().strip(".-") in wanted]
 
 
+def _retrieval_kwargs(user: Any, query: SearchQuery, levels: list[str], limit: int) -> dict[str, Any]:
+    """What the model worker's search and answer tasks take: the query, the user's levels, who asks."""
+    return {
+        "query": query.text,
+        "allowed_access_levels": levels,
+        "filters": query.filters(),
+        "mode": query.mode,
+        "limit": limit,
+        "actor_label": f"user:{user.get_username()}",
+        "actor_user_id": user.pk,
+    }
+
+
 def chunk_search_for_user(user: Any, query: SearchQuery) -> list[SearchResult]:
     """Hybrid search over the chunks the user may read.
 
@@ -87,17 +100,7 @@ def chunk_search_for_user(user: Any, query: SearchQuery) -> list[SearchResult]:
     if not levels or not query.text.strip():
         return []
     hits = models_call(
-        SEARCH_TASK,
-        kwargs={
-            "query": query.text,
-            "allowed_access_levels": levels,
-            "filters": query.filters(),
-            "mode": query.mode,
-            "limit": query.limit,
-            "actor_label": f"user:{user.get_username()}",
-            "actor_user_id": user.pk,
-        },
-        timeout=settings.ARGUS_SEARCH_TIMEOUT,
+        SEARCH_TASK, kwargs=_retrieval_kwargs(user, query, levels, query.limit), timeout=settings.ARGUS_SEARCH_TIMEOUT
     )
     return search_results_for_hits(user, hits, query)
 
@@ -217,15 +220,7 @@ def answer_question_for_user(user: Any, query: SearchQuery) -> Answer:
         return Answer(query.text, [], [], "extractive", insufficient_evidence=True)
     reply = models_call(
         ANSWER_TASK,
-        kwargs={
-            "query": query.text,
-            "allowed_access_levels": levels,
-            "filters": query.filters(),
-            "mode": query.mode,
-            "limit": min(query.limit, ANSWER_PASSAGES),
-            "actor_label": f"user:{user.get_username()}",
-            "actor_user_id": user.pk,
-        },
+        kwargs=_retrieval_kwargs(user, query, levels, min(query.limit, ANSWER_PASSAGES)),
         timeout=settings.ARGUS_ANSWER_TIMEOUT,
     )
     results = search_results_for_hits(user, reply.get("hits", []), query)

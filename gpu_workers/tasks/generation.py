@@ -25,7 +25,7 @@ from gpu_workers.runtime import model_cache
 
 logger = logging.getLogger(__name__)
 
-RESULT_CACHE_PREFIX = "argus:generation:v1:"
+RESULT_CACHE_PREFIX = "argus:generation:v2:"
 
 
 class GenerationUnavailable(RuntimeError):
@@ -123,7 +123,6 @@ class GenerationOutcome:
     cache_hit: bool
     record_seq: int | None
     prompt_hash: str
-    schema_hash: str
 
 
 def _constraint(request: Any) -> dict[str, Any]:
@@ -194,7 +193,6 @@ def generate_audited(engine: Any, items: list[GenerationItem]) -> list[Generatio
                     "tokens_out": result.tokens_out,
                     "finish_reason": result.finish_reason,
                     "prompt_hash": result.prompt_hash,
-                    "schema_hash": result.schema_hash,
                 }
                 _fill_call(call, produced, items[index])
                 if items[index].use_cache:
@@ -214,6 +212,8 @@ def generate_audited(engine: Any, items: list[GenerationItem]) -> list[Generatio
 
 @contextmanager
 def _audit(engine: Any, item: GenerationItem, *, batch_size: int) -> Iterator[Any]:
+    from gpu_workers.generation import constraint_hash
+
     request = item.request
     constraint = _constraint(request)
     with audited(
@@ -235,7 +235,10 @@ def _audit(engine: Any, item: GenerationItem, *, batch_size: int) -> Iterator[An
         call.details = {
             "purpose": item.purpose,
             "batch_size": batch_size,
-            "schema_hash": content_hash(constraint) if constraint else "",
+            # The engine's hash of the canonical constraint (what its grammar cache is keyed by).
+            "schema_hash": constraint_hash(
+                json_schema=request.json_schema, regex=request.regex, choices=request.choices
+            ),
             **({"constraint": constraint} if constraint else {}),
             **item.details,
         }
@@ -250,7 +253,6 @@ def _fill_call(call: Any, produced: dict[str, Any], item: GenerationItem) -> Non
     call.details = {
         **call.details,
         "prompt_hash": produced["prompt_hash"],
-        "engine_schema_hash": produced["schema_hash"],
         "finish_reason": produced["finish_reason"],
     }
 

@@ -1,4 +1,4 @@
-"""Model-worker tasks that generate: research reports (batched), cited answers, replays, adapter training.
+"""Model-worker task that generates research reports, batched across requests.
 
 Report jobs are batched across requests: the task that runs claims its own job, then
 claims other queued report jobs for up to ``ARGUS_GENERATION_BATCH_WAIT_MS`` (at most
@@ -9,14 +9,13 @@ messages of the jobs it took find them finished and do nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.services import Actor
@@ -24,7 +23,9 @@ from apps.core.logging import job_context
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
 from apps.registry.selectors import adapter_latest_ready
+from apps.research.api.common import chunk_page_url
 from apps.research.models import DocumentChunk, ResearchReport
+from apps.research.report_selectors import chunk_passage
 from apps.research.report_services import report_fail, report_mark_generating, report_record_output
 from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, job_actor, worker_name
 from gpu_workers.tasks.generation import (
@@ -57,41 +58,18 @@ class PreparedReport:
     schema: dict[str, Any]
     item: GenerationItem
     adapter_label: str = ""
-    retrieval_seqs: list[int] = field(default_factory=list)
 
 
 def passages_for_chunks(chunk_ids: list[str], allowed_access_levels: list[str]) -> tuple[list[Any], dict[str, str]]:
     """Passages for retrieved chunk ids, in order, re-checked against the access levels (defence in depth)."""
-    from pipelines.reports import Passage
-
     rows = {
         c.chunk_id: c
         for c in DocumentChunk.objects.select_related("document", "document__company").filter(
             chunk_id__in=chunk_ids, document__access_level__in=allowed_access_levels
         )
     }
-    passages, levels = [], {}
-    for chunk_id in chunk_ids:
-        chunk = rows.get(chunk_id)
-        if chunk is None:
-            continue
-        document = chunk.document
-        passages.append(
-            Passage(
-                chunk_id=chunk.chunk_id,
-                document_id=str(document.pk),
-                title=document.title,
-                company=document.company.name if document.company else "",
-                ticker=document.company.ticker if document.company else "",
-                doc_type=document.doc_type,
-                published_on=document.published_on.isoformat() if document.published_on else None,
-                page=chunk.page_start,
-                section=chunk.section,
-                text=chunk.text,
-            )
-        )
-        levels[chunk.chunk_id] = document.access_level
-    return passages, levels
+    found = [rows[chunk_id] for chunk_id in chunk_ids if chunk_id in rows]
+    return [chunk_passage(c) for c in found], {c.chunk_id: c.document.access_level for c in found}
 
 
 def merge_rankings(rankings: list[list[str]], limit: int) -> list[str]:
@@ -194,16 +172,9 @@ def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
     )
 
 
-def chunk_url(passages: list[Any]) -> Any:
-    by_id = {p.chunk_id: p for p in passages}
-
-    def url(chunk_id: str) -> str:
-        passage = by_id.get(chunk_id)
-        if passage is None:
-            return "#"
-        return f"{reverse('research:document-detail', args=[passage.document_id])}?chunk={chunk_id}#chunk-{chunk_id}"
-
-    return url
+def _chunk_url(passages: list[Any]) -> Any:
+    documents = {p.chunk_id: p.document_id for p in passages}
+    return lambda chunk_id: chunk_page_url(documents[chunk_id], chunk_id) if chunk_id in documents else "#"
 
 
 def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dict[str, Any]:
@@ -261,7 +232,9 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
     report_record_output(
         output=output,
         findings=findings_dict,
-        rendered_html=render_report_html(output, findings, passages, chunk_url=chunk_url(passages), spec=prepared.spec),
+        rendered_html=render_report_html(
+            output, findings, passages, chunk_url=_chunk_url(passages), spec=prepared.spec
+        ),
         rendered_markdown=render_report_markdown(output, findings, passages, spec=prepared.spec),
         error=error,
         **common,

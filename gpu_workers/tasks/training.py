@@ -6,7 +6,6 @@ corpus generator; the training run is an audited inference of kind ``train``.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,10 @@ logger = logging.getLogger(__name__)
 
 def report_chat_examples(*, seed: int, count: int) -> list[Any]:
     """Report-writing examples in exactly the prompt and grammar format the report task uses."""
-    from gpu_workers.training import ChatExample
+    from gpu_workers.training import chat_examples
     from pipelines.instruction_data import report_examples
 
-    pairs = (example.chat_pair() for example in report_examples(seed=seed, count=count))
-    return [ChatExample(messages=messages, response=response) for messages, response in pairs]
+    return chat_examples(report_examples(seed=seed, count=count))
 
 
 @shared_task(bind=True, name="gpu_workers.tasks.adapter_train", **RETRY_POLICY)
@@ -65,7 +63,7 @@ def adapter_train(self, job_id: str) -> dict[str, Any]:
                 model_name=adapter.base_model.name,
                 model_version=adapter.base_model.content_hash,
                 adapter_name=adapter.label,
-                parameters={"method": "lora", "private": False, **config.__dict__},
+                parameters={"method": "lora", "private": False, **config.to_dict()},
                 model_input=[{"messages": e.messages, "response": e.response} for e in examples],
                 input_redacted=f"{len(examples)} report-writing examples from the demo corpus generator",
                 job_id=job.id,
@@ -74,11 +72,10 @@ def adapter_train(self, job_id: str) -> dict[str, Any]:
                 report = train_lora_adapter(
                     Path(adapter.base_model.path), examples, out_dir, config=config, progress=progress
                 )
-                provenance = {key: value for key, value in report.__dict__.items() if key not in {"adapter_path"}} | {
+                provenance = report.to_json_dict() | {
                     "job_id": str(job.id),
                     "dataset": "pipelines.instruction_data.report_examples",
                 }
-                provenance = json.loads(json.dumps(provenance, default=str))
                 call.output = {"file_hash": report.file_hash}
                 call.tokens_in = report.train_tokens
                 call.details = {

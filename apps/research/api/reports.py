@@ -8,18 +8,18 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from apps.accounts.roles import user_has_role
 from apps.core.api_errors import error_responses
 from apps.jobs.api import StrictCharField, StrictSerializer
 from apps.registry.selectors import adapter_ready_list
 from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
-from apps.research.api.common import chunk_page_url
+from apps.research.api.common import JobThrottledOnWrites, chunk_page_url
 from apps.research.models import ReportStatus, ReportTemplate, ResearchReport, ReviewDecision
 from apps.research.report_exports import report_export
 from apps.research.report_selectors import report_get_for_user, report_list_filtered, report_list_for_user
@@ -149,7 +149,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 
     def get_citations(self, report: ResearchReport) -> list[dict[str, Any]]:
         cited = (report.output or {}).get("citations") or []
-        documents = {c: d for c, d in (report.findings or {}).get("chunk_documents", {}).items()}
+        documents = (report.findings or {}).get("chunk_documents", {})
         return [{"chunk_id": c, "url": chunk_page_url(documents[c], c) if c in documents else ""} for c in cited]
 
     def get_exports(self, report: ResearchReport) -> dict[str, str]:
@@ -158,16 +158,9 @@ class ReportOutputSerializer(serializers.ModelSerializer):
         return {fmt: f"/api/reports/{report.pk}/export/?as={fmt}" for fmt in ("md", "pdf", "html")}
 
 
-class ReportListCreateApi(ListAPIView):
+class ReportListCreateApi(JobThrottledOnWrites, ListAPIView):
     allowed_roles = RESEARCH_READER_ROLES
     serializer_class = ReportOutputSerializer
-    throttle_scope = "jobs"
-
-    def get_throttles(self) -> list[Any]:
-        # Writes start model work: the jobs scope limits them; reads only count against the user rate.
-        if self.request.method == "POST":
-            return [UserRateThrottle(), ScopedRateThrottle()]
-        return [UserRateThrottle()]
 
     def get_queryset(self):
         params = self.request.query_params
@@ -245,7 +238,7 @@ class ReportListCreateApi(ListAPIView):
         tags=["reports"],
     )
     def post(self, request: Request) -> Response:
-        if not set(REPORT_REQUESTER_ROLES) & _roles(request.user):
+        if not user_has_role(request.user, REPORT_REQUESTER_ROLES):
             raise PermissionDenied("Your role cannot request reports.")
         payload = ReportInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -263,13 +256,6 @@ class ReportListCreateApi(ListAPIView):
         except ReportRequestError as exc:
             raise ValidationError({exc.field: [str(exc)]}, code=exc.code)
         return Response(ReportOutputSerializer(report).data, status=status.HTTP_202_ACCEPTED)
-
-
-def _roles(user: Any) -> set[Any]:
-    from apps.accounts.roles import Role, user_roles
-
-    roles = set(user_roles(user))
-    return roles | set(Role) if Role.ADMIN in roles else roles
 
 
 def _report_or_404(request: Request, report_id: Any) -> ResearchReport:
@@ -317,13 +303,14 @@ class ReportReviewApi(APIView):
             report_review(report=report, reviewer=request.user, **payload.validated_data)
         except ReviewError as exc:
             if exc.code == "not_draft":
-                return _conflict(str(exc))
+                raise ReportConflict(str(exc), code="not_draft")
             raise PermissionDenied(str(exc))
         return Response(ReportOutputSerializer(report).data)
 
 
-def _conflict(detail: str) -> Response:
-    return Response({"error": {"status": 409, "code": "not_draft", "detail": detail, "fields": {}}}, status=409)
+class ReportConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class ReportExportApi(APIView):
@@ -352,7 +339,7 @@ class ReportExportApi(APIView):
         if fmt not in ("md", "pdf", "html"):
             raise ValidationError({"as": ["One of md, pdf, html."]})
         if report.output is None:
-            return _conflict("The report has no output yet.")
+            raise ReportConflict("The report has no output yet.", code="no_output")
         return report_export(report, fmt)
 
 
