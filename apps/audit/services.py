@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery.exceptions import TimeoutError as ResultTimeout
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.audit.hashing import chain_hash, content_hash
 from apps.audit.models import AuditChainHead, InferenceKind, InferenceRecord, InferenceStatus
@@ -136,14 +138,8 @@ def audited(
 REPLAY_TASK = "gpu_workers.tasks.inference_replay"
 
 
-def _replay_unavailable_errors() -> tuple[type[BaseException], ...]:
-    from celery.exceptions import TimeoutError as ResultTimeout
-    from kombu.exceptions import OperationalError as BrokerUnreachable
-
-    return (ResultTimeout, BrokerUnreachable)
-
-
-REPLAY_UNAVAILABLE_ERRORS = _replay_unavailable_errors()
+# The model worker did not answer in time, or the broker is unreachable.
+REPLAY_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ResultTimeout, BrokerUnreachable)
 
 
 def inference_replay_run(*, record: InferenceRecord, user: Any) -> dict[str, Any]:

@@ -107,7 +107,9 @@ def report_detail(request: HttpRequest, report_id) -> HttpResponse:
 def report_status(request: HttpRequest, report_id) -> HttpResponse:
     """The progress card htmx polls; once the report settles the page reloads to show it."""
     report = _report_or_404(request, report_id)
-    response = render(request, "research/_report_status.html", _detail_context(request, report))
+    # Polled every second while generating: only what the status card shows.
+    context = {"report": report, "job": report.job, "in_flight": report.status in IN_FLIGHT}
+    response = render(request, "research/_report_status.html", context)
     if request.headers.get("HX-Request") == "true" and report.status not in IN_FLIGHT:
         response["HX-Refresh"] = "true"
     return response
