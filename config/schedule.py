@@ -10,6 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 BEAT_SCHEDULE: dict[str, dict] = {
+    # Jobs whose worker died (SIGKILL, OOM, lost node) are requeued within a lease and this interval.
+    "jobs-reap-expired": {
+        "task": "apps.jobs.tasks.jobs_reap_expired_scheduled",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25},
+    },
     "model-worker-health": {
         "task": "gpu_workers.tasks.health",
         "schedule": timedelta(minutes=5),

@@ -307,6 +307,17 @@ CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Jobs: leases and attempts ---------------------------------------------
+# A claimed job holds a lease that its worker renews (progress and a heartbeat thread);
+# when the lease runs out the job may be claimed again (a dead or stuck worker), and every
+# write of the old attempt is refused (fencing by attempt number).
+ARGUS_JOB_LEASE_SECONDS = env.int("ARGUS_JOB_LEASE_SECONDS", default=60)
+ARGUS_JOB_HEARTBEAT = env.bool("ARGUS_JOB_HEARTBEAT", default=True)
+# A job whose message keeps killing its worker is given up after this many attempts.
+ARGUS_JOB_MAX_ATTEMPTS = env.int("ARGUS_JOB_MAX_ATTEMPTS", default=3)
+if ARGUS_JOB_LEASE_SECONDS < 3 or ARGUS_JOB_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("ARGUS_JOB_LEASE_SECONDS must be >= 3 and ARGUS_JOB_MAX_ATTEMPTS >= 1")
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # --- Vector store -----------------------------------------------------------

@@ -47,8 +47,14 @@ class Job(models.Model):
     # "app_label.Model:pk" of the row the job produced, when it produced one.
     result_ref = models.CharField(max_length=200, blank=True)
     celery_task_id = models.CharField(max_length=255, blank=True)
+    # The task that starts (or restarts) the job: the reaper re-sends it when a lease runs out.
+    task_name = models.CharField(max_length=200, blank=True)
+    # The attempt number: every claim increments it, and every later write names it (fencing).
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Who holds the current attempt: "host:pid" and the Celery task id.
     worker = models.CharField(max_length=255, blank=True)
+    worker_task_id = models.CharField(max_length=255, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)

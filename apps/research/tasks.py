@@ -10,8 +10,9 @@ from celery import shared_task
 from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
 from apps.core.logging import job_context
-from apps.jobs.retry import RETRY_POLICY, TRANSIENT_ERRORS
-from apps.jobs.services import enqueue, job_claim, job_fail, job_progress
+from apps.jobs.retry import TRANSIENT_ERRORS
+from apps.jobs.services import claim_of, job_claim, job_fail, job_handoff, job_progress, worker_name
+from apps.jobs.task_base import JobTask
 from apps.research.models import Document, DocumentStatus
 from apps.research.services import document_chunks_replace, document_set_status, parse_limits
 from pipelines.ingest import IngestOptions, ingest_bytes
@@ -54,11 +55,12 @@ def _ingest_one(document: Document, actor: Actor, job_id: str, task_id: str) -> 
     return document_chunks_replace(document=document, ingested=ingested)
 
 
-@shared_task(bind=True, name="apps.research.tasks.document_ingest", **RETRY_POLICY)
+@shared_task(bind=True, base=JobTask, name="apps.research.tasks.document_ingest")
 def document_ingest(self, job_id: str) -> dict[str, Any]:
-    job = job_claim(job_id=job_id, worker=self.request.hostname or "ingest")
+    job = job_claim(job_id=job_id, worker=worker_name(), task_id=self.request.id or "")
     if job is None:
         return {"job_id": job_id, "skipped": "job already finished"}
+    claim = claim_of(job)
     actor = Actor.for_user(job.owner) if job.owner else Actor(label=job.actor_label)
     ids = job.params.get("document_ids", [])
     ready, failed = [], []
@@ -87,13 +89,13 @@ def document_ingest(self, job_id: str) -> dict[str, Any]:
                 ready.append(document_id)
                 logger.info("document %s parsed into %d chunks", document_id, chunks)
             job_progress(
-                job_id=job_id,
+                claim=claim,
                 progress=INGEST_PROGRESS_SHARE * position // max(len(ids), 1),
                 message=f"Parsed {position}/{len(ids)} document(s)",
             )
         if not ready:
-            job_fail(job_id=job_id, error=f"No document could be ingested ({len(failed)} failed).")
+            job_fail(claim=claim, error=f"No document could be ingested ({len(failed)} failed).")
             return {"job_id": job_id, "failed": failed}
-    # The model worker embeds and indexes, then finishes the job.
-    enqueue(INDEX_TASK, args=[job_id, ready, failed])
+    # The model worker embeds and indexes, then finishes the job: the same attempt, handed over.
+    job_handoff(claim=claim, task_name=INDEX_TASK, args=[job_id, ready, failed, None, claim.attempt])
     return {"job_id": job_id, "ready": ready, "failed": failed}

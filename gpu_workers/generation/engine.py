@@ -265,6 +265,14 @@ class GenerationEngine:
         # The chat template already holds the special tokens.
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def check(self, request: GenerationRequest) -> None:
+        """Raise what :meth:`predict` would raise for this request alone (bad parameters or constraint,
+        an adapter that is not loaded, a prompt that fills the context), without generating."""
+        if self.model is None:
+            raise RuntimeError("GenerationEngine.setup() has not run")
+        with self._lock:
+            self._prepare(0, self.decode(request))
+
     def predict(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """Generate for every request, in order; one generate() per max_batch_size rows."""
         if not requests:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from typing import Any
 
 from django.conf import settings
@@ -11,14 +9,11 @@ from django.conf import settings
 from apps.audit.services import Actor
 from apps.jobs.models import Job
 from apps.jobs.retry import RETRY_POLICY, TRANSIENT_ERRORS
+from apps.jobs.services import worker_name
 from gpu_workers.embedding import SentenceEmbedder
 from gpu_workers.runtime import model_cache
 
 __all__ = ["RETRY_POLICY", "TRANSIENT_ERRORS", "embedding_engine", "job_actor", "vector_store", "worker_name"]
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def embedding_engine() -> SentenceEmbedder:

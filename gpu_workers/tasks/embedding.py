@@ -10,9 +10,10 @@ from celery import shared_task
 from apps.audit.models import InferenceKind
 from apps.audit.services import audited
 from apps.core.logging import job_context
-from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
+from apps.jobs.services import claim_of, job_claim, job_fail, job_progress, job_succeed
+from apps.jobs.task_base import JobTask
 from gpu_workers.runtime import model_cache
-from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, embedding_engine, job_actor, worker_name
+from gpu_workers.tasks.common import TRANSIENT_ERRORS, embedding_engine, job_actor, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +32,20 @@ def health() -> dict[str, Any]:
     }
 
 
-@shared_task(bind=True, name="gpu_workers.tasks.embed_texts", **RETRY_POLICY)
+@shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.embed_texts")
 def embed_texts(self, job_id: str) -> dict[str, Any]:
-    job = job_claim(job_id=job_id, worker=worker_name())
+    job = job_claim(job_id=job_id, worker=worker_name(), task_id=self.request.id or "")
     if job is None:
         return {"job_id": job_id, "skipped": "job already finished"}
+    claim = claim_of(job)
     with job_context(job_id):
         try:
             engine = embedding_engine()
             texts = engine.decode(job.params.get("texts", []))
-            job_progress(job_id=job_id, progress=1, message=f"Embedding {len(texts)} texts")
+            job_progress(claim=claim, progress=1, message=f"Embedding {len(texts)} texts")
 
             def report(done: int, total: int) -> None:
-                job_progress(job_id=job_id, progress=int(99 * done / max(total, 1)), message=f"{done}/{total} texts")
+                job_progress(claim=claim, progress=int(99 * done / max(total, 1)), message=f"{done}/{total} texts")
 
             with audited(
                 kind=InferenceKind.EMBED,
@@ -71,7 +73,7 @@ def embed_texts(self, job_id: str) -> dict[str, Any]:
             raise
         except Exception as exc:
             logger.exception("embedding job failed")
-            job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+            job_fail(claim=claim, error=f"{type(exc).__name__}: {exc}")
             raise
-        job_succeed(job_id=job_id, result=result, message=f"Embedded {len(texts)} texts")
+        job_succeed(claim=claim, result=result, message=f"Embedded {len(texts)} texts")
         return {"job_id": job_id, "count": len(texts)}

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -66,36 +64,22 @@ def generation_engine() -> Any:
     return model_cache.get(f"generation:{base.name}:{base.content_hash}", load)
 
 
+def adapter_label(adapter: Any) -> str:
+    """The engine's name for a registry adapter row."""
+    return f"{adapter.name}@{adapter.version}"
+
+
 def adapter_load(engine: Any, adapter: Any) -> str:
     """Make ``adapter`` (a registry row) available in the engine; returns the engine's adapter name."""
     from pathlib import Path
 
     from gpu_workers.generation import AdapterSpec
 
-    label = f"{adapter.name}@{adapter.version}"
+    label = adapter_label(adapter)
     engine.ensure_adapter(
         AdapterSpec(name=label, version=str(adapter.version), path=Path(adapter.path), file_hash=adapter.file_hash)
     )
     return label
-
-
-def worker_alive(worker: str, *, updated_at: Any, lease_seconds: float = 900.0) -> bool:
-    """Whether the worker that claimed a job may still be working on it.
-
-    Same host: its process exists. Another host: it reported progress within the lease.
-    """
-    from django.utils import timezone
-
-    host, _, pid = worker.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return updated_at is not None and (timezone.now() - updated_at).total_seconds() < lease_seconds
 
 
 @dataclass
@@ -281,10 +265,10 @@ __all__ = [
     "GenerationItem",
     "GenerationOutcome",
     "GenerationUnavailable",
+    "adapter_label",
     "adapter_load",
     "generate_audited",
     "generation_engine",
     "replay_request",
     "result_cache_key",
-    "worker_alive",
 ]

@@ -14,27 +14,35 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
 from apps.audit.services import Actor
 from apps.core.logging import job_context
-from apps.jobs.models import Job, JobKind, JobStatus
-from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
+from apps.jobs.models import Job, JobKind
+from apps.jobs.services import (
+    JobClaim,
+    JobLeaseLost,
+    claim_of,
+    job_claim,
+    job_claim_queued,
+    job_fail,
+    job_fenced,
+    job_progress,
+    job_succeed,
+)
+from apps.jobs.task_base import JobTask
 from apps.registry.selectors import adapter_latest_ready
 from apps.research.api.common import chunk_page_url
 from apps.research.models import DocumentChunk, ResearchReport
 from apps.research.report_selectors import chunk_passage
 from apps.research.report_services import report_fail, report_mark_generating, report_record_output
-from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, job_actor, worker_name
+from gpu_workers.tasks.common import TRANSIENT_ERRORS, job_actor, worker_name
 from gpu_workers.tasks.generation import (
     GenerationItem,
     GenerationUnavailable,
+    adapter_label,
     adapter_load,
     generate_audited,
     generation_engine,
-    worker_alive,
 )
 from gpu_workers.tasks.research import search_audited
 from pipelines.reports.spec import MAX_PASSAGES
@@ -48,6 +56,7 @@ INDICATOR_HITS = 3
 @dataclass
 class PreparedReport:
     job: Job
+    claim: JobClaim
     report: ResearchReport
     actor: Actor
     passages: list[Any]  # as retrieved, with their chunk ids
@@ -58,6 +67,7 @@ class PreparedReport:
     schema: dict[str, Any]
     item: GenerationItem
     adapter_label: str = ""
+    adapter: Any = None  # the registry row; loaded into the engine just before its group generates
 
 
 def passages_for_chunks(chunk_ids: list[str], allowed_access_levels: list[str]) -> tuple[list[Any], dict[str, str]]:
@@ -124,7 +134,7 @@ def report_spec(report: ResearchReport) -> Any:
     )
 
 
-def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
+def prepare_report(job: Job, *, task_id: str) -> PreparedReport:
     from gpu_workers.generation import GenerationRequest
     from pipelines.reports import passages_with_handles, report_messages, report_schema
 
@@ -136,16 +146,16 @@ def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
     passages, levels = passages_for_chunks(chunk_ids, list(report.allowed_access_levels))
     handle_passages, handles = passages_with_handles(passages)
     schema = report_schema(spec, handle_passages)
-    adapter_label, adapter_version = "", ""
+    label, adapter_version, adapter = "", "", None
     if report.adapter_name:
         adapter = adapter_latest_ready(report.adapter_name)
         if adapter is None:
             raise GenerationUnavailable(f"Adapter {report.adapter_name!r} is no longer available.")
-        adapter_label, adapter_version = adapter_load(engine, adapter), adapter.file_hash
+        label, adapter_version = adapter_label(adapter), adapter.file_hash
     request = GenerationRequest(
         request_id=str(report.pk),
         messages=report_messages(spec, handle_passages),
-        adapter=adapter_label or None,
+        adapter=label or None,
         json_schema=schema,
         max_new_tokens=settings.ARGUS_REPORT_MAX_NEW_TOKENS,
         temperature=0.0,
@@ -168,7 +178,19 @@ def prepare_report(job: Job, *, engine: Any, task_id: str) -> PreparedReport:
         },
     )
     return PreparedReport(
-        job, report, actor, passages, handle_passages, handles, spec, levels, schema, item, adapter_label
+        job,
+        claim_of(job),
+        report,
+        actor,
+        passages,
+        handle_passages,
+        handles,
+        spec,
+        levels,
+        schema,
+        item,
+        label,
+        adapter,
     )
 
 
@@ -242,51 +264,12 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
     return {"valid": checked.valid, "matched_share": checked.matched_share, "error": error}
 
 
-def report_jobs_claim_queued(limit: int, *, worker: str, exclude: set[str]) -> list[Job]:
-    """Claim up to ``limit`` queued report jobs (oldest first) for this worker's batch."""
-    if limit <= 0:
-        return []
-    claimed: list[Job] = []
-    candidates = (
-        Job.objects.filter(kind=JobKind.REPORT, status=JobStatus.QUEUED)
-        .exclude(pk__in=exclude)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[: limit * 2]
-    )
-    for job_id in candidates:
-        with transaction.atomic():
-            # The conditional update is the claim: exactly one worker turns queued into running.
-            updated = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-                status=JobStatus.RUNNING,
-                attempts=F("attempts") + 1,
-                worker=worker,
-                started_at=timezone.now(),
-                message="Running (batched)",
-                updated_at=timezone.now(),
-            )
-        if updated == 1:
-            claimed.append(Job.objects.select_related("owner").get(pk=job_id))
-        if len(claimed) == limit:
-            break
-    return claimed
-
-
-def _held_by_another_worker(job_id: str, me: str) -> bool:
-    job = Job.objects.filter(pk=job_id).only("status", "worker", "updated_at").first()
-    if job is None or job.status != JobStatus.RUNNING or not job.worker or job.worker == me:
-        return False
-    return worker_alive(job.worker, updated_at=job.updated_at)
-
-
-@shared_task(bind=True, name="gpu_workers.tasks.reports_generate", **RETRY_POLICY)
+@shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.reports_generate")
 def reports_generate(self, job_id: str) -> dict[str, Any]:
     from gpu_workers.generation import collect_batch
 
-    me = worker_name()
-    if _held_by_another_worker(job_id, me):
-        # Another live worker took this job into its batch: check back later rather than run it twice.
-        raise self.retry(countdown=15, max_retries=240)
-    own = job_claim(job_id=job_id, worker=me)
+    me, task_id = worker_name(), self.request.id or ""
+    own = job_claim(job_id=job_id, worker=me, task_id=task_id)
     if own is None:
         return {"job_id": job_id, "skipped": "job already finished"}
     taken = {str(own.pk)}
@@ -295,7 +278,8 @@ def reports_generate(self, job_id: str) -> dict[str, Any]:
     def take(room: int) -> list[Job]:
         if first:
             return [first.pop()]
-        jobs = report_jobs_claim_queued(room, worker=me, exclude=taken)
+        # The other jobs' own messages then find them held (or finished) and do nothing.
+        jobs = job_claim_queued(kind=JobKind.REPORT, worker=me, task_id=task_id, limit=room, exclude=taken)
         taken.update(str(j.pk) for j in jobs)
         return jobs
 
@@ -304,74 +288,150 @@ def reports_generate(self, job_id: str) -> dict[str, Any]:
         max_size=max(1, settings.ARGUS_GENERATION_BATCH_SIZE),
         max_wait_s=settings.ARGUS_GENERATION_BATCH_WAIT_MS / 1000,
     )
-    return reports_generate_batch(batch, task_id=self.request.id or "")
+    return reports_generate_batch(batch, task_id=task_id)
+
+
+def adapter_groups(prepared: list[PreparedReport], max_adapters: int) -> list[list[PreparedReport]]:
+    """Split a batch so that no generate() needs more adapters than the engine keeps loaded.
+
+    Loading a fifth adapter into a four-adapter engine would evict one that an earlier row of
+    the same batch still needs; grouping by adapter keeps every row's adapter in place.
+    """
+    by_adapter: dict[str, list[PreparedReport]] = {}
+    for p in prepared:
+        by_adapter.setdefault(p.adapter_label, []).append(p)
+    groups: list[list[PreparedReport]] = []
+    current: list[PreparedReport] = []
+    adapters_in_current = 0
+    for label, members in by_adapter.items():
+        needs_slot = 1 if label else 0
+        if current and adapters_in_current + needs_slot > max_adapters:
+            groups.append(current)
+            current, adapters_in_current = [], 0
+        current.extend(members)
+        adapters_in_current += needs_slot
+    if current:
+        groups.append(current)
+    return groups
 
 
 def reports_generate_batch(batch: list[Job], *, task_id: str) -> dict[str, Any]:
-    """Prepare every job of the batch (a failure fails that job only), generate together, finish each."""
+    """Prepare every job, generate them in adapter groups, finish each: one item's error fails that item alone."""
+    claims = {str(job.pk): claim_of(job) for job in batch}
     try:
         engine = generation_engine()
     except GenerationUnavailable as exc:
         for job in batch:
-            _fail(job, f"{exc}")
+            _fail(claims[str(job.pk)], job, f"{exc}")
         return {"failed": [str(j.pk) for j in batch]}
     prepared: list[PreparedReport] = []
     for job in batch:
         with job_context(str(job.pk)):
             try:
-                job_progress(job_id=job.pk, progress=5, message=f"Retrieving sources (batch of {len(batch)})")
-                prepared.append(prepare_report(job, engine=engine, task_id=task_id))
-                job_progress(job_id=job.pk, progress=30, message=f"Generating (batch of {len(batch)})")
-            except TRANSIENT_ERRORS:
+                job_progress(
+                    claim=claims[str(job.pk)], progress=5, message=f"Retrieving sources (batch of {len(batch)})"
+                )
+                prepared.append(prepare_report(job, task_id=task_id))
+            except (JobLeaseLost, *TRANSIENT_ERRORS):
                 raise
             except Exception as exc:
                 logger.exception("report preparation failed")
-                _fail(job, f"{type(exc).__name__}: {exc}")
-    if not prepared:
-        return {"generated": 0}
-    try:
-        outcomes = generate_audited(engine, [p.item for p in prepared])
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as exc:
-        logger.exception("batched generation failed")
-        for p in prepared:
-            _fail(p.job, f"generation: {type(exc).__name__}: {exc}")
-        return {"failed": [str(p.job.pk) for p in prepared]}
-    summary = {"generated": len(prepared), "batch_size": len(prepared)}
-    for p, outcome in zip(prepared, outcomes, strict=True):
+                _fail(claims[str(job.pk)], job, f"{type(exc).__name__}: {exc}")
+    summary: dict[str, Any] = {"generated": 0, "failed": [], "batch_size": len(prepared)}
+    for group in adapter_groups(prepared, max(1, engine.max_loaded_adapters)):
+        ready = _ready_items(engine, group, summary)
+        for p, outcome in _generate_group(engine, ready, summary):
+            _finish(p, outcome, engine=engine, batch_size=len(ready), summary=summary)
+    return summary
+
+
+def _ready_items(engine: Any, group: list[PreparedReport], summary: dict[str, Any]) -> list[PreparedReport]:
+    """Load the group's adapters and check each request before generate(); a bad one fails alone."""
+    ready = []
+    for p in group:
         with job_context(str(p.job.pk)):
             try:
-                result = finish_report(p, outcome, engine=engine)
-            except TRANSIENT_ERRORS:
+                if p.adapter is not None:
+                    adapter_load(engine, p.adapter)
+                engine.check(p.item.request)
+                job_progress(claim=p.claim, progress=30, message=f"Generating (batch of {len(group)})")
+            except (JobLeaseLost, *TRANSIENT_ERRORS):
                 raise
             except Exception as exc:
-                logger.exception("report finishing failed")
-                _fail(p.job, f"{type(exc).__name__}: {exc}")
+                logger.warning("report %s cannot be generated: %s", p.report.pk, exc)
+                _fail(p.claim, p.job, f"{type(exc).__name__}: {exc}")
+                summary["failed"].append(str(p.job.pk))
                 continue
-            if result["error"]:
-                job_fail(job_id=p.job.pk, error=result["error"])
-            else:
+            ready.append(p)
+    return ready
+
+
+def _generate_group(engine: Any, ready: list[PreparedReport], summary: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """One batched generate(); if it fails as a whole, each item alone, so one bad item fails only itself."""
+    if not ready:
+        return []
+    if len(ready) > 1:
+        try:
+            return list(zip(ready, generate_audited(engine, [p.item for p in ready]), strict=True))
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            logger.exception("a batch of %d failed; generating its items one by one", len(ready))
+    done = []
+    for p in ready:
+        try:
+            done.extend(zip([p], generate_audited(engine, [p.item]), strict=True))
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            logger.exception("generation failed for report %s", p.report.pk)
+            _fail(p.claim, p.job, f"generation: {type(exc).__name__}: {exc}")
+            summary["failed"].append(str(p.job.pk))
+    return done
+
+
+def _finish(p: PreparedReport, outcome: Any, *, engine: Any, batch_size: int, summary: dict[str, Any]) -> None:
+    with job_context(str(p.job.pk)):
+        try:
+            # Only the current attempt writes the report: a stale worker's late output is refused.
+            with job_fenced(p.claim):
+                result = finish_report(p, outcome, engine=engine)
+                if result["error"]:
+                    job_fail(claim=p.claim, error=result["error"])
+                    summary["failed"].append(str(p.job.pk))
+                    return
                 job_succeed(
-                    job_id=p.job.pk,
+                    claim=p.claim,
                     result={
                         "report_id": str(p.report.pk),
                         "matched_share": result["matched_share"],
                         "cache_hit": outcome.cache_hit,
-                        "batch_size": len(prepared),
+                        "batch_size": batch_size,
                         "inference_record": outcome.record_seq,
                     },
                     result_ref=f"research.ResearchReport:{p.report.pk}",
                     message="Report ready for review" + (" (from cache)" if outcome.cache_hit else ""),
                 )
-    return summary
+                summary["generated"] += 1
+        except JobLeaseLost:
+            logger.warning("report %s: a later attempt owns the job; this output is dropped", p.report.pk)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            logger.exception("report finishing failed")
+            _fail(p.claim, p.job, f"{type(exc).__name__}: {exc}")
+            summary["failed"].append(str(p.job.pk))
 
 
-def _fail(job: Job, error: str) -> None:
-    job_fail(job_id=job.pk, error=error)
-    report_id = (job.params or {}).get("report_id")
-    if report_id:
-        report_fail(report_id=report_id, error=error)
+def _fail(claim: JobClaim, job: Job, error: str) -> None:
+    try:
+        with job_fenced(claim):
+            job_fail(claim=claim, error=error)
+            report_id = (job.params or {}).get("report_id")
+            if report_id:
+                report_fail(report_id=report_id, error=error)
+    except JobLeaseLost:
+        logger.warning("job %s: not failing it, a later attempt owns it", job.pk)
 
 
 __all__ = ["passages_for_chunks", "reports_generate", "reports_generate_batch"]

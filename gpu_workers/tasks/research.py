@@ -15,12 +15,21 @@ from celery import shared_task
 from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
 from apps.core.logging import job_context
-from apps.jobs.models import Job, JobStatus
-from apps.jobs.services import enqueue, job_fail, job_progress, job_succeed
+from apps.jobs.services import (
+    claim_of,
+    job_claim,
+    job_continue,
+    job_fail,
+    job_handoff,
+    job_progress,
+    job_succeed,
+    worker_name,
+)
+from apps.jobs.task_base import JobTask
 from apps.research.models import Document, DocumentChunk, DocumentStatus
 from apps.research.services import document_mark_indexed, document_remove_rows, document_set_status
 from apps.research.tasks import INGEST_PROGRESS_SHARE
-from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, embedding_engine, job_actor, vector_store
+from gpu_workers.tasks.common import TRANSIENT_ERRORS, embedding_engine, job_actor, vector_store
 
 logger = logging.getLogger(__name__)
 
@@ -121,13 +130,14 @@ def _batches(documents: list[Document]) -> list[list[Document]]:
     return [b for b in batches if b]
 
 
-@shared_task(bind=True, name="gpu_workers.tasks.documents_index", **RETRY_POLICY)
+@shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.documents_index")
 def documents_index(
     self,
     job_id: str,
     document_ids: list[str],
     failed: list[str] | None = None,
     progress: dict[str, int] | None = None,
+    attempt: int | None = None,
 ) -> dict[str, Any]:
     """Second half of an ingest job: embed and index parsed documents, one batch per task.
 
@@ -135,9 +145,11 @@ def documents_index(
     as a new message, so a large upload does not hold the model worker for minutes while
     other users' jobs wait behind it. The last run builds the index and finishes the job.
     """
-    job = Job.objects.select_related("owner").filter(pk=job_id, status=JobStatus.RUNNING).first()
+    job = job_continue(job_id=job_id, attempt=attempt or 0, worker=worker_name(), task_id=self.request.id or "")
     if job is None:
-        return {"job_id": job_id, "skipped": "job not running"}
+        # Finished, or restarted as a later attempt (this stage's worker was lost and the lease ran out).
+        return {"job_id": job_id, "skipped": "not handed to this task"}
+    claim = claim_of(job)
     failed = list(failed or [])
     progress = dict(progress or {"total": len(document_ids), "done": 0, "vectors": 0, "index_failed": 0})
     documents = {
@@ -169,21 +181,26 @@ def documents_index(
                 progress["vectors"] += sum(written.values())
             progress["done"] += len(batch)
         job_progress(
-            job_id=job_id,
+            claim=claim,
             progress=INGEST_PROGRESS_SHARE
             + (100 - INGEST_PROGRESS_SHARE) * progress["done"] // max(progress["total"], 1),
             message=f"Indexed {progress['done']}/{progress['total']} document(s)",
         )
         if remaining:
-            enqueue("gpu_workers.tasks.documents_index", args=[job_id, remaining, failed, progress])
+            # One batch per message: other work on this queue gets the worker between batches.
+            job_handoff(
+                claim=claim,
+                task_name="gpu_workers.tasks.documents_index",
+                args=[job_id, remaining, failed, progress, claim.attempt],
+            )
             return {"job_id": job_id, "indexed": len(batch), "remaining": len(remaining)}
         vector_store().optimize()
         indexed = progress["done"] - progress["index_failed"]
         if indexed <= 0:
-            job_fail(job_id=job_id, error=f"No document could be indexed ({len(failed)} failed).")
+            job_fail(claim=claim, error=f"No document could be indexed ({len(failed)} failed).")
         else:
             job_succeed(
-                job_id=job_id,
+                claim=claim,
                 result={"indexed_documents": indexed, "vectors": progress["vectors"], "failed_documents": failed},
                 result_ref=f"research.Document:{document_ids[0]}" if progress["total"] == 1 else "",
                 message=f"Indexed {indexed} document(s), {progress['vectors']} chunks"
@@ -192,13 +209,11 @@ def documents_index(
     return {"job_id": job_id, "vectors": progress["vectors"], "failed": failed}
 
 
-@shared_task(bind=True, name="gpu_workers.tasks.document_vectors_delete", **RETRY_POLICY)
+@shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.document_vectors_delete")
 def document_vectors_delete(self, job_id: str) -> dict[str, Any]:
     """Delete vectors first, rows second: a failure in between leaves rows that can be deleted again,
     never vectors without a document (which search would still return)."""
-    from apps.jobs.services import job_claim
-
-    job = job_claim(job_id=job_id, worker=self.request.hostname or "models")
+    job = job_claim(job_id=job_id, worker=worker_name(), task_id=self.request.id or "")
     if job is None:
         return {"job_id": job_id, "skipped": "job already finished"}
     removed = 0
@@ -207,7 +222,7 @@ def document_vectors_delete(self, job_id: str) -> dict[str, Any]:
         for document_id in job.params.get("document_ids", []):
             removed += store.delete_by_document(str(document_id))
             document_remove_rows(document_id=document_id)
-        job_succeed(job_id=job_id, result={"vectors_removed": removed}, message=f"Deleted ({removed} vectors)")
+        job_succeed(claim=claim_of(job), result={"vectors_removed": removed}, message=f"Deleted ({removed} vectors)")
     return {"job_id": job_id, "vectors_removed": removed}
 
 

@@ -16,10 +16,11 @@ from django.conf import settings
 from apps.audit.models import InferenceKind
 from apps.audit.services import audited
 from apps.core.logging import job_context
-from apps.jobs.services import job_claim, job_fail, job_progress, job_succeed
+from apps.jobs.services import JobLeaseLost, claim_of, job_claim, job_fail, job_fenced, job_progress, job_succeed
+from apps.jobs.task_base import JobTask
 from apps.registry.models import Adapter
 from apps.registry.services import adapter_mark_failed, adapter_mark_ready
-from gpu_workers.tasks.common import RETRY_POLICY, TRANSIENT_ERRORS, job_actor, worker_name
+from gpu_workers.tasks.common import TRANSIENT_ERRORS, job_actor, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +33,14 @@ def report_chat_examples(*, seed: int, count: int) -> list[Any]:
     return chat_examples(report_examples(seed=seed, count=count))
 
 
-@shared_task(bind=True, name="gpu_workers.tasks.adapter_train", **RETRY_POLICY)
+@shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.adapter_train")
 def adapter_train(self, job_id: str) -> dict[str, Any]:
     from gpu_workers.training import LoraTrainingConfig, train_lora_adapter
 
-    job = job_claim(job_id=job_id, worker=worker_name())
+    job = job_claim(job_id=job_id, worker=worker_name(), task_id=self.request.id or "")
     if job is None:
         return {"job_id": job_id, "skipped": "job already finished"}
+    claim = claim_of(job)
     params = job.params
     adapter = Adapter.objects.select_related("base_model").get(pk=params["adapter_id"])
     with job_context(job_id):
@@ -54,7 +56,7 @@ def adapter_train(self, job_id: str) -> dict[str, Any]:
 
             def progress(step: int, steps: int, loss: float) -> None:
                 job_progress(
-                    job_id=job_id, progress=99 * step // max(steps, 1), message=f"step {step}/{steps}, loss {loss:.3f}"
+                    claim=claim, progress=99 * step // max(steps, 1), message=f"step {step}/{steps}, loss {loss:.3f}"
                 )
 
             with audited(
@@ -84,23 +86,26 @@ def adapter_train(self, job_id: str) -> dict[str, Any]:
                     "loss_last": report.loss_last,
                     "dataset_hash": report.dataset_hash,
                 }
-            adapter_mark_ready(
-                adapter_id=adapter.pk,
-                path=str(out_dir),
-                file_hash=report.file_hash,
-                provenance=provenance | {"training_record": call.record.seq},
-            )
-        except TRANSIENT_ERRORS:
+            # Registered only by the current attempt: a stale worker's adapter never lands.
+            with job_fenced(claim):
+                adapter_mark_ready(
+                    adapter_id=adapter.pk,
+                    path=str(out_dir),
+                    file_hash=report.file_hash,
+                    provenance=provenance | {"training_record": call.record.seq},
+                )
+                job_succeed(
+                    claim=claim,
+                    result={"adapter": adapter.label, "file_hash": report.file_hash, "loss_last": report.loss_last},
+                    result_ref=f"registry.Adapter:{adapter.pk}",
+                    message=f"Adapter {adapter.label} trained ({report.steps} steps)",
+                )
+        except (JobLeaseLost, *TRANSIENT_ERRORS):
             raise
         except Exception as exc:
             logger.exception("adapter training failed")
-            adapter_mark_failed(adapter_id=adapter.pk, reason=f"{type(exc).__name__}: {exc}")
-            job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+            with job_fenced(claim):
+                adapter_mark_failed(adapter_id=adapter.pk, reason=f"{type(exc).__name__}: {exc}")
+                job_fail(claim=claim, error=f"{type(exc).__name__}: {exc}")
             raise
-        job_succeed(
-            job_id=job_id,
-            result={"adapter": adapter.label, "file_hash": report.file_hash, "loss_last": report.loss_last},
-            result_ref=f"registry.Adapter:{adapter.pk}",
-            message=f"Adapter {adapter.label} trained ({report.steps} steps)",
-        )
     return {"job_id": job_id, "adapter": adapter.label}

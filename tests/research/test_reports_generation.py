@@ -159,6 +159,85 @@ def test_queued_reports_are_generated_in_one_batch_without_cross_talk(generation
         assert alone.output == report.output
 
 
+def test_a_batch_with_more_adapters_than_the_engine_holds_generates_every_report(
+    generation,
+    analyst,
+    acme_note,
+    settings,
+    make_lora_adapter,  # noqa: F811
+):
+    from config.celery import app
+    from gpu_workers.generation import adapter_fingerprint
+    from gpu_workers.runtime import model_cache
+    from gpu_workers.tasks.reports import reports_generate
+
+    def drop_generation_engine() -> None:  # the engine's adapter limit is read when it loads
+        for key in [k for k in model_cache.loaded() if k.startswith("generation:")]:
+            model_cache._models.pop(key)
+
+    drop_generation_engine()
+    settings.ARGUS_MAX_LOADED_ADAPTERS = 1
+    settings.ARGUS_GENERATION_BATCH_SIZE = 3
+    settings.ARGUS_GENERATION_BATCH_WAIT_MS = 200
+    for name, seed in (("writer-a", 1), ("writer-b", 2)):
+        path = make_lora_adapter(name, seed)
+        Adapter.objects.create(
+            name=name,
+            version=1,
+            base_model=generation,
+            path=str(path),
+            file_hash=adapter_fingerprint(path),
+            status=AdapterStatus.READY,
+        )
+    app.conf.task_always_eager = False
+    try:
+        reports = [
+            report_request(user=analyst, ticker="ACME", adapter_name=adapter, required_indicators=["gross margin"])
+            for adapter in ("writer-a", "writer-b", "")
+        ]
+    finally:
+        app.conf.task_always_eager = True
+    reports_generate.apply(args=[str(reports[0].job_id)])
+    done = [finished_report(r) for r in reports]
+    assert [r.status for r in done] == [ReportStatus.DRAFT] * 3, [r.error for r in done]
+    assert [r.adapter_label for r in done] == ["writer-a@1", "writer-b@1", ""]
+    drop_generation_engine()
+
+
+def test_one_bad_item_fails_alone_and_the_rest_of_the_batch_is_generated(
+    generation, analyst, acme_note, settings, monkeypatch
+):
+    from config.celery import app
+    from gpu_workers.generation import GenerationEngine, PromptTooLong
+    from gpu_workers.tasks.reports import reports_generate
+
+    settings.ARGUS_GENERATION_BATCH_SIZE = 3
+    settings.ARGUS_GENERATION_BATCH_WAIT_MS = 200
+    app.conf.task_always_eager = False
+    try:
+        reports = [
+            report_request(user=analyst, ticker="ACME", required_indicators=indicators)
+            for indicators in (["gross margin"], ["revenue growth"], [])
+        ]
+    finally:
+        app.conf.task_always_eager = True
+    too_long = str(reports[1].pk)
+    real_check = GenerationEngine.check
+
+    def check(engine, request):
+        if request.request_id == too_long:
+            raise PromptTooLong(f"request {too_long}: prompt fills the context")
+        return real_check(engine, request)
+
+    monkeypatch.setattr(GenerationEngine, "check", check)
+    reports_generate.apply(args=[str(reports[0].job_id)])
+    first, bad, third = (finished_report(r) for r in reports)
+    assert first.status == ReportStatus.DRAFT and third.status == ReportStatus.DRAFT
+    assert bad.status == ReportStatus.FAILED and "PromptTooLong" in bad.error
+    assert Job.objects.get(pk=bad.job_id).status == JobStatus.FAILED
+    assert generation_record(first).details["batch_size"] == 2
+
+
 def test_replay_reproduces_a_greedy_generation_exactly(generation, analyst, acme_note, auditor):
     from gpu_workers.tasks.answers import inference_replay
 
