@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("search/", research_api.SearchApi.as_view(), name="api-search"),
     path("ask/", research_api.AskApi.as_view(), name="api-ask"),
+    path("ask/<uuid:job_id>/", research_api.AskResultApi.as_view(), name="api-ask-result"),
     path("reports/", reports_api.ReportListCreateApi.as_view(), name="api-report-list"),
     path("reports/<uuid:report_id>/", reports_api.ReportDetailApi.as_view(), name="api-report-detail"),
     path("reports/<uuid:report_id>/review/", reports_api.ReportReviewApi.as_view(), name="api-report-review"),

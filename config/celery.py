@@ -2,8 +2,8 @@
 
 Queues are named once here (``CeleryQueue``); the processes that consume them are
 started by ``platform/Procfile`` (embedded run) and ``docker-compose.yml``
-(``worker`` consumes ``ingest``, ``model-worker`` consumes ``models``, ``trainer``
-consumes ``training``).
+(``worker`` consumes ``ingest``, ``interactive-worker`` consumes ``interactive``,
+``model-worker`` consumes ``models``, ``trainer`` consumes ``training``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 class CeleryQueue(enum.StrEnum):
     INGEST = "ingest"  # CPU work: parsing, chunking, NER, sentiment, scoring
-    MODELS = "models"  # model workers: embeddings, retrieval, generation (interactive, batched)
+    # Latency-sensitive model calls: query embeddings and retrieval, short answers. Seconds,
+    # never behind batch work. In embedded mode its worker owns the vector store.
+    INTERACTIVE = "interactive"
+    MODELS = "models"  # batch model work: report generation, bulk embeddings, replays
     TRAINING = "training"  # adapter training: long runs that must not hold up the models queue
 
 
@@ -29,6 +32,10 @@ class CeleryQueue(enum.StrEnum):
 # Exact names are matched before patterns.
 TASK_ROUTES = {
     "gpu_workers.tasks.adapter_train": {"queue": CeleryQueue.TRAINING.value},
+    "gpu_workers.tasks.search_chunks": {"queue": CeleryQueue.INTERACTIVE.value},
+    "gpu_workers.tasks.answer_generate": {"queue": CeleryQueue.INTERACTIVE.value},
+    "gpu_workers.tasks.document_vectors_delete": {"queue": CeleryQueue.INTERACTIVE.value},
+    "gpu_workers.tasks.store_*": {"queue": CeleryQueue.INTERACTIVE.value},
     "gpu_workers.tasks.*": {"queue": CeleryQueue.MODELS.value},
     "apps.*": {"queue": CeleryQueue.INGEST.value},
 }
@@ -69,6 +76,8 @@ def call_models_task(task_name: str, *, kwargs: dict, timeout: float):
         return app.tasks[task_name].apply(kwargs=kwargs).get()
     result = app.send_task(task_name, kwargs=kwargs, expires=timeout)
     try:
-        return result.get(timeout=timeout, interval=0.05)
+        # A batch task on the models queue may wait on the interactive worker (which owns the
+        # embedded vector store); that worker never waits on another, so this cannot deadlock.
+        return result.get(timeout=timeout, interval=0.05, disable_sync_subtasks=False)
     finally:
         result.forget()

@@ -47,6 +47,8 @@ def start_worker(*, db_url: str, log_path: Path, timeout: float = 120.0) -> Work
         "DATABASE_URL": db_url,
         "ARGUS_LOG_FORMAT": "plain",
         "ARGUS_TORCH_THREADS": os.environ.get("ARGUS_TORCH_THREADS", "1"),
+        # Short leases: a killed worker's job is taken over within seconds, not a minute.
+        "ARGUS_JOB_LEASE_SECONDS": os.environ.get("ARGUS_JOB_LEASE_SECONDS", "6"),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -54,7 +56,7 @@ def start_worker(*, db_url: str, log_path: Path, timeout: float = 120.0) -> Work
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "-Q", "ingest,models,training", "--pool", "prefork", "--concurrency", "1",
+            "-Q", "ingest,interactive,models,training", "--pool", "prefork", "--concurrency", "1",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-n", f"test-worker-{os.getpid()}@%h", "--loglevel", "INFO",
         ],

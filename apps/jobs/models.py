@@ -14,6 +14,8 @@ class JobKind(models.TextChoices):
     REPORT = "report", "Research report"
     RISK_SCAN = "risk_scan", "Risk scan"
     TRAIN = "train", "Fine-tune adapter"
+    ANSWER = "answer", "Answer a question"
+    REPLAY = "replay", "Replay an inference"
 
 
 class JobStatus(models.TextChoices):

@@ -254,15 +254,17 @@ def job_fail(*, claim: JobClaim, error: str) -> bool:
     return updated == 1
 
 
-def job_fail_unclaimed(*, job_id: uuid.UUID | str, error: str) -> bool:
-    """Fail a job nobody is working on: still queued, or running under a lease that ran out.
+def job_fail_unclaimed(*, job_id: uuid.UUID | str, error: str, task_id: str = "") -> bool:
+    """Fail a job nobody else is working on: still queued, running under a lease that ran out,
+    or (with ``task_id``) held by that task, which gave up.
 
-    For the task base class when retries are exhausted before (or after) a claim, and for the reaper.
+    For the task base class when its retries are exhausted, and for the reaper.
     """
     now = timezone.now()
+    mine = Q(status=JobStatus.RUNNING, worker_task_id=task_id) if task_id else Q(pk__in=[])
     updated = (
         Job.objects.filter(pk=job_id)
-        .filter(_claimable(now))
+        .filter(_claimable(now) | mine)
         .update(
             status=JobStatus.FAILED,
             error=error[:10_000],

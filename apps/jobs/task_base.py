@@ -14,7 +14,7 @@ from celery import Task
 from django.conf import settings
 
 from apps.jobs.retry import RETRY_POLICY
-from apps.jobs.services import JobHeldElsewhere, JobLeaseLost, job_fail, job_fail_unclaimed, leases
+from apps.jobs.services import JobHeldElsewhere, JobLeaseLost, job_fail_unclaimed, leases
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,5 @@ class JobTask(Task):
         error = f"{type(exc).__name__}: {exc}"
         if retries:
             error = f"Gave up after {retries + 1} tries: {error}"
-        held = [c for c in leases.held() if c.job_id == job_id]
-        for claim in held:
-            job_fail(claim=claim, error=error)
-        if not held:
-            job_fail_unclaimed(job_id=job_id, error=error)
+        job_fail_unclaimed(job_id=job_id, error=error, task_id=task_id)
         logger.error("job %s failed: %s", job_id, error)

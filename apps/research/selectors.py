@@ -17,7 +17,6 @@ from apps.research.access import allowed_access_levels
 from apps.research.models import Document, DocumentChunk, DocumentStatus
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
-ANSWER_TASK = "gpu_workers.tasks.answer_generate"
 # Passages an answer is generated from: the prompt of a small model has room for about this many.
 ANSWER_PASSAGES = 6
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.%$-]*")
@@ -208,24 +207,30 @@ def _citation(result: SearchResult) -> Citation:
     return Citation(chunk.chunk_id, str(result.document.pk), result.document.title, chunk.page_start, chunk.section)
 
 
-def answer_question_for_user(user: Any, query: SearchQuery) -> Answer:
-    """A generated answer from the model worker, cited to retrieved chunks; extractive when it cannot generate.
-
-    The model worker retrieves with the user's access levels in the query and answers under a
-    grammar whose citations can only name retrieved chunks; the answer is kept only for
-    chunks the user may read (checked again here).
-    """
+def answer_retrieval_kwargs(user: Any, query: SearchQuery) -> dict[str, Any] | None:
+    """What the answer job retrieves with; None when the user may read nothing or asked nothing."""
     levels = sorted(allowed_access_levels(user))
     if not levels or not query.text.strip():
-        return Answer(query.text, [], [], "extractive", insufficient_evidence=True)
-    reply = models_call(
-        ANSWER_TASK,
-        kwargs=_retrieval_kwargs(user, query, levels, min(query.limit, ANSWER_PASSAGES)),
-        timeout=settings.ARGUS_ANSWER_TIMEOUT,
-    )
-    results = search_results_for_hits(user, reply.get("hits", []), query)
+        return None
+    return _retrieval_kwargs(user, query, levels, min(query.limit, ANSWER_PASSAGES))
+
+
+def answer_for_job(user: Any, job: Any) -> Answer | None:
+    """The answer an answer job produced, for this user; None while it runs.
+
+    The model worker retrieved with the user's access levels in the query and answered under a
+    grammar whose citations can only name retrieved chunks; the answer is kept only for
+    chunks the user may read (checked again here). A failed job has no answer (its error says why).
+    """
+    question = (job.params or {}).get("question", "")
+    if not (job.params or {}).get("retrieval"):
+        return Answer(question, [], [], "extractive", insufficient_evidence=True)
+    if job.status != "succeeded":
+        return None
+    reply = job.result or {}
+    results = search_results_for_hits(user, reply.get("hits", []), SearchQuery(text=question))
     if reply.get("method") != "generated":
-        return extractive_answer(query.text, results)
+        return extractive_answer(question, results)
     by_chunk = {r.chunk.chunk_id: r for r in results}
     sentences = [
         AnswerSentence(" ".join(s["text"].split()), _citation(by_chunk[s["citation"]]))
@@ -233,9 +238,14 @@ def answer_question_for_user(user: Any, query: SearchQuery) -> Answer:
         if s.get("citation") in by_chunk
     ]
     insufficient = bool(reply.get("insufficient_evidence")) or not sentences
-    return Answer(
-        query.text, [] if insufficient else sentences, results, "generated", insufficient_evidence=insufficient
-    )
+    return Answer(question, [] if insufficient else sentences, results, "generated", insufficient_evidence=insufficient)
+
+
+def answer_job_get_for_user(user: Any, job_id: Any) -> Any:
+    """The user's own answer job (or None): answers are private to who asked."""
+    from apps.jobs.models import Job, JobKind
+
+    return Job.objects.filter(pk=job_id, kind=JobKind.ANSWER, owner=user).first()
 
 
 # --- document lists and pages (API and UI) --------------------------------------------

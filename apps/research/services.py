@@ -428,3 +428,33 @@ def document_remove_rows(*, document_id: Any) -> None:
         document.delete()
         if stored:
             transaction.on_commit(lambda: document.file.storage.delete(stored))
+
+
+ANSWER_TASK = "gpu_workers.tasks.answer_generate"
+
+
+def answer_job_create(*, user: Any, query: Any) -> Job:
+    """Queue an answer to a question (``selectors.SearchQuery``) as a job: no web thread waits on a model.
+
+    A user who may read nothing, or an empty question, gets a job that is already answered
+    ("insufficient evidence") without a model call.
+    """
+    from apps.research.selectors import answer_retrieval_kwargs
+
+    retrieval = answer_retrieval_kwargs(user, query)
+    params = {"question": query.text, "retrieval": retrieval}
+    if retrieval is None:
+        return Job.objects.create(
+            kind=JobKind.ANSWER,
+            owner=user,
+            actor_label=f"user:{user.get_username()}",
+            params=params,
+            status="succeeded",
+            progress=100,
+            message="Nothing to retrieve",
+            result={"hits": []},
+            finished_at=timezone.now(),
+        )
+    return job_create(
+        kind=JobKind.ANSWER, owner=user, params=params, task_name=ANSWER_TASK, message="Waiting for the model worker"
+    )

@@ -27,7 +27,8 @@ from apps.research.selectors import (
     ACTIVE_DOCUMENT_STATUSES,
     MODEL_WORKER_ERRORS,
     SearchResult,
-    answer_question_for_user,
+    answer_for_job,
+    answer_job_get_for_user,
     chunk_search_for_user,
     document_get_for_user,
     document_is_busy,
@@ -38,6 +39,7 @@ from apps.research.services import (
     UploadFile,
     UploadMetadata,
     UploadRefused,
+    answer_job_create,
     document_delete,
     document_reindex,
     documents_upload_many,
@@ -274,17 +276,46 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @role_required(RESEARCH_READER_ROLES)
 def ask(request: HttpRequest) -> HttpResponse:
+    """The question queues an answer job and the page polls it: no request waits on a model."""
     form = AskForm(request.GET or None)
     context: dict[str, Any] = _retrieval_context(form)
     status = 200
     if form.is_bound and form.is_valid():
-        try:
-            answer = answer_question_for_user(request.user, form.search_query())
-        except MODEL_WORKER_ERRORS:
-            context["worker_timeout"] = settings.ARGUS_SEARCH_TIMEOUT
-            status = 503
-        else:
-            context.update(answer=answer, rows=_result_rows(answer.sources))
+        job_id = request.GET.get("job")
+        job = answer_job_get_for_user(request.user, job_id) if job_id and _is_uuid(job_id) else None
+        if job is None:
+            job = answer_job_create(user=request.user, query=form.search_query())
+            query = request.GET.copy()
+            query["job"] = str(job.pk)
+            return redirect(f"{reverse('research:ask')}?{query.urlencode()}")
+        context.update(_answer_context(request, job))
     elif form.is_bound:
         status = 400
     return render(request, "research/ask.html", context, status=status)
+
+
+@role_required(RESEARCH_READER_ROLES)
+def ask_result(request: HttpRequest, job_id) -> HttpResponse:
+    """The answer card, polled by the Ask page until the job has answered."""
+    job = answer_job_get_for_user(request.user, job_id)
+    if job is None:
+        raise Http404("No such answer.")
+    return render(request, "research/_answer.html", _answer_context(request, job))
+
+
+def _answer_context(request: HttpRequest, job: Any) -> dict[str, Any]:
+    answer = answer_for_job(request.user, job)
+    context: dict[str, Any] = {"answer_job": job, "answer": answer}
+    if answer is not None:
+        context["rows"] = _result_rows(answer.sources)
+    return context
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -8,7 +8,14 @@ Task names are explicit ("gpu_workers.tasks.<name>") and routed to the models qu
 from gpu_workers.tasks.answers import answer_generate, inference_replay
 from gpu_workers.tasks.embedding import embed_texts, health
 from gpu_workers.tasks.reports import reports_generate
-from gpu_workers.tasks.research import document_vectors_delete, documents_index, search_chunks
+from gpu_workers.tasks.research import (
+    document_vectors_delete,
+    documents_index,
+    search_chunks,
+    store_delete_document,
+    store_optimize,
+    store_replace_document,
+)
 from gpu_workers.tasks.training import adapter_train
 
 __all__ = [
@@ -21,4 +28,7 @@ __all__ = [
     "inference_replay",
     "reports_generate",
     "search_chunks",
+    "store_delete_document",
+    "store_optimize",
+    "store_replace_document",
 ]

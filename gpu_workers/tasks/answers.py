@@ -1,4 +1,7 @@
-"""Model-worker tasks answered synchronously: cited answers to questions, and replays of recorded inferences."""
+"""Model-worker jobs: cited answers to questions (interactive queue), replays of recorded inferences (models queue).
+
+Both are jobs: the web process answers 202 at once and the page (or the API client) polls.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from django.conf import settings
 from apps.audit.hashing import content_hash
 from apps.audit.models import InferenceKind, InferenceRecord
 from apps.audit.services import Actor
+from apps.core.logging import job_context
+from apps.jobs.services import claim_of, job_claim, job_progress, job_succeed, worker_name
+from apps.jobs.task_base import JobTask
 from apps.registry.models import Adapter
 from gpu_workers.tasks.generation import (
     GenerationItem,
@@ -26,8 +32,21 @@ from gpu_workers.tasks.research import hit_dicts, search_audited
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="gpu_workers.tasks.answer_generate")
-def answer_generate(
+@shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.answer_generate")
+def answer_generate(self, job_id: str) -> dict[str, Any]:
+    """The answer job: retrieve with the asker's access levels, answer, keep the reply in the job."""
+    job = job_claim(job_id=job_id, worker=worker_name(), task_id=self.request.id or "")
+    if job is None:
+        return {"job_id": job_id, "skipped": "job already finished"}
+    claim = claim_of(job)
+    with job_context(job_id):
+        job_progress(claim=claim, progress=10, message="Retrieving passages")
+        reply = answer_from_retrieval(**job.params["retrieval"], job_id=job_id, task_id=self.request.id or "")
+        job_succeed(claim=claim, result=reply, message="Answered" if reply.get("method") else "Retrieved")
+    return {"job_id": job_id, "method": reply.get("method", "extractive")}
+
+
+def answer_from_retrieval(
     *,
     query: str,
     allowed_access_levels: list[str],
@@ -36,6 +55,8 @@ def answer_generate(
     limit: int = 6,
     actor_label: str,
     actor_user_id: int | None = None,
+    job_id: str | None = None,
+    task_id: str = "",
 ) -> dict[str, Any]:
     """Retrieve, then answer from the retrieved passages only, each sentence cited to a chunk.
 
@@ -61,6 +82,8 @@ def answer_generate(
         mode=mode,
         limit=limit,
         actor=actor,
+        job_id=job_id,
+        task_id=task_id,
     )
     result: dict[str, Any] = {"hits": hit_dicts(hits)}
     try:
@@ -80,6 +103,8 @@ def answer_generate(
         request=request,
         actor=actor,
         purpose="answer",
+        job_id=job_id,
+        task_id=task_id,
         chunk_ids=[p.chunk_id for p in passages],
         document_ids=sorted({p.document_id for p in passages}),
         details={"passage_handles": handles},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.signals import celeryd_after_setup
 from django.conf import settings
 
 from apps.audit.services import Actor
@@ -13,7 +14,16 @@ from apps.jobs.services import worker_name
 from gpu_workers.embedding import SentenceEmbedder
 from gpu_workers.runtime import model_cache
 
-__all__ = ["RETRY_POLICY", "TRANSIENT_ERRORS", "embedding_engine", "job_actor", "vector_store", "worker_name"]
+__all__ = [
+    "RETRY_POLICY",
+    "TRANSIENT_ERRORS",
+    "RemoteVectorStore",
+    "embedding_engine",
+    "job_actor",
+    "opens_vector_store",
+    "vector_store",
+    "worker_name",
+]
 
 
 def embedding_engine() -> SentenceEmbedder:
@@ -34,12 +44,32 @@ def job_actor(job: Job) -> Actor:
     return Actor.for_user(job.owner) if job.owner else Actor(label=job.actor_label)
 
 
-def vector_store() -> Any:
-    """The vector store this process owns: a Qdrant server (``QDRANT_URL``) or the embedded store.
+# Embedded stores allow one process per directory: the interactive worker owns it, and the
+# other model workers (batch, training) reach it through the interactive queue. With a Qdrant
+# server every worker opens it directly.
+_process_role = {"owns_embedded_store": True}
 
-    Embedded stores allow one process per directory, which is why only the
-    single-process models worker opens it (never the web process).
+
+@celeryd_after_setup.connect
+def _note_store_owner(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A worker that does not consume the interactive queue must not open the embedded store."""
+    from config.celery import CeleryQueue
+
+    consumed = instance.app.amqp.queues.consume_from or instance.app.amqp.queues
+    _process_role["owns_embedded_store"] = CeleryQueue.INTERACTIVE.value in set(consumed)
+
+
+def opens_vector_store() -> bool:
+    """Whether this process opens the vector store itself (a server, or it owns the embedded one)."""
+    return bool(settings.QDRANT_URL) or _process_role["owns_embedded_store"]
+
+
+def vector_store() -> Any:
+    """The vector store this process uses: a Qdrant server (``QDRANT_URL``), the embedded store
+    it owns, or (batch workers in embedded mode) the owner's store through the interactive queue.
     """
+    if not opens_vector_store():
+        return model_cache.get("vector_store_remote", RemoteVectorStore)
 
     def load() -> Any:
         from pipelines.retrieval import open_vector_store
@@ -54,3 +84,52 @@ def vector_store() -> Any:
         return store
 
     return model_cache.get("vector_store", load)
+
+
+class RemoteVectorStore:
+    """The writes a batch worker makes to the embedded store, sent to the worker that owns it.
+
+    Each call is a short task on the interactive queue (an upsert of one embedding batch, a
+    delete, an index build), so searches are answered between them.
+    """
+
+    timeout = 600.0
+
+    def replace_document(self, document_id: str, records: list[Any], *, optimize: bool = False) -> int:
+        from config.celery import call_models_task
+
+        return call_models_task(
+            "gpu_workers.tasks.store_replace_document",
+            kwargs={"document_id": document_id, "records": [record_to_dict(r) for r in records]},
+            timeout=self.timeout,
+        )
+
+    def delete_by_document(self, document_id: str) -> int:
+        from config.celery import call_models_task
+
+        return call_models_task(
+            "gpu_workers.tasks.store_delete_document", kwargs={"document_id": document_id}, timeout=self.timeout
+        )
+
+    def optimize(self) -> None:
+        from config.celery import call_models_task
+
+        call_models_task("gpu_workers.tasks.store_optimize", kwargs={}, timeout=self.timeout)
+
+
+def record_to_dict(record: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(record)
+    data["vector"] = [float(x) for x in record.vector]
+    data["published_at"] = record.published_at.isoformat() if record.published_at else None
+    return data
+
+
+def record_from_dict(data: dict[str, Any]) -> Any:
+    import datetime as dt
+
+    from pipelines.retrieval import ChunkRecord
+
+    published = data.get("published_at")
+    return ChunkRecord(**(data | {"published_at": dt.date.fromisoformat(published[:10]) if published else None}))

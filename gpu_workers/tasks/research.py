@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
@@ -29,7 +30,14 @@ from apps.jobs.task_base import JobTask
 from apps.research.models import Document, DocumentChunk, DocumentStatus
 from apps.research.services import document_mark_indexed, document_remove_rows, document_set_status
 from apps.research.tasks import INGEST_PROGRESS_SHARE
-from gpu_workers.tasks.common import TRANSIENT_ERRORS, embedding_engine, job_actor, vector_store
+from gpu_workers.tasks.common import (
+    TRANSIENT_ERRORS,
+    embedding_engine,
+    job_actor,
+    opens_vector_store,
+    record_from_dict,
+    vector_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +258,21 @@ def search_audited(
     job_id: Any = None,
     task_id: str = "",
 ) -> list[Any]:
-    """Embed the query and search the store, both steps audited; access levels are part of the query."""
+    """Embed the query and search the store, both steps audited; access levels are part of the query.
+
+    A batch worker without the embedded store asks the interactive worker, which records both steps.
+    """
+    if not opens_vector_store():
+        return _search_on_interactive_worker(
+            query=query,
+            allowed_access_levels=allowed_access_levels,
+            filters=filters,
+            mode=mode,
+            limit=limit,
+            actor=actor,
+            job_id=job_id,
+            task_id=task_id,
+        )
     search_filters = search_filters_from_dict(filters)
     vector = None
     if mode in ("dense", "hybrid"):
@@ -301,6 +323,25 @@ def search_audited(
     return hits
 
 
+def _search_on_interactive_worker(*, actor: Actor, job_id: Any, **search: Any) -> list[Any]:
+    from config.celery import call_models_task
+    from pipelines.retrieval import SearchHit
+
+    hits = call_models_task(
+        "gpu_workers.tasks.search_chunks",
+        kwargs=search
+        | {"actor_label": actor.label, "actor_user_id": actor.user_id, "job_id": str(job_id) if job_id else None},
+        timeout=settings.ARGUS_SEARCH_TIMEOUT,
+    )
+    return [
+        SearchHit(
+            chunk_id=h["chunk_id"], document_id=h["document_id"], rank=h["rank"], score=h["score"], text="",
+            payload={}, ranks=h.get("ranks", {}),
+        )
+        for h in hits
+    ]  # fmt: skip
+
+
 def hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
     """Search hits as the web process receives them (JSON over the result backend)."""
     return [
@@ -319,6 +360,8 @@ def search_chunks(
     limit: int = 10,
     actor_label: str,
     actor_user_id: int | None = None,
+    job_id: str | None = None,
+    task_id: str = "",
 ) -> list[dict[str, Any]]:
     """Embed the query and search; both steps audited. Access levels are part of the query."""
     hits = search_audited(
@@ -328,5 +371,25 @@ def search_chunks(
         mode=mode,
         limit=limit,
         actor=Actor(label=actor_label, user_id=actor_user_id),
+        job_id=job_id,
+        task_id=task_id,
     )
     return hit_dicts(hits)
+
+
+# --- the embedded store's writes, run by the worker that owns it (interactive queue) ---------------
+
+
+@shared_task(name="gpu_workers.tasks.store_replace_document", acks_late=True)
+def store_replace_document(*, document_id: str, records: list[dict[str, Any]]) -> int:
+    return vector_store().replace_document(document_id, [record_from_dict(r) for r in records], optimize=False)
+
+
+@shared_task(name="gpu_workers.tasks.store_delete_document", acks_late=True)
+def store_delete_document(*, document_id: str) -> int:
+    return vector_store().delete_by_document(document_id)
+
+
+@shared_task(name="gpu_workers.tasks.store_optimize", acks_late=True)
+def store_optimize() -> None:
+    vector_store().optimize()

@@ -58,6 +58,8 @@ EXPECTED: dict[str, tuple] = {
     "research:upload":                         ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:search":                         ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:ask":                            ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    # The sample job is an embedding job, not an answer: nobody gets an answer page for it.
+    "research:ask-result":                     ("GET",  LOGIN, 403,   404,   404,   403,   404),
     "research:document-detail":                ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:document-status":                ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:document-reindex":               ("POST", LOGIN, 403,   302,   302,   403,   302),
@@ -87,6 +89,7 @@ EXPECTED: dict[str, tuple] = {
     # An empty query is a 400 before the model worker is asked: what passes the role check shows.
     "api-search":                              ("POST", 401,   403,   400,   400,   403,   400),
     "api-ask":                                 ("POST", 401,   403,   400,   400,   403,   400),
+    "api-ask-result":                          ("GET",  401,   403,   404,   404,   403,   404),
     "api-report-list":                         ("GET",  401,   403,   200,   200,   403,   200),
     "api-report-detail":                       ("GET",  401,   403,   200,   200,   403,   200),
     "api-report-review":                       ("POST", 401,   403,   403,   400,   403,   400),

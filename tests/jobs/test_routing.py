@@ -12,7 +12,12 @@ from config.celery import CeleryQueue, app
         ("gpu_workers.tasks.health", CeleryQueue.MODELS),
         ("apps.research.tasks.document_ingest", CeleryQueue.INGEST),
         ("gpu_workers.tasks.reports_generate", CeleryQueue.MODELS),
-        ("gpu_workers.tasks.answer_generate", CeleryQueue.MODELS),
+        # Latency-sensitive: never behind report batches or bulk indexing.
+        ("gpu_workers.tasks.answer_generate", CeleryQueue.INTERACTIVE),
+        ("gpu_workers.tasks.search_chunks", CeleryQueue.INTERACTIVE),
+        ("gpu_workers.tasks.store_replace_document", CeleryQueue.INTERACTIVE),
+        ("gpu_workers.tasks.documents_index", CeleryQueue.MODELS),
+        ("gpu_workers.tasks.inference_replay", CeleryQueue.MODELS),
         ("gpu_workers.tasks.adapter_train", CeleryQueue.TRAINING),
     ],
 )

@@ -24,6 +24,7 @@ from apps.research.services import UploadFile, UploadMetadata, UploadRefused, do
 from gpu_workers.tasks.common import vector_store
 from tests.conftest import client_for
 from tests.pipelines.pdf_factory import encrypt_pdf, make_pdf
+from tests.research.asking import ask_api
 
 pytestmark = pytest.mark.django_db
 
@@ -232,9 +233,7 @@ def test_ask_answers_with_sentences_citing_retrieved_chunks(worker, analyst, com
     client = client_for(analyst)
     worker(lambda: upload(client, as_file("acme-q3.md", ACME_MD), ticker="ACME", doc_type="report"))
 
-    response = client.post(
-        "/api/ask/", {"question": "What was Acme's net debt to EBITDA?"}, content_type="application/json"
-    )
+    response = ask_api(client, {"question": "What was Acme's net debt to EBITDA?"}, worker)
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -251,7 +250,7 @@ def test_ask_answers_with_sentences_citing_retrieved_chunks(worker, analyst, com
             citation["url"] == f"/research/documents/{chunk.document_id}/?chunk={chunk.chunk_id}#chunk-{chunk.chunk_id}"
         )
 
-    unrelated = client.post("/api/ask/", {"question": "Zebra migration Serengeti?"}, content_type="application/json")
+    unrelated = ask_api(client, {"question": "Zebra migration Serengeti?"}, worker)
     assert unrelated.status_code == 200
     assert unrelated.json()["insufficient_evidence"] is True and unrelated.json()["answer"] == []
 
@@ -526,7 +525,10 @@ def test_restricted_document_is_invisible_to_an_analyst_in_search_and_ask(
     question = "Which company asked its lenders for a covenant waiver?"
 
     def chunk_ids(client, endpoint: str, body: dict) -> set[str]:
-        response = client.post(endpoint, body, content_type="application/json")
+        if endpoint == "/api/ask/":
+            response = ask_api(client, body, worker)
+        else:
+            response = client.post(endpoint, body, content_type="application/json")
         assert response.status_code == 200, response.content
         data = response.json()
         found = {r["chunk_id"] for r in data.get("results", data.get("sources", []))}
@@ -626,10 +628,33 @@ def test_bad_search_input_is_400_on_the_field(analyst, body, field):
     models_call.assert_not_called()
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "body"), [("/api/search/", {"query": "debt"}), ("/api/ask/", {"question": "debt?"})]
-)
-def test_model_worker_timeout_is_503_with_a_clear_message(analyst, endpoint, body):
+def test_ask_answers_202_with_the_job_at_once_and_never_waits_on_the_model(analyst, companies):
+    with mock.patch("apps.research.selectors.models_call") as models_call:
+        response = client_for(analyst).post("/api/ask/", {"question": "debt?"}, content_type="application/json")
+    models_call.assert_not_called()
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued" and body["status_url"] == f"/api/ask/{body['job_id']}/"
+    job = Job.objects.get(pk=body["job_id"])
+    assert job.kind == JobKind.ANSWER and job.owner == analyst
+    pending = client_for(analyst).get(body["status_url"])
+    assert pending.status_code == 202 and pending.json()["status"] == "queued"
+
+
+def test_an_ask_job_is_private_to_who_asked(analyst, other_analyst, companies):
+    body = client_for(analyst).post("/api/ask/", {"question": "debt?"}, content_type="application/json").json()
+    assert error_of(client_for(other_analyst).get(body["status_url"]), 404)
+
+
+def test_ask_wait_is_bounded(analyst, companies):
+    response = client_for(analyst).post(
+        "/api/ask/", {"question": "debt?", "wait": 600}, content_type="application/json"
+    )
+    assert "wait" in error_of(response, 400)["fields"]
+
+
+def test_search_model_worker_timeout_is_503_with_a_clear_message(analyst):
+    endpoint, body = "/api/search/", {"query": "debt"}
     with mock.patch("apps.research.selectors.models_call", side_effect=CeleryTimeout("timed out")):
         response = client_for(analyst).post(endpoint, body, content_type="application/json")
 
@@ -683,8 +708,9 @@ def test_openapi_documents_multipart_upload_refusals_and_worker_timeouts(analyst
     assert upload_op["responses"]["400"]["content"]["application/json"]["examples"]
     files = schema["components"]["schemas"]["DocumentUploadInputRequest"]["properties"]["files"]
     assert files["items"]["format"] == "binary" and files["maxItems"] == 20
-    for path in ("/api/search/", "/api/ask/"):
+    for path, pending in (("/api/search/", "503"), ("/api/ask/", "202")):
         operation = schema["paths"][path]["post"]
-        assert "503" in operation["responses"] and operation["requestBody"]["content"]["application/json"]["examples"]
+        assert pending in operation["responses"]
+        assert operation["requestBody"]["content"]["application/json"]["examples"]
         assert operation["responses"]["200"]["content"]["application/json"]["examples"]
     assert "delete" in schema["paths"]["/api/documents/{document_id}/"]

@@ -7,7 +7,7 @@ import pytest
 from apps.audit.models import InferenceKind, InferenceRecord
 from apps.jobs.models import JobStatus
 from apps.research.models import Document, DocumentChunk, DocumentStatus
-from apps.research.selectors import SearchQuery, answer_question_for_user, chunk_search_for_user
+from apps.research.selectors import SearchQuery, chunk_search_for_user
 from apps.research.services import (
     DuplicateDocument,
     UploadMetadata,
@@ -16,6 +16,7 @@ from apps.research.services import (
     documents_upload,
 )
 from gpu_workers.tasks.common import vector_store
+from tests.research.asking import ask_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,7 +74,7 @@ def test_uploaded_document_is_redacted_chunked_indexed_and_searchable(eager_mode
 
     results = chunk_search_for_user(analyst, SearchQuery(text="How much did Acme's sales grow last quarter?"))
     assert results and results[0].document == document
-    answer = answer_question_for_user(analyst, SearchQuery(text="What was Acme's net debt to EBITDA?"))
+    answer = ask_now(analyst, SearchQuery(text="What was Acme's net debt to EBITDA?"))
     assert not answer.insufficient_evidence
     assert any("1.4 times" in s.text for s in answer.sentences)
     assert all(s.citation.chunk_id in {c.chunk_id for c in document.chunks.all()} for s in answer.sentences)
@@ -95,7 +96,7 @@ def test_restricted_document_is_invisible_to_analyst_without_access(
     assert seen_by_reader[0].document.title == "Globex credit committee memo"
     seen_by_analyst = chunk_search_for_user(analyst, question)
     assert all(r.document.access_level != "restricted" for r in seen_by_analyst)
-    answer = answer_question_for_user(analyst, question)
+    answer = ask_now(analyst, question)
     assert "covenant waiver" not in " ".join(s.text for s in answer.sentences)
     # The access filter is part of the vector query: the audit record shows what was asked for.
     record = InferenceRecord.objects.filter(kind=InferenceKind.RETRIEVE, actor=f"user:{analyst.username}").first()

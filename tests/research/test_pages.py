@@ -408,7 +408,7 @@ def test_ask_page_shows_cited_sentences_and_sources_or_says_evidence_is_insuffic
     client = client_for(analyst)
     worker(lambda: upload(client, as_file("acme-q3.md", ACME_MD), ticker="ACME", doc_type="report"))
 
-    response = client.get(reverse("research:ask"), {"question": "What was Acme's net debt to EBITDA?"})
+    response = ask_page(client, {"question": "What was Acme's net debt to EBITDA?"}, worker)
 
     answer = find_one(response.content, data_testid="answer")
     assert answer.attrs["data-insufficient"] == "false"
@@ -424,16 +424,42 @@ def test_ask_page_shows_cited_sentences_and_sources_or_says_evidence_is_insuffic
         )
     assert find_all(response.content, data_testid="sources")
 
-    nothing = client.get(reverse("research:ask"), {"question": "Zebra migration Serengeti?"})
+    nothing = ask_page(client, {"question": "Zebra migration Serengeti?"}, worker)
     assert find_one(nothing.content, data_testid="answer").attrs["data-insufficient"] == "true"
     assert "Insufficient evidence" in find_one(nothing.content, data_testid="insufficient-evidence").text
     assert not find_all(nothing.content, data_testid="citation")
 
 
-@pytest.mark.parametrize(
-    ("name", "params"), [("research:search", {"query": "debt"}), ("research:ask", {"question": "debt?"})]
-)
-def test_search_and_ask_pages_say_when_the_model_worker_does_not_answer(analyst, name, params):
+def ask_page(client, params: dict, run):
+    """The Ask page queues the answer job and redirects to the page that shows it; ``run`` runs the job."""
+    response = run(lambda: client.get(reverse("research:ask"), params))
+    assert response.status_code == 302 and "job=" in response["Location"]
+    return client.get(response["Location"])
+
+
+def test_ask_page_queues_a_job_and_polls_it_without_waiting_on_the_model(analyst, companies):
+    client = client_for(analyst)
+    with mock.patch("apps.research.selectors.models_call") as models_call:
+        response = client.get(reverse("research:ask"), {"question": "debt?"})
+        page = client.get(response["Location"])
+    models_call.assert_not_called()
+    pending = find_one(page.content, data_testid="answer-job")
+    assert pending.attrs["data-status"] == "queued" and "hx-get" in pending.attrs
+    poll = client.get(pending.attrs["hx-get"])
+    assert poll.status_code == 200 and find_one(poll.content, data_testid="answer-pending")
+    assert client_for_other(analyst, pending.attrs["hx-get"]) == 404
+
+
+def client_for_other(owner, url: str) -> int:
+    from apps.accounts.roles import Role
+    from apps.accounts.services import user_create
+
+    other = user_create(username=f"not-{owner.username}", password="x" * 20, role=Role.ANALYST)
+    return client_for(other).get(url).status_code
+
+
+@pytest.mark.parametrize(("name", "params"), [("research:search", {"query": "debt"})])
+def test_search_page_says_when_the_model_worker_does_not_answer(analyst, name, params):
     with mock.patch("apps.research.selectors.models_call", side_effect=CeleryTimeout("timed out")):
         response = client_for(analyst).get(reverse(name), params)
 

@@ -322,9 +322,10 @@ def test_report_with_an_adapter_records_its_hash(generation, analyst, acme_note,
 
 
 def test_ask_answers_with_the_model_citing_retrieved_chunks_only(generation, analyst, acme_note):
-    from apps.research.selectors import SearchQuery, answer_question_for_user
+    from apps.research.selectors import SearchQuery
+    from tests.research.asking import ask_now
 
-    answer = answer_question_for_user(analyst, SearchQuery(text="What was Acme's net debt to EBITDA?"))
+    answer = ask_now(analyst, SearchQuery(text="What was Acme's net debt to EBITDA?"))
     assert answer.method == "generated"
     retrieved = {r.chunk.chunk_id for r in answer.sources}
     assert all(s.citation.chunk_id in retrieved for s in answer.sentences)
@@ -333,9 +334,10 @@ def test_ask_answers_with_the_model_citing_retrieved_chunks_only(generation, ana
 
 
 def test_ask_falls_back_to_the_extractive_answer_without_a_generation_model(eager_models_worker, analyst, acme_note):
-    from apps.research.selectors import SearchQuery, answer_question_for_user
+    from apps.research.selectors import SearchQuery
+    from tests.research.asking import ask_now
 
-    answer = answer_question_for_user(analyst, SearchQuery(text="What was Acme's net debt to EBITDA?"))
+    answer = ask_now(analyst, SearchQuery(text="What was Acme's net debt to EBITDA?"))
     assert answer.method == "extractive" and any("1.4 times" in s.text for s in answer.sentences)
 
 

@@ -11,10 +11,11 @@ from apps.research.api.documents import (
     DocumentReindexApi,
     refused_file_entry,
 )
-from apps.research.api.search import AskApi, SearchApi
+from apps.research.api.search import AskApi, AskResultApi, SearchApi
 
 __all__ = [
     "AskApi",
+    "AskResultApi",
     "DocumentChunkListApi",
     "DocumentDetailApi",
     "DocumentListCreateApi",

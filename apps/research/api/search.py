@@ -1,8 +1,14 @@
-"""Search and cited answers: both wait for the model worker, which embeds the query and owns the store."""
+"""Search (waits for the interactive model worker, seconds) and cited answers (a job: 202, then poll)."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+import uuid
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
@@ -20,11 +26,13 @@ from apps.research.api.common import (
 from apps.research.api.serializers import (
     AnswerOutputSerializer,
     AskInputSerializer,
+    AskJobOutputSerializer,
     SearchInputSerializer,
     SearchOutputSerializer,
     search_query,
 )
-from apps.research.selectors import MODEL_WORKER_ERRORS, Answer, answer_question_for_user, chunk_search_for_user
+from apps.research.selectors import MODEL_WORKER_ERRORS, answer_for_job, answer_job_get_for_user, chunk_search_for_user
+from apps.research.services import answer_job_create
 
 SEARCH_RESULT_EXAMPLE = {
     "rank": 1,
@@ -119,13 +127,15 @@ class AskApi(APIView):
             "them only: every sentence of `answer` cites the chunk it comes from (`citation.chunk_id`). "
             "`insufficient_evidence` is true, and `answer` empty, when the retrieved chunks do not answer the "
             "question. `method` says how the answer was made (`extractive` quotes the best sentences). "
-            "Waits for the model worker: 503 if it does not answer in time."
+            "The answer is a job on the interactive model worker: **202** with `status_url` at once (or after "
+            "`wait` seconds, at most 10, if it is not ready by then), **200** with the answer when it is. "
+            "GET `status_url` until it answers 200."
         ),
         request=AskInputSerializer,
         responses={
             200: AnswerOutputSerializer,
+            202: AskJobOutputSerializer,
             **error_responses(400, 401, 403, 415, 429),
-            503: MODEL_WORKER_503,
         },
         examples=[
             OpenApiExample(
@@ -136,6 +146,7 @@ class AskApi(APIView):
             OpenApiExample(
                 "Cited answer",
                 value={
+                    "job_id": "0b6f9a11-3f1c-4d55-9a4e-5d2f8a8e9f0e",
                     "question": "What was Acme's net debt to EBITDA after Q3?",
                     "answer": [
                         {
@@ -160,6 +171,7 @@ class AskApi(APIView):
             OpenApiExample(
                 "Nothing relevant",
                 value={
+                    "job_id": "5d2f8a8e-0b6f-4d55-9a4e-9f0e3f1c9a11",
                     "question": "Who won the 1998 world cup?",
                     "answer": [],
                     "insufficient_evidence": True,
@@ -176,8 +188,36 @@ class AskApi(APIView):
         payload = AskInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         query = search_query(payload.validated_data, payload.validated_data["question"])
-        try:
-            answer: Answer = answer_question_for_user(request.user, query)
-        except MODEL_WORKER_ERRORS:
-            raise model_worker_unavailable()
-        return Response(AnswerOutputSerializer(answer).data)
+        job = answer_job_create(user=request.user, query=query)
+        deadline = time.monotonic() + payload.validated_data["wait"]
+        while not job.is_finished and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job.refresh_from_db()
+        return ask_job_response(request, job)
+
+
+def ask_job_response(request: Request, job: Any) -> Response:
+    """200 with the answer when the job produced one; 202 with the job while it runs; 200 with the failed job."""
+    answer = answer_for_job(request.user, job)
+    if answer is None:
+        status = 202 if not job.is_finished else 200
+        return Response(AskJobOutputSerializer(job).data, status=status)
+    fields = {f.name: getattr(answer, f.name) for f in dataclasses.fields(answer)}
+    return Response(AnswerOutputSerializer({"job_id": job.id, **fields}).data)
+
+
+class AskResultApi(APIView):
+    allowed_roles = RESEARCH_READER_ROLES
+
+    @extend_schema(
+        operation_id="ask_result",
+        summary="The answer of an ask job",
+        description="**200** with the answer when it is ready (or with the failed job), **202** while it runs.",
+        responses={200: AnswerOutputSerializer, 202: AskJobOutputSerializer, **error_responses(401, 403, 404, 429)},
+        tags=["research"],
+    )
+    def get(self, request: Request, job_id: uuid.UUID) -> Response:
+        job = answer_job_get_for_user(request.user, job_id)
+        if job is None:
+            raise NotFound("No such answer.")
+        return ask_job_response(request, job)

@@ -170,7 +170,26 @@ class AnswerSentenceSerializer(serializers.Serializer):
     citation = CitationSerializer()
 
 
+# A client that wants one response may wait this long; longer would hold a web thread on a model.
+MAX_ASK_WAIT_SECONDS = 10.0
+
+
+class AskJobOutputSerializer(serializers.Serializer):
+    """An answer job that has not produced an answer: queued, running, or failed."""
+
+    job_id = serializers.UUIDField(source="id")
+    status = serializers.CharField(help_text="`queued`, `running` or `failed`.")
+    progress = serializers.IntegerField()
+    message = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+    status_url = serializers.SerializerMethodField(help_text="GET it until it answers 200 with the answer.")
+
+    def get_status_url(self, job: Any) -> str:
+        return f"/api/ask/{job.id}/"
+
+
 class AnswerOutputSerializer(serializers.Serializer):
+    job_id = serializers.UUIDField(help_text="The answer job (its inferences are in the audit trail under it).")
     question = serializers.CharField()
     answer = AnswerSentenceSerializer(many=True, source="sentences", help_text="Each sentence cites one chunk.")
     insufficient_evidence = serializers.BooleanField(
@@ -270,6 +289,12 @@ class SearchInputSerializer(_SearchFiltersSerializer):
 
 class AskInputSerializer(_SearchFiltersSerializer):
     question = StrictCharField(max_length=1000, trim_whitespace=True)
+    wait = serializers.FloatField(
+        default=0,
+        min_value=0,
+        max_value=MAX_ASK_WAIT_SECONDS,
+        help_text=f"Seconds (at most {MAX_ASK_WAIT_SECONDS:g}) to wait for the answer before answering 202.",
+    )
 
 
 def search_query(data: dict[str, Any], text: str) -> SearchQuery:
