@@ -210,10 +210,10 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
     except ReportOutputError as exc:
         error = f"The model output is not valid JSON (finish: {outcome.finish_reason}): {exc}"
         findings = {"valid": False, "schema_errors": [error], "chunk_documents": {}, "tokens_out": outcome.tokens_out}
-        report_record_output(
+        written = report_record_output(
             output=None, findings=findings, rendered_html="", rendered_markdown="", error=error, **common
         )
-        return {"valid": False, "error": error}
+        return {"valid": False, "error": error, "written": written}
     checked = report_findings(decoded, prepared.schema, prepared.handle_passages)
     output = resolve_handles(decoded, prepared.handles)
     findings_dict = resolve_handles(checked.to_dict(), prepared.handles)
@@ -229,7 +229,7 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
         if checked.valid
         else "The output failed validation: " + "; ".join([*checked.schema_errors, *checked.citation_errors][:5])
     )
-    report_record_output(
+    written = report_record_output(
         output=output,
         findings=findings_dict,
         rendered_html=render_report_html(
@@ -239,7 +239,28 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
         error=error,
         **common,
     )
-    return {"valid": checked.valid, "matched_share": checked.matched_share, "error": error}
+    return {
+        "valid": checked.valid,
+        "matched_share": checked.matched_share,
+        "supported_share": checked.supported_share,
+        "numbers_checked": checked.numbers_checked,
+        "numbers_unsupported": len(checked.unsupported),
+        "error": error,
+        "written": written,
+    }
+
+
+def report_job_message(result: dict[str, Any], *, cache_hit: bool) -> str:
+    """What the job says when it ends: never "ready for review" for a report with an unsupported number."""
+    if not result.get("written", True):
+        return "The report was settled in the meantime; this run's output was not stored"
+    suffix = " (from cache)" if cache_hit else ""
+    if result.get("numbers_unsupported"):
+        return (
+            f"Report needs attention: {result['numbers_unsupported']} of {result['numbers_checked']} numbers "
+            f"are not supported by their sources{suffix}"
+        )
+    return "Report ready for review" + suffix
 
 
 def report_jobs_claim_queued(limit: int, *, worker: str, exclude: set[str]) -> list[Job]:
@@ -349,20 +370,24 @@ def reports_generate_batch(batch: list[Job], *, task_id: str) -> dict[str, Any]:
                 logger.exception("report finishing failed")
                 _fail(p.job, f"{type(exc).__name__}: {exc}")
                 continue
-            if result["error"]:
+            if result["error"] and result["written"]:
                 job_fail(job_id=p.job.pk, error=result["error"])
             else:
                 job_succeed(
                     job_id=p.job.pk,
                     result={
                         "report_id": str(p.report.pk),
-                        "matched_share": result["matched_share"],
+                        "stored": result["written"],
+                        "matched_share": result.get("matched_share"),
+                        "supported_share": result.get("supported_share"),
+                        "numbers_checked": result.get("numbers_checked", 0),
+                        "numbers_unsupported": result.get("numbers_unsupported", 0),
                         "cache_hit": outcome.cache_hit,
                         "batch_size": len(prepared),
                         "inference_record": outcome.record_seq,
                     },
                     result_ref=f"research.ResearchReport:{p.report.pk}",
-                    message="Report ready for review" + (" (from cache)" if outcome.cache_hit else ""),
+                    message=report_job_message(result, cache_hit=outcome.cache_hit),
                 )
     return summary
 

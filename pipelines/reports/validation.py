@@ -296,6 +296,20 @@ def report_citations(report: Any) -> list[str]:
     return ordered
 
 
+def citation_fields(report: Any) -> dict[str, list[str]]:
+    """Chunk id -> the fields citing it ("citations", "key_metrics[0]", "target_price", "risks[1]"), in
+    first-citation order (the order of ``report_citations``)."""
+    fields: dict[str, list[str]] = {chunk_id: [] for chunk_id in report_citations(report)}
+    for chunk_id in (report.get("citations") or []) if isinstance(report, Mapping) else []:
+        if isinstance(chunk_id, str) and "citations" not in fields[chunk_id]:
+            fields[chunk_id].append("citations")
+    for where, chunk_id in _cited(report, []):
+        name = re.sub(r"\.citations?(?:\[\d+\])?$", "", where).removeprefix("report").lstrip(".")
+        if isinstance(chunk_id, str) and name and name not in fields[chunk_id]:
+            fields[chunk_id].append(name)
+    return fields
+
+
 def check_citations(report: Any, passages: Mapping[str, Any] | Sequence[Any]) -> list[str]:
     """Messages for every citation, anywhere in the report, that is not one of the passages."""
     known = set(passage_index(passages))
