@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 
 CURRENCY_SYMBOLS = {"US$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
@@ -242,6 +243,12 @@ def extract_numbers(text: str) -> list[NumberMention]:
     return list(iter_numbers(text))
 
 
+@lru_cache(maxsize=512)
+def numbers_in(text: str) -> tuple[NumberMention, ...]:
+    """``iter_numbers`` remembered: a report schema reads each passage once per lexicon indicator (about 20)."""
+    return tuple(iter_numbers(text))
+
+
 _YEAR_AS_PERIOD = re.compile(r"\b(?:in|for|during|over|of|calendar|year)\s+$", re.IGNORECASE)
 
 
@@ -408,7 +415,7 @@ def support_mismatch(value: str, unit: str, text: str, *, period: str = "") -> M
     """None when some figure in ``text`` supports ``value`` in ``unit`` for ``period``; else the closest miss."""
     periods = find_periods(period or "")
     closest: Mismatch = "not_found"
-    for mention in iter_numbers(text):
+    for mention in numbers_in(text):
         miss = mention_mismatch(
             value, unit, mention, periods=periods, source_periods=_source_periods(text, mention) if periods else ()
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipelines.reports.figures import NumberMention, iter_numbers, parse_unit, segments
+from pipelines.reports.figures import NumberMention, numbers_in, parse_unit, segments
 
 PERCENT = frozenset({"percent", "bp"})
 AMOUNT = frozenset({"money", "count"})
@@ -152,7 +152,7 @@ def indicator_evidence(indicator: str | IndicatorLexeme, text: str) -> Indicator
     regex = lexeme.regex()
     spans: list[tuple[int, int]] = []
     numbers: dict[tuple[int, int], NumberMention] = {}
-    all_numbers = list(iter_numbers(text))
+    all_numbers = numbers_in(text)
     for seg_start, seg_end in segments(text):
         segment = text[seg_start:seg_end]
         for found in regex.finditer(segment):
