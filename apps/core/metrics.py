@@ -25,6 +25,8 @@ from prometheus_client.utils import floatToGoString
 
 from apps.audit.models import AuditChainHead, InferenceRecord
 from apps.jobs.models import Job, JobKind, JobStatus
+from apps.research.models import ReportStatus
+from apps.research.report_selectors import report_number_check_totals, report_status_counts
 from config.celery import CeleryQueue
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,31 @@ def inference_metrics() -> Iterator[Metric]:
     yield GaugeMetricFamily("argus_audit_chain_length", "Records in the audit hash chain.", value=head or 0)
 
 
+def report_metrics() -> Iterator[Metric]:
+    """How many of the generated reports' numbers their cited sources support (pipelines.reports.validation)."""
+    reports = GaugeMetricFamily("argus_reports", "Research reports by status.", labels=["status"])
+    counts = report_status_counts()
+    for status in ReportStatus.values:
+        reports.add_metric([status], counts.get(status, 0))
+    yield reports
+    totals = report_number_check_totals()
+    numbers = GaugeMetricFamily(
+        "argus_report_numbers",
+        "Numbers stated in generated reports, by whether their cited source supports them (sign, unit, scale, period).",
+        labels=["outcome"],
+    )
+    numbers.add_metric(["supported"], totals["checked"] - totals["unsupported"])
+    numbers.add_metric(["unsupported"], totals["unsupported"])
+    yield numbers
+    share = HistogramMetricFamily(
+        "argus_report_supported_share",
+        "Per generated report with numbers: the share of its numbers that its cited sources support.",
+    )
+    buckets = [(floatToGoString(bound), n) for bound, n in totals["buckets"]]
+    share.add_metric([], buckets=[*buckets, ("+Inf", totals["reports"])], sum_value=totals["share_sum"])
+    yield share
+
+
 def queue_lengths(broker_url: str, transport_options: dict[str, Any]) -> dict[str, int] | None:
     """Messages waiting in each Celery queue, or None when the broker cannot tell."""
     queues = [q.value for q in CeleryQueue]
@@ -174,11 +201,12 @@ def queue_metrics() -> Iterator[Metric]:
 
 
 class ArgusDatabaseCollector(Collector):
-    """Jobs, inferences and queue depth, read fresh on every scrape."""
+    """Jobs, inferences, report number checks and queue depth, read fresh on every scrape."""
 
     def collect(self) -> Iterable[Metric]:
         yield from job_metrics()
         yield from inference_metrics()
+        yield from report_metrics()
         yield from queue_metrics()
 
     def describe(self) -> Iterable[Metric]:

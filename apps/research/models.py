@@ -117,6 +117,8 @@ class ReportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     GENERATING = "generating", "Generating"
     DRAFT = "draft", "Draft"
+    # Generated, but a number is not supported by the source it cites: approval needs a reviewer's comment.
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     FAILED = "failed", "Failed"
@@ -153,6 +155,11 @@ class ResearchReport(models.Model):
         max_length=20, choices=AccessLevel.choices, default=AccessLevel.PUBLIC, db_index=True
     )
     inference_seqs = models.JSONField(default=list, blank=True)
+    # The number check (pipelines.reports.validation): the audit record is written before it runs and is
+    # append-only, so the outcome lives here (and in the job result and /metrics).
+    supported_share = models.FloatField(null=True, blank=True)  # None: the report states no number
+    numbers_checked = models.PositiveIntegerField(default=0)
+    numbers_unsupported = models.PositiveIntegerField(default=0)
     model_name = models.CharField(max_length=200, blank=True)
     model_version = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
 from apps.accounts.roles import Role, user_roles
 from apps.audit.models import InferenceRecord
@@ -37,6 +37,36 @@ def report_list_filtered(
     return reports
 
 
+SUPPORTED_SHARE_BUCKETS: tuple[float, ...] = (0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
+
+
+def report_number_check_totals() -> dict[str, Any]:
+    """Over all generated reports: numbers checked and unsupported, and the supported share's histogram
+    (``buckets``: upper bound -> reports at or below it), in one query."""
+    buckets = {
+        f"le_{i}": Count("id", filter=Q(supported_share__lte=bound)) for i, bound in enumerate(SUPPORTED_SHARE_BUCKETS)
+    }
+    row = ResearchReport.objects.filter(supported_share__isnull=False).aggregate(
+        reports=Count("id"),
+        share_sum=Sum("supported_share"),
+        checked=Sum("numbers_checked"),
+        unsupported=Sum("numbers_unsupported"),
+        **buckets,
+    )
+    return {
+        "reports": row["reports"],
+        "share_sum": row["share_sum"] or 0.0,
+        "checked": row["checked"] or 0,
+        "unsupported": row["unsupported"] or 0,
+        "buckets": [(bound, row[f"le_{i}"]) for i, bound in enumerate(SUPPORTED_SHARE_BUCKETS)],
+    }
+
+
+def report_status_counts() -> dict[str, int]:
+    rows = ResearchReport.objects.order_by().values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
 def report_source_chunks(report: ResearchReport) -> list[DocumentChunk]:
     """The chunks the model saw, in retrieval order (rows that were deleted since are skipped)."""
     chunks = {
@@ -46,6 +76,26 @@ def report_source_chunks(report: ResearchReport) -> list[DocumentChunk]:
         )
     }
     return [chunks[c] for c in report.chunk_ids if c in chunks]
+
+
+def report_cited_chunks(report: ResearchReport) -> list[dict[str, Any]]:
+    """What the report's fields cite: each chunk id once (first citation first), its document, the fields citing it.
+
+    Documents come from the ids stored with the findings at generation; a chunk missing there is
+    looked up (an older report), and one deleted since has no document.
+    """
+    from pipelines.reports.validation import citation_fields
+
+    fields = citation_fields(report.output or {})
+    documents = dict((report.findings or {}).get("chunk_documents") or {})
+    missing = [c for c in fields if c not in documents]
+    if missing:
+        rows = DocumentChunk.objects.filter(chunk_id__in=missing).values_list("chunk_id", "document_id")
+        documents |= {chunk_id: str(document_id) for chunk_id, document_id in rows}
+    return [
+        {"chunk_id": chunk_id, "document_id": documents.get(chunk_id), "fields": cited_by}
+        for chunk_id, cited_by in fields.items()
+    ]
 
 
 def chunk_passage(chunk: DocumentChunk) -> Any:

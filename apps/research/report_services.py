@@ -22,6 +22,9 @@ from apps.research.models import (
 )
 
 REPORT_TASK = "gpu_workers.tasks.reports_generate"
+# Generated (or reviewed): a late write from a duplicate job must leave these alone.
+SETTLED = (ReportStatus.DRAFT, ReportStatus.NEEDS_ATTENTION, ReportStatus.APPROVED, ReportStatus.REJECTED)
+REVIEWABLE = (ReportStatus.DRAFT, ReportStatus.NEEDS_ATTENTION)
 MAX_REQUIRED_INDICATORS = 6
 MAX_INDICATOR_CHARS = 60
 
@@ -121,42 +124,75 @@ def report_record_output(
     model_version: str,
     adapter_label: str,
     error: str = "",
-) -> ResearchReport:
-    """Store what the model produced. A schema-invalid output is kept for the record but fails the report."""
-    report = ResearchReport.objects.get(pk=report_id)
-    report.output = output
-    report.findings = findings
-    report.rendered_html = rendered_html
-    report.rendered_markdown = rendered_markdown
-    report.chunk_ids = chunk_ids
-    report.access_level = most_restricted_level(chunk_access_levels)
-    report.inference_seqs = inference_seqs
-    report.model_name, report.model_version, report.adapter_label = model_name, model_version, adapter_label
-    report.error = error
-    report.status = ReportStatus.FAILED if error else ReportStatus.DRAFT
-    report.generated_at = timezone.now()
-    report.save()
-    return report
+) -> bool:
+    """Store what the model produced; False (and nothing written) when the report is no longer in flight.
+
+    A schema-invalid output is kept for the record but fails the report; a report with a number its
+    source does not support (``findings["unsupported"]``) needs attention instead of being a draft.
+    The update is conditional on the status, so a late duplicate of the job never overwrites a report
+    that was reviewed, failed or finished in the meantime.
+    """
+    unsupported = findings.get("unsupported") or []
+    if error:
+        status = ReportStatus.FAILED
+    elif unsupported:
+        status = ReportStatus.NEEDS_ATTENTION
+    else:
+        status = ReportStatus.DRAFT
+    now = timezone.now()
+    written = ResearchReport.objects.filter(
+        pk=report_id, status__in=[ReportStatus.QUEUED, ReportStatus.GENERATING]
+    ).update(
+        output=output,
+        findings=findings,
+        rendered_html=rendered_html,
+        rendered_markdown=rendered_markdown,
+        chunk_ids=chunk_ids,
+        access_level=most_restricted_level(chunk_access_levels),
+        inference_seqs=inference_seqs,
+        model_name=model_name,
+        model_version=model_version,
+        adapter_label=adapter_label,
+        error=error,
+        status=status,
+        supported_share=findings.get("supported_share"),
+        numbers_checked=int(findings.get("numbers_checked") or 0),
+        numbers_unsupported=len(unsupported),
+        generated_at=now,
+        updated_at=now,
+    )
+    return written == 1
 
 
 def report_fail(*, report_id: Any, error: str) -> None:
-    ResearchReport.objects.filter(pk=report_id).exclude(
-        status__in=[ReportStatus.DRAFT, ReportStatus.APPROVED, ReportStatus.REJECTED]
-    ).update(status=ReportStatus.FAILED, error=error[:10_000], updated_at=timezone.now())
+    ResearchReport.objects.filter(pk=report_id).exclude(status__in=SETTLED).update(
+        status=ReportStatus.FAILED, error=error[:10_000], updated_at=timezone.now()
+    )
 
 
 def report_review(*, report: ResearchReport, reviewer: Any, decision: str, comment: str = "") -> ReportReview:
-    """Approve or reject a draft; every decision is kept. A reviewer never reviews their own report."""
+    """Approve or reject a draft; every decision is kept. A reviewer never reviews their own report.
+
+    A report that needs attention (a number its source does not support) is approved only with a
+    comment saying why the reviewer accepts it.
+    """
+    comment = comment.strip()
     if decision not in ReviewDecision.values:
         raise ReviewError(f"Decision must be one of {', '.join(ReviewDecision.values)}.", "invalid_decision")
     if not can_review_report(reviewer, report):
         raise ReviewError("You may not review this report (reviewers review other people's reports).", "forbidden")
     with transaction.atomic():
         locked = ResearchReport.objects.select_for_update().get(pk=report.pk)
-        if locked.status != ReportStatus.DRAFT:
+        if locked.status not in REVIEWABLE:
             raise ReviewError(f"Only draft reports can be reviewed; this one is {locked.status}.", "not_draft")
+        if locked.status == ReportStatus.NEEDS_ATTENTION and decision == ReviewDecision.APPROVED and not comment:
+            raise ReviewError(
+                f"This report needs attention: {locked.numbers_unsupported} number(s) are not supported by the "
+                "sources they cite. Approving it needs a comment explaining why.",
+                "comment_required",
+            )
         review = ReportReview.objects.create(
-            report=locked, reviewer=reviewer, decision=decision, comment=comment.strip()[:5000]
+            report=locked, reviewer=reviewer, decision=decision, comment=comment[:5000]
         )
         locked.status = ReportStatus.APPROVED if decision == ReviewDecision.APPROVED else ReportStatus.REJECTED
         locked.save(update_fields=["status", "updated_at"])

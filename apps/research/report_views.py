@@ -15,6 +15,7 @@ from apps.accounts.decorators import role_required
 from apps.accounts.roles import Role, user_has_role, user_roles
 from apps.registry.selectors import adapter_names_ready
 from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
+from apps.research.api.common import chunk_page_url
 from apps.research.forms import ReportRequestForm, ReportReviewForm
 from apps.research.models import ReportStatus, ResearchReport
 from apps.research.report_exports import report_export
@@ -25,7 +26,13 @@ from apps.research.report_selectors import (
     report_list_for_user,
     report_source_chunks,
 )
-from apps.research.report_services import ReportRequestError, ReviewError, report_request, report_review
+from apps.research.report_services import (
+    REVIEWABLE,
+    ReportRequestError,
+    ReviewError,
+    report_request,
+    report_review,
+)
 
 REPORTS_PER_PAGE = 25
 IN_FLIGHT = (ReportStatus.QUEUED, ReportStatus.GENERATING)
@@ -83,15 +90,29 @@ def report_list(request: HttpRequest) -> HttpResponse:
     return render(request, "research/report_list.html", context, status=status)
 
 
-def _detail_context(request: HttpRequest, report: ResearchReport) -> dict[str, Any]:
+def _mismatches(report: ResearchReport) -> list[dict[str, Any]]:
+    """The numbers the check did not find supported, each with a link to the chunk it cites."""
+    findings = report.findings or {}
+    documents = findings.get("chunk_documents") or {}
+    return [
+        {**m, "url": chunk_page_url(documents[m["citation"]], m["citation"]) if m.get("citation") in documents else ""}
+        for m in findings.get("unsupported") or []
+        if isinstance(m, dict)
+    ]
+
+
+def _detail_context(
+    request: HttpRequest, report: ResearchReport, review_form: ReportReviewForm | None = None
+) -> dict[str, Any]:
     return {
         "report": report,
         "job": report.job,
         "in_flight": report.status in IN_FLIGHT,
         "sources": report_source_chunks(report) if report.chunk_ids else [],
         "metric_checks": (report.findings or {}).get("metric_checks", []),
-        "can_review": report.status == ReportStatus.DRAFT and can_review_report(request.user, report),
-        "review_form": ReportReviewForm(),
+        "mismatches": _mismatches(report),
+        "can_review": report.status in REVIEWABLE and can_review_report(request.user, report),
+        "review_form": review_form or ReportReviewForm(),
         "reviews": report.reviews.select_related("reviewer"),
         "records": report_inference_records(report) if Role.ADMIN in user_roles(request.user) else None,
     }
@@ -128,6 +149,10 @@ def report_review_view(request: HttpRequest, report_id) -> HttpResponse:
     try:
         review = report_review(report=report, reviewer=request.user, **form.cleaned_data)
     except ReviewError as exc:
+        if exc.code == "comment_required":
+            # Shown on the form itself, with what the reviewer typed, rather than after a redirect.
+            form.add_error("comment", str(exc))
+            return render(request, "research/report_detail.html", _detail_context(request, report, form), status=400)
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Report {review.get_decision_display().lower()}.")

@@ -232,10 +232,10 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
     except ReportOutputError as exc:
         error = f"The model output is not valid JSON (finish: {outcome.finish_reason}): {exc}"
         findings = {"valid": False, "schema_errors": [error], "chunk_documents": {}, "tokens_out": outcome.tokens_out}
-        report_record_output(
+        written = report_record_output(
             output=None, findings=findings, rendered_html="", rendered_markdown="", error=error, **common
         )
-        return {"valid": False, "error": error}
+        return {"valid": False, "error": error, "written": written}
     checked = report_findings(decoded, prepared.schema, prepared.handle_passages)
     output = resolve_handles(decoded, prepared.handles)
     findings_dict = resolve_handles(checked.to_dict(), prepared.handles)
@@ -251,7 +251,7 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
         if checked.valid
         else "The output failed validation: " + "; ".join([*checked.schema_errors, *checked.citation_errors][:5])
     )
-    report_record_output(
+    written = report_record_output(
         output=output,
         findings=findings_dict,
         rendered_html=render_report_html(
@@ -261,7 +261,28 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
         error=error,
         **common,
     )
-    return {"valid": checked.valid, "matched_share": checked.matched_share, "error": error}
+    return {
+        "valid": checked.valid,
+        "matched_share": checked.matched_share,
+        "supported_share": checked.supported_share,
+        "numbers_checked": checked.numbers_checked,
+        "numbers_unsupported": len(checked.unsupported),
+        "error": error,
+        "written": written,
+    }
+
+
+def report_job_message(result: dict[str, Any], *, cache_hit: bool) -> str:
+    """What the job says when it ends: never "ready for review" for a report with an unsupported number."""
+    if not result.get("written", True):
+        return "The report was settled in the meantime; this run's output was not stored"
+    suffix = " (from cache)" if cache_hit else ""
+    if result.get("numbers_unsupported"):
+        return (
+            f"Report needs attention: {result['numbers_unsupported']} of {result['numbers_checked']} numbers "
+            f"are not supported by their sources{suffix}"
+        )
+    return "Report ready for review" + suffix
 
 
 @shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.reports_generate")
@@ -396,7 +417,7 @@ def _finish(p: PreparedReport, outcome: Any, *, engine: Any, batch_size: int, su
             # Only the current attempt writes the report: a stale worker's late output is refused.
             with job_fenced(p.claim):
                 result = finish_report(p, outcome, engine=engine)
-                if result["error"]:
+                if result["error"] and result["written"]:
                     job_fail(claim=p.claim, error=result["error"])
                     summary["failed"].append(str(p.job.pk))
                     return
@@ -404,13 +425,17 @@ def _finish(p: PreparedReport, outcome: Any, *, engine: Any, batch_size: int, su
                     claim=p.claim,
                     result={
                         "report_id": str(p.report.pk),
-                        "matched_share": result["matched_share"],
+                        "stored": result["written"],
+                        "matched_share": result.get("matched_share"),
+                        "supported_share": result.get("supported_share"),
+                        "numbers_checked": result.get("numbers_checked", 0),
+                        "numbers_unsupported": result.get("numbers_unsupported", 0),
                         "cache_hit": outcome.cache_hit,
                         "batch_size": batch_size,
                         "inference_record": outcome.record_seq,
                     },
                     result_ref=f"research.ResearchReport:{p.report.pk}",
-                    message="Report ready for review" + (" (from cache)" if outcome.cache_hit else ""),
+                    message=report_job_message(result, cache_hit=outcome.cache_hit),
                 )
                 summary["generated"] += 1
         except JobLeaseLost:

@@ -13,9 +13,11 @@ and an identifier piece ("CC-2023-705") are not figures.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Literal
 
 CURRENCY_SYMBOLS = {"US$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
 CURRENCY_CODES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "HKD", "SEK")
@@ -41,25 +43,30 @@ _NUMBER_RE = re.compile(
     (?:(?P<code>{_CODES})\s?)?
     (?P<symbol>US\$|\$|€|£|¥)?\s?
     (?P<sign2>[-\u2212])?
+    (?P<open>\()?                                         # accounting negative: "(2.3)%", "$(155)"
     (?P<number>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)
+    (?(open)\))
     (?:
         \s?(?P<percent>%|percent\b|per\s?cent\b|pct\b)
       | \s?(?P<bp>bps\b|bp\b|basis\s+points?\b)
-      | (?P<multiple>x\b|\s?times\b)
+      | (?P<multiple>x\b|\s?\u00d7|\s?times\b)
       | \s?(?P<scale_word>thousands?\b|millions?\b|billions?\b|trillions?\b|mln\b|bln\b|mn\b|bn\b|tn\b)
       | (?P<scale_letter>mm\b|[mbkt]\b|[MBK]\b)
     )?
     (?:\s(?P<code2>{_CODES})\b)?
+    (?P<per_share>\s?(?:per\s+(?:diluted\s+|basic\s+)?share|/\s?share|a\s+share)\b)?
     (?![\w\u2013]|\.\d|-[A-Za-z0-9])
     """,
     re.VERBOSE,
 )
-# "(up 3.1%)" is +3.1; "down 2.3%", "fell 2.3%" are written unsigned but mean -2.3.
+# "(up 3.1%)" is +3.1; "down 2.3%", "fell 2.3%", "a 2.3% decline" are written unsigned but mean -2.3.
+# "fell to 12.5%" is not: after "to" comes the new level, which is positive.
 _DECLINE_BEFORE = re.compile(
     r"\b(?:down|fell|declined|decreased|dropped|shrank|contracted|slipped|lower|decline\s+of|decrease\s+of|"
-    r"drop\s+of|fall\s+of|negative)(?:\s+(?:by|of|to))?\s*$",
+    r"drop\s+of|fall\s+of|reduction\s+of|contraction\s+of|negative)(?:\s+(?:by|of))?\s*$",
     re.IGNORECASE,
 )
+_DECLINE_AFTER = re.compile(r"\s*(?:decline|decrease|drop|fall|reduction|contraction)\b", re.IGNORECASE)
 # A table row "Revenue ($m) | 2,359 | 2,287" prints its unit once, in the row label.
 _ROW_UNIT = re.compile(
     r"\(\s*(?:in\s+)?(?P<symbol>US\$|\$|€|£|¥|USD|EUR|GBP)?\s*(?:in\s+)?"
@@ -75,7 +82,7 @@ _PERIOD_RE = re.compile(
 
 @dataclass(frozen=True)
 class NumberMention:
-    """One figure in a text. ``value`` and ``unit`` are canonical; ``raw`` is the text as written."""
+    """One figure in a text. ``value`` (signed) and ``unit`` are canonical; ``raw`` is the text as written."""
 
     raw: str
     value: str
@@ -83,17 +90,16 @@ class NumberMention:
     kind: str  # one of KINDS
     start: int
     end: int
-    declined: bool = False  # preceded by "down", "fell", ...: the signed value is the negative one
+    declined: bool = False  # negative by its words ("fell 2.3%", "a 2.3% decline"): ``value`` carries the minus
     unit_from_row: bool = False  # the unit came from the row label ("Revenue ($m)"), not the figure
+    per_share: bool = False  # "$155 per share", "$1.46/share"
 
     @property
     def decimal(self) -> Decimal:
         return Decimal(self.value)
 
     def signed_values(self) -> list[str]:
-        """The value strings this mention supports: as written, and negated after a decline word."""
-        if self.declined and not self.value.startswith("-"):
-            return [self.value, "-" + self.value]
+        """The value strings this mention supports: only its signed value ("fell 2.3%" is -2.3, never +2.3)."""
         return [self.value]
 
 
@@ -102,6 +108,7 @@ class UnitSpec:
     kind: str
     currency: str | None
     scale: str | None  # a key of SCALES
+    per_share: bool = False
 
 
 def canonical_value(number: str, negative: bool = False) -> str:
@@ -120,29 +127,37 @@ def canonical_value(number: str, negative: bool = False) -> str:
     return text
 
 
-def unit_string(kind: str, currency: str | None = None, scale: str | None = None) -> str:
+def unit_string(kind: str, currency: str | None = None, scale: str | None = None, per_share: bool = False) -> str:
     if kind == "percent":
         return "%"
     if kind == "multiple":
         return "x"
     if kind == "bp":
         return "bp"
-    return " ".join(part for part in (currency, scale) if part)
+    text = " ".join(part for part in (currency, scale) if part)
+    return f"{text} per share".strip() if per_share else text
+
+
+_PER_SHARE_UNIT = re.compile(r"\s*(?:per\s+(?:diluted\s+|basic\s+)?share|/\s*share|a\s+share)\s*$", re.IGNORECASE)
 
 
 def parse_unit(unit: str) -> UnitSpec:
     """The canonical unit strings back into parts; unknown units read as plain counts."""
     text = (unit or "").strip()
+    per_share = bool(_PER_SHARE_UNIT.search(text))
+    text = _PER_SHARE_UNIT.sub("", text)
     lowered = text.lower()
     if lowered in ("%", "percent", "per cent", "pct"):
         return UnitSpec("percent", None, None)
-    if lowered in ("x", "times"):
+    if lowered in ("x", "\u00d7", "times", "multiple"):
         return UnitSpec("multiple", None, None)
-    if lowered in ("bp", "bps", "basis points"):
+    if lowered in ("bp", "bps", "basis point", "basis points"):
         return UnitSpec("bp", None, None)
     currency = None
     scale = None
-    for part in text.replace("$", " $ ").split():
+    for symbol in ("US$", *CURRENCY_SYMBOLS):
+        text = text.replace(symbol, f" {symbol} ")
+    for part in text.split():
         upper = part.upper()
         if upper in CURRENCY_CODES:
             currency = upper
@@ -150,9 +165,7 @@ def parse_unit(unit: str) -> UnitSpec:
             currency = CURRENCY_SYMBOLS[part]
         elif part.lower() in _SCALE_SPELLINGS:
             scale = _SCALE_SPELLINGS[part.lower()]
-    if currency or scale:
-        return UnitSpec("money" if currency else "count", currency, scale)
-    return UnitSpec("count", None, None)
+    return UnitSpec("money" if currency else "count", currency, scale, per_share)
 
 
 def _is_year(number: str) -> bool:
@@ -196,28 +209,33 @@ def iter_numbers(text: str) -> Iterator[NumberMention]:
         else:
             kind = "count"
         if kind == "count" and not sign and not scale and _is_year(number):
-            continue
+            continue  # "2023", and "(2023)" too: a year in brackets is not an accounting negative
         from_row = False
         if kind in ("count", "money") and not scale:
             row_currency, row_scale = _row_unit(text, match.start())
             if row_scale and (currency is None or row_currency in (None, currency)):
                 scale, currency, from_row = row_scale, currency or row_currency, True
                 kind = "money" if currency else "count"
-        negative = sign in ("-", "\u2212")
+        negative = sign in ("-", "\u2212") or bool(match.group("open"))
+        declined = not negative and bool(
+            _DECLINE_BEFORE.search(text[max(0, match.start() - 24) : match.start()])
+            or _DECLINE_AFTER.match(text, match.end())
+        )
         try:
-            value = canonical_value(number, negative)
+            value = canonical_value(number, negative or declined)
         except InvalidOperation:
             continue
-        declined = not negative and bool(_DECLINE_BEFORE.search(text[max(0, match.start() - 24) : match.start()]))
+        per_share = bool(match.group("per_share")) and kind in ("money", "count")
         yield NumberMention(
             raw=match.group(0).strip(),
             value=value,
-            unit=unit_string(kind, currency, scale),
+            unit=unit_string(kind, currency, scale, per_share),
             kind=kind,
             start=match.start(),
             end=match.end(),
             declined=declined,
             unit_from_row=from_row,
+            per_share=per_share,
         )
 
 
@@ -225,11 +243,29 @@ def extract_numbers(text: str) -> list[NumberMention]:
     return list(iter_numbers(text))
 
 
-def find_periods(text: str) -> list[str]:
-    """Reporting periods named in ``text``, canonical ("Q3 2023", "H1 2024", "FY2024", "2023", "TTM"), deduplicated."""
+@lru_cache(maxsize=512)
+def numbers_in(text: str) -> tuple[NumberMention, ...]:
+    """``iter_numbers`` remembered: a report schema reads each passage once per lexicon indicator (about 20)."""
+    return tuple(iter_numbers(text))
+
+
+_YEAR_AS_PERIOD = re.compile(r"\b(?:in|for|during|over|of|calendar|year)\s+$", re.IGNORECASE)
+
+
+def find_periods(text: str, *, stated_only: bool = False) -> list[str]:
+    """Reporting periods named in ``text``, canonical ("Q3 2023", "H1 2024", "FY2024", "2023", "TTM"), deduplicated.
+
+    ``stated_only``: a bare year counts only as "in 2023", "for 2023" ("notes due 2030" names no period).
+    """
     found: list[str] = []
     for match in _PERIOD_RE.finditer(text):
         groups = match.groupdict()
+        if (
+            stated_only
+            and groups["year"]
+            and not _YEAR_AS_PERIOD.search(text[max(0, match.start() - 12) : match.start()])
+        ):
+            continue
         if groups["q"]:
             period = f"{groups['q']} {groups['qy']}"
         elif groups["q2"]:
@@ -263,37 +299,136 @@ def _magnitude(value: Decimal, scale: str | None) -> Decimal:
     return value * SCALES[scale] if scale else value
 
 
-def mention_supports(value: str, unit: str, mention: NumberMention) -> bool:
-    """Whether ``mention`` states ``value`` in ``unit``. Conservative: no rounding, no unit guessing.
+# Why a number is not supported by its source, from the furthest to the closest miss: a check names the
+# closest miss over all the source's figures ("7 segments" vs "USD 7 billion" is a unit miss, not absent).
+Mismatch = Literal["not_found", "unit", "scale", "sign", "period"]
+MISMATCH_ORDER: tuple[Mismatch, ...] = ("not_found", "unit", "scale", "sign", "period")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+(?=[A-Z$(\"'])|\n")
 
-    Percentages, multiples and basis points must be written as such. Amounts compare by magnitude
-    ("3.2 USD billion" is "$3,200 million" and "3.2bn"); a bare figure supports an amount or count
-    with the same digits (tables print their unit elsewhere). Conflicting currencies never match.
+
+def segments(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line, split further at sentence ends: a table row or a sentence."""
+    start = 0
+    for found in _SENTENCE_BREAK.finditer(text):
+        yield start, found.start()
+        start = found.end()
+    yield start, len(text)
+
+
+def _period_parts(period: str) -> tuple[str, int | None, str | None]:
+    """("Q", 2024, "Q2"), ("H", 2024, "H1"), ("Y", 2023, None), ("TTM", None, None), ("NTM", None, None)."""
+    if period in ("TTM", "LTM"):
+        return "TTM", None, None
+    if period == "NTM":
+        return "NTM", None, None
+    if period[:1] in ("Q", "H"):
+        sub, year = period.split()
+        return period[0], int(year), sub
+    return "Y", int(period.removeprefix("FY")), None
+
+
+def periods_overlap(first: str, second: str) -> bool:
+    """Whether two canonical periods can describe the same figure: FY2023 and 2023 do, FY2023 and FY2022 do not,
+    a year and one of its quarters do, Q2 2024 and Q3 2024 do not. A trailing period and a fixed one cannot be
+    told apart without dates, so they are not a conflict."""
+    a, b = _period_parts(first), _period_parts(second)
+    if a[1] is None or b[1] is None:
+        return a[1] is not None or b[1] is not None or a[0] == b[0]
+    if a[1] != b[1]:
+        return False
+    if "Y" in (a[0], b[0]) or a == b:
+        return True
+    if a[0] == b[0]:
+        return False  # two different quarters or halves of one year
+    quarter, half = (a, b) if a[0] == "Q" else (b, a)
+    return (quarter[2] in ("Q1", "Q2")) == (half[2] == "H1")
+
+
+def _periods_agree(wanted: Sequence[str], stated: Sequence[str]) -> bool:
+    return not wanted or not stated or any(periods_overlap(w, s) for w in wanted for s in stated)
+
+
+def _source_periods(text: str, mention: NumberMention) -> list[str]:
+    """The periods stated next to a figure: in its sentence or table row, else anywhere in the source."""
+    for start, end in segments(text):
+        if start <= mention.start <= end:
+            near = find_periods(text[start:end], stated_only=True)
+            if near:
+                return near
+            break
+    return find_periods(text, stated_only=True)
+
+
+def _amount_unit_miss(spec: UnitSpec, mention: NumberMention, found_spec: UnitSpec) -> bool:
+    if mention.kind in ("percent", "multiple", "bp"):
+        return True
+    # A per-share figure is a price or an EPS, never a balance ("$155 per share" is not "net debt USD 155").
+    if found_spec.per_share and not spec.per_share:
+        return True
+    if spec.per_share and found_spec.scale:
+        return True
+    # A currency the source does not give is not supported ("7 segments" is not "USD 7 billion");
+    # a report may leave out a currency the source gives.
+    return bool(spec.currency) and found_spec.currency != spec.currency
+
+
+def mention_mismatch(
+    value: str, unit: str, mention: NumberMention, *, periods: Sequence[str] = (), source_periods: Sequence[str] = ()
+) -> Mismatch | None:
+    """None when ``mention`` states ``value`` in ``unit`` (and a compatible period); else the closest miss.
+
+    Conservative: no rounding, no unit guessing. The value's sign is taken as written (unsigned is
+    positive); the mention's from its minus, brackets or words ("fell 2.3%" is -2.3). Percentages,
+    multiples and basis points must be written as such. Amounts compare by magnitude ("3.2 USD
+    billion" is "$3,200 million"), so a bare figure never supports a scaled amount, and a stated
+    scale must be the wanted one. ``periods`` are the value's (canonical), ``source_periods`` the
+    mention's: where both give one they must overlap.
     """
     wanted = to_decimal(value)
     if wanted is None:
-        return False
+        return "not_found"
     spec = parse_unit(unit)
-    found = mention.decimal
-    if wanted < 0 and found > 0:
-        if not mention.declined:
-            return False
-        found = -found
-    elif wanted >= 0 and found < 0:
-        return False
-    if spec.kind in ("percent", "multiple", "bp"):
-        return mention.kind == spec.kind and wanted == found
-    if mention.kind in ("percent", "multiple", "bp"):
-        return False
     found_spec = parse_unit(mention.unit)
-    if spec.currency and found_spec.currency and spec.currency != found_spec.currency:
-        return False
-    if wanted == found and (found_spec.scale is None or mention.unit_from_row or found_spec.scale == spec.scale):
-        return True
-    if spec.scale and found_spec.scale:
-        return _magnitude(wanted, spec.scale) == _magnitude(found, found_spec.scale)
-    return False
+    found = mention.decimal
+    if spec.kind in ("percent", "multiple", "bp"):
+        if abs(wanted) != abs(found):
+            return "not_found"
+        if mention.kind != spec.kind:
+            return "unit"
+    else:
+        same_digits = abs(wanted) == abs(found)
+        same_magnitude = abs(_magnitude(wanted, spec.scale)) == abs(_magnitude(found, found_spec.scale))
+        if not (same_digits or same_magnitude):
+            return "not_found"
+        if _amount_unit_miss(spec, mention, found_spec):
+            return "unit"
+        if not same_magnitude:
+            return "scale"
+    if (wanted < 0) != (found < 0):
+        return "sign"
+    if not _periods_agree(periods, source_periods):
+        return "period"
+    return None
 
 
-def text_supports(value: str, unit: str, text: str) -> bool:
-    return any(mention_supports(value, unit, mention) for mention in iter_numbers(text))
+def support_mismatch(value: str, unit: str, text: str, *, period: str = "") -> Mismatch | None:
+    """None when some figure in ``text`` supports ``value`` in ``unit`` for ``period``; else the closest miss."""
+    periods = find_periods(period or "")
+    closest: Mismatch = "not_found"
+    for mention in numbers_in(text):
+        miss = mention_mismatch(
+            value, unit, mention, periods=periods, source_periods=_source_periods(text, mention) if periods else ()
+        )
+        if miss is None:
+            return None
+        if MISMATCH_ORDER.index(miss) > MISMATCH_ORDER.index(closest):
+            closest = miss
+    return closest
+
+
+def mention_supports(value: str, unit: str, mention: NumberMention) -> bool:
+    return mention_mismatch(value, unit, mention) is None
+
+
+def text_supports(value: str, unit: str, text: str, *, period: str = "") -> bool:
+    return support_mismatch(value, unit, text, period=period) is None

@@ -10,10 +10,9 @@ outside the lexicon falls back to "all the indicator's words in one sentence", a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipelines.reports.figures import NumberMention, iter_numbers
+from pipelines.reports.figures import NumberMention, numbers_in, parse_unit, segments
 
 PERCENT = frozenset({"percent", "bp"})
 AMOUNT = frozenset({"money", "count"})
@@ -29,9 +28,23 @@ class IndicatorLexeme:
     patterns: tuple[str, ...]  # regexes, matched case-insensitively
     kinds: frozenset[str]
     aliases: tuple[str, ...] = ()
+    per_share: bool = False  # a price or an amount per share (EPS): "$1.46 per share" is its unit
 
     def regex(self) -> re.Pattern[str]:
         return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.IGNORECASE)
+
+    def admits(self, mention: NumberMention) -> bool:
+        """Whether a figure's unit fits the indicator: a margin is a percentage, "$155 per share" is no net debt."""
+        if mention.kind not in self.kinds or (mention.per_share and not self.per_share):
+            return False
+        return not (self.per_share and parse_unit(mention.unit).scale)
+
+    def admits_unit(self, unit: str) -> bool:
+        """The same for a unit as a report states it ("%", "USD billion", "x")."""
+        spec = parse_unit(unit)
+        if spec.kind not in self.kinds or (spec.per_share and not self.per_share):
+            return False
+        return not (self.per_share and spec.scale)
 
 
 _CHANGE = r"(?:grew|grow|growth|increased|increase|rose|up|down|declined|decreased|fell|dropped|expanded|contracted)"
@@ -79,6 +92,7 @@ LEXICON: tuple[IndicatorLexeme, ...] = (
         (r"\bEPS\b", r"\bearnings\s+per\s+(?:diluted\s+)?share\b"),
         frozenset({"money", "count"}),
         ("earnings per share", "diluted eps"),
+        per_share=True,
     ),
     IndicatorLexeme(
         "p/e",
@@ -121,19 +135,8 @@ def lexeme_for(indicator: str) -> IndicatorLexeme:
     words = [w for w in re.findall(r"[a-z0-9/&]+", wanted) if w not in _STOPWORDS] or [wanted]
     # All the words, in any order, within one sentence: lookaheads anchored at the segment start.
     pattern = "^" + "".join(rf"(?=.*\b{re.escape(w)}s?\b)" for w in words)
-    return IndicatorLexeme(wanted, (pattern,), ANY_KIND)
-
-
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+(?=[A-Z$(\"'])|\n")
-
-
-def segments(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line, split further at sentence ends: a table row or a sentence."""
-    start = 0
-    for found in _SENTENCE_BREAK.finditer(text):
-        yield start, found.start()
-        start = found.end()
-    yield start, len(text)
+    per_share = bool(re.search(r"\bper\s+share\b|/\s*share\b", wanted))
+    return IndicatorLexeme(wanted, (pattern,), ANY_KIND, per_share=per_share)
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ def indicator_evidence(indicator: str | IndicatorLexeme, text: str) -> Indicator
     regex = lexeme.regex()
     spans: list[tuple[int, int]] = []
     numbers: dict[tuple[int, int], NumberMention] = {}
-    all_numbers = list(iter_numbers(text))
+    all_numbers = numbers_in(text)
     for seg_start, seg_end in segments(text):
         segment = text[seg_start:seg_end]
         for found in regex.finditer(segment):
@@ -163,7 +166,7 @@ def indicator_evidence(indicator: str | IndicatorLexeme, text: str) -> Indicator
             for mention in all_numbers:
                 # A number inside the mention itself is not its value.
                 inside = start <= mention.start < end
-                if mention.kind in lexeme.kinds and low <= mention.start and mention.end <= high and not inside:
+                if lexeme.admits(mention) and low <= mention.start and mention.end <= high and not inside:
                     numbers[(mention.start, mention.end)] = mention
     return IndicatorEvidence(tuple(spans), tuple(numbers[k] for k in sorted(numbers)))
 

@@ -72,7 +72,18 @@ def _checks_by_metric(report: Mapping[str, Any], findings: ReportFindings | None
 def _flag_text(check: MetricCheck | None) -> str:
     if check is None or not check.flagged:
         return ""
-    return NOT_MATCHED if check.status == "not_found" else NO_CITATION
+    return check.why
+
+
+def _mismatch_line(check: MetricCheck) -> str:
+    """Which field, which number in which unit, which chunk it cites, and why the chunk does not support it."""
+    if check.citation:
+        cited = f"cited {check.citation}"
+    else:
+        cited = "no citation" if check.status == "no_citation" else "cited: the report's sources"
+    period = f", {check.period}" if check.period else ""
+    unit = f" [unit: {check.unit}]" if check.unit else ""
+    return f"{check.name}: {format_value(check.value, check.unit)}{unit}{period} ({cited}): {check.why}"
 
 
 def _source_line(passage: Passage | None, chunk_id: str) -> str:
@@ -111,10 +122,17 @@ def _problems(findings: ReportFindings | None) -> list[str]:
     if findings is None:
         return []
     problems = [*findings.schema_errors, *findings.citation_errors]
-    problems += [
-        f"{c.name}: {format_value(c.value, c.unit)} ({_flag_text(c)})" for c in findings.metric_checks if c.flagged
-    ]
+    problems += [_mismatch_line(c) for c in findings.unsupported]
     return problems
+
+
+def _attention(findings: ReportFindings | None) -> str:
+    """The headline over the problems: a report with an unsupported number needs attention before review."""
+    if findings is None or not findings.needs_attention:
+        return ""
+    share = findings.supported_share
+    supported = f"{share:.0%} of {findings.numbers_checked} numbers supported" if share is not None else ""
+    return f"Needs attention: {len(findings.unsupported)} number(s) not supported by their sources ({supported})."
 
 
 # --- Markdown -----------------------------------------------------------------------------------
@@ -150,6 +168,8 @@ def render_report_markdown(
     problems = _problems(findings)
     if problems:
         lines += ["", f"> **Check:** {len(problems)} problem(s) found; flagged items did not match their sources.", ">"]
+        if _attention(findings):
+            lines += [f"> **{md_escape(_attention(findings))}**", ">"]
         lines += [f"> - {md_escape(p)}" for p in problems]
     lines += ["", "## Thesis", "", md_escape(report.get("thesis")) or INSUFFICIENT, "", "## Key metrics", ""]
     metrics = [m for m in report.get("key_metrics") or [] if isinstance(m, Mapping)]
@@ -219,7 +239,10 @@ def render_report_html(
     out += ["</dl>", "</header>"]
     problems = _problems(findings)
     if problems:
-        out.append('<section class="report-check flagged"><h2>Check</h2><ul>')
+        out.append('<section class="report-check flagged" data-testid="report-check"><h2>Check</h2>')
+        if _attention(findings):
+            out.append(f'<p class="needs-attention"><strong>{esc(_attention(findings))}</strong></p>')
+        out.append("<ul>")
         out += [f"<li>{esc(p)}</li>" for p in problems]
         out.append("</ul></section>")
     out += ["<section><h2>Thesis</h2>", f"<p>{esc(_text(report.get('thesis')) or INSUFFICIENT)}</p></section>"]
@@ -324,6 +347,8 @@ def render_report_pdf(
         pdf.ln(2)
         pdf.set_text_color(170, 0, 0)
         paragraph(f"Check: {len(problems)} problem(s) found; flagged items did not match their sources.", "B")
+        if _attention(findings):
+            paragraph(_attention(findings), "B")
         for problem in problems:
             paragraph(f"- {problem}")
         pdf.set_text_color(0, 0, 0)

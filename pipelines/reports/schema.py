@@ -23,10 +23,10 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pipelines.reports.figures import CURRENCY_CODES, NumberMention, find_periods
+from pipelines.reports.figures import CURRENCY_CODES, NumberMention, find_periods, parse_unit
 from pipelines.reports.indicators import LEXICON, IndicatorLexeme, indicator_evidence, lexeme_for
 from pipelines.reports.spec import (
     MAX_PASSAGE_CHARS,
@@ -62,6 +62,7 @@ TARGET_PRICE_LEXEME = IndicatorLexeme(
     "target price",
     (r"\b(?:price\s+)?target(?:\s+price)?\b", r"\bPT\b", r"\bfair\s+value\b"),
     frozenset({"money"}),
+    per_share=True,
 )
 
 
@@ -138,8 +139,13 @@ def target_price_candidates(passages: Sequence[Passage]) -> list[MetricCandidate
     """Per-share prices written next to "price target", "target price", "PT", "fair value"."""
     found = []
     for chunk_id, text in _excerpts(passages):
-        numbers = [m for m in indicator_evidence(TARGET_PRICE_LEXEME, text).numbers if m.unit in CURRENCIES]
-        found.append((chunk_id, text, [m for m in numbers if not m.value.startswith("-")]))
+        # "$245" and "$245 per share" alike; the report's currency field holds the currency code alone.
+        numbers = [
+            replace(m, unit=parse_unit(m.unit).currency or "")
+            for m in indicator_evidence(TARGET_PRICE_LEXEME, text).numbers
+            if not m.value.startswith("-")
+        ]
+        found.append((chunk_id, text, [m for m in numbers if m.unit in CURRENCIES]))
     return _group(found, MAX_CANDIDATE_PASSAGES, MAX_CANDIDATE_NUMBERS)
 
 

@@ -15,12 +15,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipelines.reports.figures import extract_numbers, iter_numbers, text_supports, to_decimal
+from pipelines.reports.figures import (
+    MISMATCH_ORDER,
+    extract_numbers,
+    iter_numbers,
+    parse_unit,
+    support_mismatch,
+    to_decimal,
+)
+from pipelines.reports.indicators import LEXICON, lexeme_for
 from pipelines.reports.schema import INSUFFICIENT
 from pipelines.reports.spec import Passage, passage_index
 
-MetricStatus = Literal["matched", "not_found", "no_citation", "insufficient"]
+# "mismatch": the source states the number, but with another sign, unit, scale or period (``reason`` says which).
+MetricStatus = Literal["matched", "mismatch", "not_found", "no_citation", "insufficient"]
 TARGET_PRICE_NAME = "target price"
+UNSUPPORTED = ("mismatch", "not_found", "no_citation")
+REASONS = {
+    "sign": "the source states the opposite sign or direction",
+    "unit": "the source states it in another unit",
+    "scale": "the source states another scale",
+    "period": "the source states it for another period",
+    "not_found": "not found in the cited source",
+    "no_citation": "no source cited",
+}
 
 
 class ReportOutputError(ValueError):
@@ -34,10 +52,31 @@ class MetricCheck:
     citation: str | None
     status: MetricStatus
     unit: str = ""
+    reason: str = ""  # a key of REASONS when the number is not supported
+    period: str = ""
 
     @property
     def flagged(self) -> bool:
-        return self.status in ("not_found", "no_citation")
+        return self.status in UNSUPPORTED
+
+    @property
+    def numeric(self) -> bool:
+        return self.status != "insufficient"
+
+    @property
+    def why(self) -> str:
+        return REASONS.get(self.reason or self.status, self.reason or self.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "period": self.period,
+            "citation": self.citation,
+            "status": self.status,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -51,21 +90,37 @@ class ReportFindings:
     citation_errors: list[str] = field(default_factory=list)
     text_checks: list[MetricCheck] = field(default_factory=list)  # numbers inside the thesis and risks
 
+    @property
+    def unsupported(self) -> list[MetricCheck]:
+        """Every number (metric, target price, thesis, risk) its cited source does not support."""
+        return [c for c in [*self.metric_checks, *self.text_checks] if c.flagged]
+
+    @property
+    def numbers_checked(self) -> int:
+        return sum(c.numeric for c in [*self.metric_checks, *self.text_checks])
+
+    @property
+    def supported_share(self) -> float | None:
+        """Supported / all numbers stated (metrics, target price, thesis, risks); None when there are none."""
+        total = self.numbers_checked
+        return (total - len(self.unsupported)) / total if total else None
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.unsupported)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; ``from_dict`` reads it back (stored with the report, read again for the PDF)."""
         return {
             "valid": self.valid,
             "schema_errors": list(self.schema_errors),
             "citation_errors": list(self.citation_errors),
-            "metric_checks": [
-                {"name": c.name, "value": c.value, "unit": c.unit, "citation": c.citation, "status": c.status}
-                for c in self.metric_checks
-            ],
-            "text_checks": [
-                {"name": c.name, "value": c.value, "unit": c.unit, "citation": c.citation, "status": c.status}
-                for c in self.text_checks
-            ],
+            "metric_checks": [c.to_dict() for c in self.metric_checks],
+            "text_checks": [c.to_dict() for c in self.text_checks],
             "matched_share": self.matched_share,
+            "supported_share": self.supported_share,
+            "numbers_checked": self.numbers_checked,
+            "unsupported": [c.to_dict() | {"why": c.why} for c in self.unsupported],
             "flagged": list(self.flagged),
         }
 
@@ -81,6 +136,8 @@ class ReportFindings:
                     citation=c.get("citation"),
                     status=c.get("status", "not_found"),
                     unit=str(c.get("unit") or ""),
+                    reason=str(c.get("reason") or ""),
+                    period=str(c.get("period") or ""),
                 )
                 for c in data.get(key) or []
                 if isinstance(c, Mapping)
@@ -143,13 +200,22 @@ def _texts(passages: Mapping[str, Any] | Sequence[Any]) -> dict[str, str]:
     return {chunk_id: p.text for chunk_id, p in passage_index(passages).items()}
 
 
-def _check(name: str, value: Any, unit: str, citation: Any, texts: Mapping[str, str]) -> MetricCheck:
+def _wanted_unit(name: str, unit: str) -> str:
+    """A per-share indicator's unit ("USD" for a target price or EPS) means per share."""
+    lexeme = lexeme_for(name)
+    if (lexeme.per_share or name == TARGET_PRICE_NAME) and unit and not parse_unit(unit).per_share:
+        return f"{unit} per share"
+    return unit
+
+
+def _check(name: str, value: Any, unit: str, citation: Any, texts: Mapping[str, str], period: Any = "") -> MetricCheck:
     value_text = "" if value is None else str(value)
+    period_text = "" if period is None or str(period).strip().lower() == INSUFFICIENT else str(period)
     cited = citation if isinstance(citation, str) and citation else None
     if value_text.strip().lower() == INSUFFICIENT:
-        return MetricCheck(name, value_text, cited, "insufficient", unit)
+        return MetricCheck(name, value_text, cited, "insufficient", unit, period=period_text)
     if cited is None:
-        return MetricCheck(name, value_text, None, "no_citation", unit)
+        return MetricCheck(name, value_text, None, "no_citation", unit, "no_citation", period_text)
     number, number_unit = value_text, unit
     if to_decimal(value_text) is None:
         # A value written with its unit ("3.1%", "$2,359 million"), as a report from outside the grammar may be.
@@ -157,9 +223,17 @@ def _check(name: str, value: Any, unit: str, citation: Any, texts: Mapping[str, 
         if len(written) == 1:
             number, number_unit = written[0].value, written[0].unit or unit
     text = texts.get(cited)
-    if text is None or to_decimal(number) is None or not text_supports(number, number_unit, text):
-        return MetricCheck(name, value_text, cited, "not_found", unit)
-    return MetricCheck(name, value_text, cited, "matched", unit)
+    lexeme = lexeme_for(name)
+    if text is None or to_decimal(number) is None:
+        reason = "not_found"
+    elif lexeme in LEXICON and not lexeme.admits_unit(_wanted_unit(name, number_unit)):
+        reason = "unit"  # "revenue growth" in USD billion: the source's figure cannot be this indicator
+    else:
+        reason = support_mismatch(number, _wanted_unit(name, number_unit), text, period=period_text) or ""
+    if not reason:
+        return MetricCheck(name, value_text, cited, "matched", unit, period=period_text)
+    status: MetricStatus = "not_found" if reason == "not_found" else "mismatch"
+    return MetricCheck(name, value_text, cited, status, unit, reason, period_text)
 
 
 def check_metric_numbers(
@@ -181,6 +255,7 @@ def check_metric_numbers(
                 str(metric.get("unit") or ""),
                 metric.get("citation"),
                 texts,
+                metric.get("period"),
             )
         )
     target = report.get("target_price")
@@ -219,6 +294,20 @@ def report_citations(report: Any) -> list[str]:
         if isinstance(chunk_id, str) and chunk_id not in ordered:
             ordered.append(chunk_id)
     return ordered
+
+
+def citation_fields(report: Any) -> dict[str, list[str]]:
+    """Chunk id -> the fields citing it ("citations", "key_metrics[0]", "target_price", "risks[1]"), in
+    first-citation order (the order of ``report_citations``)."""
+    fields: dict[str, list[str]] = {chunk_id: [] for chunk_id in report_citations(report)}
+    for chunk_id in (report.get("citations") or []) if isinstance(report, Mapping) else []:
+        if isinstance(chunk_id, str) and "citations" not in fields[chunk_id]:
+            fields[chunk_id].append("citations")
+    for where, chunk_id in _cited(report, []):
+        name = re.sub(r"\.citations?(?:\[\d+\])?$", "", where).removeprefix("report").lstrip(".")
+        if isinstance(chunk_id, str) and name and name not in fields[chunk_id]:
+            fields[chunk_id].append(name)
+    return fields
 
 
 def check_citations(report: Any, passages: Mapping[str, Any] | Sequence[Any]) -> list[str]:
@@ -271,12 +360,16 @@ def check_text_numbers(report: Mapping[str, Any], passages: Mapping[str, Any] | 
         label = cited[0] if len(cited) == 1 and isinstance(cited[0], str) else None
         for mention in iter_numbers(text):
             if not cited:
-                status: MetricStatus = "no_citation"
-            elif any(text_supports(mention.value, mention.unit, source) for source in sources):
-                status = "matched"
-            else:
-                status = "not_found"
-            checks.append(MetricCheck(name, mention.value, label, status, mention.unit))
+                checks.append(MetricCheck(name, mention.value, label, "no_citation", mention.unit, "no_citation"))
+                continue
+            misses = [support_mismatch(mention.value, mention.unit, source) for source in sources] or ["not_found"]
+            if None in misses:
+                checks.append(MetricCheck(name, mention.value, label, "matched", mention.unit))
+                continue
+            # The closest miss over the cited sources says why.
+            reason = max(misses, key=lambda m: MISMATCH_ORDER.index(m or "not_found")) or "not_found"
+            status: MetricStatus = "not_found" if reason == "not_found" else "mismatch"
+            checks.append(MetricCheck(name, mention.value, label, status, mention.unit, reason))
 
     check("thesis", report.get("thesis"), report_citations(report))
     for i, risk in enumerate(report.get("risks") or []):
@@ -290,7 +383,7 @@ def report_findings(report: Any, schema: dict[str, Any], passages: Mapping[str, 
     citation_errors = check_citations(report, passages)
     checks = check_metric_numbers(report, passages) if isinstance(report, Mapping) else []
     text_checks = check_text_numbers(report, passages) if isinstance(report, Mapping) else []
-    numeric = [c for c in checks if c.status != "insufficient"]
+    numeric = [c for c in checks if c.numeric]
     matched = sum(c.status == "matched" for c in numeric)
     return ReportFindings(
         valid=not schema_errors and not citation_errors,

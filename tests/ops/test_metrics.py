@@ -242,9 +242,9 @@ def test_queue_lengths_counts_messages_of_the_filesystem_broker(tmp_path):
     folder = tmp_path / "queue"
     folder.mkdir()
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(tmp_path)}
-    assert queue_lengths("filesystem://", options) == {"ingest": 0, "models": 0, "training": 0}
-    publish("filesystem://", options, {"ingest": [0, 0], "models": [0], "training": [0]})
-    assert queue_lengths("filesystem://", options) == {"ingest": 2, "models": 1, "training": 1}
+    assert queue_lengths("filesystem://", options) == {"ingest": 0, "interactive": 0, "models": 0, "training": 0}
+    publish("filesystem://", options, {"ingest": [0, 0], "interactive": [0], "models": [0], "training": [0]})
+    assert queue_lengths("filesystem://", options) == {"ingest": 2, "interactive": 1, "models": 1, "training": 1}
 
 
 def redis_url_for_tests() -> str | None:
@@ -271,9 +271,9 @@ def test_queue_lengths_counts_messages_of_every_priority_on_redis():
     prefix = f"argus-metrics-test-{uuid.uuid4().hex}:"
     options = {"global_keyprefix": prefix}
     try:
-        assert queue_lengths(url, options) == {"ingest": 0, "models": 0, "training": 0}
+        assert queue_lengths(url, options) == {"ingest": 0, "interactive": 0, "models": 0, "training": 0}
         publish(url, options, {"ingest": [0, 9, 9], "models": [0, 5]})
-        assert queue_lengths(url, options) == {"ingest": 3, "models": 2, "training": 0}
+        assert queue_lengths(url, options) == {"ingest": 3, "interactive": 0, "models": 2, "training": 0}
     finally:
         client = redis.Redis.from_url(url)
         keys = list(client.scan_iter(match=f"{prefix}*"))
@@ -287,3 +287,37 @@ def test_unreachable_broker_leaves_out_queue_depth_but_not_the_rest(admin_user):
         parsed = samples(scrape(client_for(admin_user)))
     assert not [key for key in parsed if key[0] == "argus_celery_queue_length"]
     assert value(parsed, "argus_jobs", kind="embed", status="queued") == 0
+
+
+def test_report_number_checks_are_exposed(admin_user, analyst):
+    from apps.research.models import Company, ReportStatus, ResearchReport
+
+    acme = Company.objects.create(ticker="ACME", name="Acme Industrial Corp")
+
+    def report(status, share, checked, unsupported):
+        return ResearchReport.objects.create(
+            requested_by=analyst,
+            company=acme,
+            status=status,
+            supported_share=share,
+            numbers_checked=checked,
+            numbers_unsupported=unsupported,
+        )
+
+    report(ReportStatus.DRAFT, 1.0, 4, 0)
+    report(ReportStatus.NEEDS_ATTENTION, 0.6, 5, 2)
+    report(ReportStatus.NEEDS_ATTENTION, 0.25, 4, 3)
+    report(ReportStatus.QUEUED, None, 0, 0)  # not generated yet: not in the histogram
+
+    parsed = samples(scrape(client_for(admin_user)))
+
+    assert value(parsed, "argus_reports", status="needs_attention") == 2
+    assert value(parsed, "argus_reports", status="approved") == 0
+    assert value(parsed, "argus_report_numbers", outcome="supported") == 8
+    assert value(parsed, "argus_report_numbers", outcome="unsupported") == 5
+    assert value(parsed, "argus_report_supported_share_bucket", le="0.5") == 1
+    assert value(parsed, "argus_report_supported_share_bucket", le="0.75") == 2
+    assert value(parsed, "argus_report_supported_share_bucket", le="0.99") == 2
+    assert value(parsed, "argus_report_supported_share_bucket", le="1.0") == 3
+    assert value(parsed, "argus_report_supported_share_count") == 3
+    assert value(parsed, "argus_report_supported_share_sum") == pytest.approx(1.85)

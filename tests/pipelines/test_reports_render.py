@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
 import pytest
 
@@ -14,6 +15,7 @@ from pipelines.reports import (
     report_findings,
     report_schema,
 )
+from pipelines.reports.render import md_escape
 from tests.pipelines.test_reports_corpus import PASSAGES, SPEC, all_insufficient_report, good_report, passage, texts
 
 SCRIPT = "<script>alert('x')</script>"
@@ -89,6 +91,29 @@ def test_flagged_metric_is_visible_in_every_format() -> None:
     html = render_report_html(report, findings, PASSAGES)
     assert re.search(r'<tr class="metric-not_found flagged"><td>revenue growth</td>', html)
     assert '<tr class="metric-matched"><td>gross margin</td>' in html
+
+
+def test_each_mismatch_is_listed_with_field_value_chunk_and_reason() -> None:
+    report = good_report()
+    report["key_metrics"][0].update(value="3.1", unit="x")  # the note has +3.1%, not 3.1x
+    report["thesis"] = "Revenue fell 3.1% while leverage stayed at 6.1x and the margin was 69.6%."
+    findings = findings_for(report)
+    assert findings.needs_attention
+    expected = [
+        "revenue growth: 3.1x [unit: x], Q3 2023 (cited c-note): the source states it in another unit",
+        "thesis: -3.1% [unit: %] (cited: the report's sources): the source states the opposite sign or direction",
+    ]
+    markdown = render_report_markdown(report, findings, PASSAGES)
+    page = render_report_html(report, findings, PASSAGES)
+    assert "Needs attention: 2 number(s) not supported by their sources" in markdown
+    assert "Needs attention: 2 number(s)" in page
+    for line in expected:
+        assert md_escape(line) in markdown
+        assert escape(line) in page
+    assert re.search(r'<tr class="metric-mismatch flagged"><td>revenue growth</td>', page)
+    pdf = render_report_pdf(report, findings, PASSAGES)
+    assert pdf.startswith(b"%PDF-")
+    assert "Needs attention" not in render_report_markdown(good_report(), findings_for(good_report()), PASSAGES)
 
 
 def test_markdown_structure_follows_the_template() -> None:

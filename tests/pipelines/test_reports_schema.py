@@ -150,10 +150,10 @@ def test_numbers_outside_the_candidate_passages_fail(schema: dict, index: int, m
     assert validate_report(metric_report(index, **metric), schema), why
 
 
-def test_decline_words_make_the_negative_value_available() -> None:
+def test_decline_words_make_only_the_negative_value_available() -> None:
     spec = ReportRequestSpec("AMT", "American Tower", "", ["revenue growth"], None)
     candidates = indicator_candidates("revenue growth", [PASSAGES[2]])
-    assert [(c.unit, c.values) for c in candidates] == [("%", ("2.3", "-2.3"))]
+    assert [(c.unit, c.values) for c in candidates] == [("%", ("-2.3",))]  # "fell 2.3%" is never +2.3%
     schema = report_schema(spec, [PASSAGES[2]])
     report = all_insufficient_report(spec)
     report["key_metrics"][0] = {
@@ -164,6 +164,53 @@ def test_decline_words_make_the_negative_value_available() -> None:
         "citation": "c-news",
     }
     assert validate_report(report, schema) == []
+    report["key_metrics"][0]["value"] = "2.3"
+    assert validate_report(report, schema)
+
+
+def test_every_offered_number_is_supported_by_the_passage_it_must_cite() -> None:
+    """The grammar and the check share one notion of support: a grounded value never comes back flagged."""
+    from pipelines.reports.indicators import LEXICON
+    from pipelines.reports.schema import target_price_candidates
+    from pipelines.reports.validation import check_metric_numbers
+
+    by_id = {p.chunk_id: p.text for p in PASSAGES}
+    offered = 0
+    for lexeme in LEXICON:
+        for candidate in indicator_candidates(lexeme, PASSAGES):
+            for value in candidate.values:
+                metric = {
+                    "name": lexeme.key,
+                    "value": value,
+                    "unit": candidate.unit,
+                    "period": INSUFFICIENT,
+                    "citation": candidate.chunk_id,
+                }
+                check = check_metric_numbers({"key_metrics": [metric]}, by_id)[0]
+                assert check.status == "matched", (metric, check)
+                offered += 1
+    for candidate in target_price_candidates(PASSAGES):
+        for value in candidate.values:
+            target = {"value": value, "currency": candidate.unit, "citation": candidate.chunk_id}
+            assert check_metric_numbers({"target_price": target}, by_id)[0].status == "matched"
+    assert offered >= 10
+
+
+def test_a_number_is_offered_only_to_indicators_whose_unit_it_has() -> None:
+    valuation = passage(
+        "c-val",
+        "Net debt was $2.1 billion; our DCF values the shares at $155 per share. Net debt sits across 7 segments. "
+        "Diluted EPS was $1.46 per share. We set a price target of $245 per share.",
+    )
+    net_debt = {v for c in indicator_candidates("net debt", [valuation]) for v in c.values}
+    assert "155" not in net_debt and "2.1" in net_debt
+    eps = [(c.unit, c.values) for c in indicator_candidates("eps", [valuation])]
+    assert eps == [("USD per share", ("1.46",))]
+    from pipelines.reports.schema import target_price_candidates
+
+    assert [(c.unit, c.values) for c in target_price_candidates([valuation])] == [("USD", ("245",))]
+    growth = passage("c-growth", "Revenue growth was strong, lifting revenue to $3.2 billion, up 4.1%.")
+    assert [(c.unit, c.values) for c in indicator_candidates("revenue growth", [growth])] == [("%", ("4.1",))]
 
 
 def test_required_metrics_are_present_in_order_and_extras_are_bounded(schema: dict) -> None:

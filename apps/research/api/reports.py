@@ -6,7 +6,13 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
@@ -19,10 +25,15 @@ from apps.core.api_errors import error_responses
 from apps.jobs.api import StrictCharField, StrictSerializer
 from apps.registry.selectors import adapter_ready_list
 from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
-from apps.research.api.common import JobThrottledOnWrites, chunk_page_url
+from apps.research.api.common import JobThrottledOnWrites, chunk_page_url, document_api_url
 from apps.research.models import ReportStatus, ReportTemplate, ResearchReport, ReviewDecision
 from apps.research.report_exports import report_export
-from apps.research.report_selectors import report_get_for_user, report_list_filtered, report_list_for_user
+from apps.research.report_selectors import (
+    report_cited_chunks,
+    report_get_for_user,
+    report_list_filtered,
+    report_list_for_user,
+)
 from apps.research.report_services import ReportRequestError, ReviewError, report_request, report_review
 
 REPORT_ID_EXAMPLE = "6c1d2f4e-9b7a-4c3e-8f21-0a9b8c7d6e5f"
@@ -83,6 +94,29 @@ class ReportReviewSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ReportCitationSerializer(serializers.Serializer):
+    chunk_id = serializers.CharField()
+    document_id = serializers.UUIDField(allow_null=True, help_text="Null when the chunk was deleted since.")
+    document_url = serializers.CharField(allow_blank=True, help_text="The document in the API.")
+    url = serializers.CharField(allow_blank=True, help_text="The chunk's page in the web UI.")
+    fields = serializers.ListField(
+        child=serializers.CharField(), help_text='The fields citing it: "key_metrics[0]", "target_price", "citations".'
+    )
+
+
+class ReportMismatchSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text='The field: a metric name, "target price", "thesis" or "risks[i]".')
+    value = serializers.CharField()
+    unit = serializers.CharField(allow_blank=True)
+    period = serializers.CharField(allow_blank=True)
+    citation = serializers.CharField(
+        allow_null=True, help_text="The cited chunk (null: none, or the thesis's several)."
+    )
+    status = serializers.ChoiceField(choices=["mismatch", "not_found", "no_citation"])
+    reason = serializers.ChoiceField(choices=["sign", "unit", "scale", "period", "not_found", "no_citation"])
+    why = serializers.CharField()
+
+
 class ReportOutputSerializer(serializers.ModelSerializer):
     ticker = serializers.CharField(source="company.ticker")
     requested_by = serializers.CharField(source="requested_by.username")
@@ -92,7 +126,12 @@ class ReportOutputSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField(help_text="The report's job: poll it or this report.")
     page_url = serializers.SerializerMethodField()
-    citations = serializers.SerializerMethodField(help_text="Cited chunk ids with their pages in the web UI.")
+    citations = serializers.SerializerMethodField(
+        help_text="Every chunk a field cites (metrics, target price, risks, citations), with its document and pages."
+    )
+    mismatches = serializers.SerializerMethodField(
+        help_text="Numbers the cited source does not support, and why; non-empty when status is needs_attention."
+    )
     reviews = ReportReviewSerializer(many=True, read_only=True)
     exports = serializers.SerializerMethodField()
 
@@ -113,6 +152,10 @@ class ReportOutputSerializer(serializers.ModelSerializer):
             "error",
             "output",
             "findings",
+            "supported_share",
+            "numbers_checked",
+            "numbers_unsupported",
+            "mismatches",
             "chunk_ids",
             "citations",
             "access_level",
@@ -131,7 +174,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_progress(self, report: ResearchReport) -> int:
-        if report.status in (ReportStatus.DRAFT, ReportStatus.APPROVED, ReportStatus.REJECTED, ReportStatus.FAILED):
+        if report.status not in (ReportStatus.QUEUED, ReportStatus.GENERATING):
             return 100
         return report.job.progress if report.job else 0
 
@@ -147,10 +190,20 @@ class ReportOutputSerializer(serializers.ModelSerializer):
     def get_page_url(self, report: ResearchReport) -> str:
         return f"/research/reports/{report.pk}/"
 
+    @extend_schema_field(ReportCitationSerializer(many=True))
     def get_citations(self, report: ResearchReport) -> list[dict[str, Any]]:
-        cited = (report.output or {}).get("citations") or []
-        documents = (report.findings or {}).get("chunk_documents", {})
-        return [{"chunk_id": c, "url": chunk_page_url(documents[c], c) if c in documents else ""} for c in cited]
+        return [
+            {
+                **cited,
+                "document_url": document_api_url(cited["document_id"]) if cited["document_id"] else "",
+                "url": chunk_page_url(cited["document_id"], cited["chunk_id"]) if cited["document_id"] else "",
+            }
+            for cited in report_cited_chunks(report)
+        ]
+
+    @extend_schema_field(ReportMismatchSerializer(many=True))
+    def get_mismatches(self, report: ResearchReport) -> list[dict[str, Any]]:
+        return list((report.findings or {}).get("unsupported") or [])
 
     def get_exports(self, report: ResearchReport) -> dict[str, str]:
         if report.output is None:
@@ -200,8 +253,10 @@ class ReportListCreateApi(JobThrottledOnWrites, ListAPIView):
             "(the caller's access levels are part of every vector query), generates the report with a LoRA "
             "adapter under a JSON-Schema grammar (citations can only name retrieved chunks; each required "
             "indicator is present, with a value found in a cited source or 'insufficient evidence'), validates "
-            "it again, checks every metric number against its cited chunk, and stores it as a draft for review. "
-            "Poll `url` (or `status_url`) until `status` is `draft` or `failed`. Roles: analyst, risk_officer, admin."
+            "it again, checks every number against its cited chunk (sign, unit, scale, period), and stores it as a "
+            "draft for review, or as `needs_attention` with its `mismatches` when a number is not supported. "
+            "Poll `url` (or `status_url`) until `status` is `draft`, `needs_attention` or `failed`. "
+            "Roles: analyst, risk_officer, admin."
         ),
         request=ReportInputSerializer,
         responses={
@@ -230,6 +285,10 @@ class ReportListCreateApi(JobThrottledOnWrites, ListAPIView):
                     "progress": 100,
                     "output": REPORT_OUTPUT_EXAMPLE,
                     "findings": {"valid": True, "matched_share": 1.0},
+                    "supported_share": 1.0,
+                    "numbers_checked": 1,
+                    "numbers_unsupported": 0,
+                    "mismatches": [],
                 },
                 response_only=True,
                 status_codes=["202"],
@@ -287,7 +346,9 @@ class ReportReviewApi(APIView):
         summary="Approve or reject a draft report",
         description=(
             "Reviewers (risk officers, admins) decide on other people's drafts; every decision is kept with "
-            "its reviewer and comment. 409 when the report is not a draft."
+            "its reviewer and comment. A report that `needs_attention` (a number its cited source does not "
+            "support, see `mismatches`) can be approved only with a `comment` (400 `comment_required`). "
+            "409 when the report is not a draft or needs_attention."
         ),
         request=ReviewInputSerializer,
         responses={200: ReportOutputSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
@@ -304,6 +365,8 @@ class ReportReviewApi(APIView):
         except ReviewError as exc:
             if exc.code == "not_draft":
                 raise ReportConflict(str(exc), code="not_draft")
+            if exc.code == "comment_required":
+                raise ValidationError({"comment": [str(exc)]}, code="comment_required")
             raise PermissionDenied(str(exc))
         return Response(ReportOutputSerializer(report).data)
 
