@@ -134,8 +134,9 @@ def test_the_token_example_logs_in_as_a_demo_user_that_exists(openapi):
     assert response.status_code == 200, response.content
 
 
-def test_boolean_query_parameters_refuse_other_values(analyst):
+def test_boolean_and_enum_query_parameters_refuse_other_values(analyst):
     _error(_api(analyst).get("/api/reports/?mine=null"), 400)
+    _error(_api(analyst).get("/api/reports/?status="), 400)
     assert _api(analyst).get("/api/reports/?mine=true").status_code == 200
 
 

@@ -176,7 +176,8 @@ class ReportListCreateApi(JobThrottledOnWrites, ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        if params.get("status") and params["status"] not in ReportStatus.values:
+        # Present means one of the statuses: an empty value is refused, as the schema's enum says.
+        if "status" in params and params["status"] not in ReportStatus.values:
             raise ValidationError({"status": [f"One of {', '.join(ReportStatus.values)}."]})
         return report_list_filtered(
             report_list_for_user(self.request.user),
