@@ -9,6 +9,7 @@ from apps.research.api import reports as reports_api
 
 urlpatterns = [
     path("auth/token/", login_not_required(accounts_api.TokenObtainApi.as_view()), name="api-token"),
+    path("auth/token/revoke/", accounts_api.TokenRevokeApi.as_view(), name="api-token-revoke"),
     path("me/", accounts_api.MeApi.as_view(), name="api-me"),
     path("schema/", SchemaApi.as_view(), name="api-schema"),
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -8,9 +8,11 @@ removes every secret default and turns on the deployment hardening that
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,7 +54,8 @@ SECRET_KEY = env_secret(
     "DJANGO_SECRET_KEY",
     dev_default="dev-insecure-7c1f0f3e2b7a4d9c8e6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d",
 )
-DEBUG = env.bool("DJANGO_DEBUG", default=not IS_PRODUCTION and DJANGO_ENV != "test")
+# Off unless asked for: the debug page lists every URL pattern and settings to anyone.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if IS_PRODUCTION else ["*"])
 if IS_PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_ENV=production")
@@ -64,7 +67,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # WhiteNoise serves static files, with DEBUG off too (runserver would not).
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -93,7 +100,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Inside the security headers, so the JSON errors it writes carry them too.
+    "apps.core.middleware.ApiJsonErrorsMiddleware",
     "apps.core.middleware.LoginRequiredMiddleware",
+    # Last of ours: turns a lockout flagged during authentication into the lockout response.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -162,6 +174,12 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# django-axes first: it counts failed logins (UI, admin, the API token endpoint) and refuses
+# a locked-out username before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -212,12 +230,46 @@ if IS_PRODUCTION:
     # HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
+# --- Hardening: CSP, login lockout, API token lifetime --------------------------
+# Static files from the finders in development (no collectstatic needed), from STATIC_ROOT in production.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+# Scripts only from our own static files (htmx and our JS are vendored; Swagger UI from the
+# sidecar package, its initialiser served as a file by SpectacularSwaggerSplitView). <style>
+# elements need the request's nonce; style attributes (progress bar widths, the Django admin)
+# cannot run script, so they are allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Failed logins are counted per username and per client address: at the limit the account (or
+# the address, for guesses spread over many usernames) is locked for the cool-off (429).
+AXES_FAILURE_LIMIT = env.int("ARGUS_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ARGUS_LOGIN_LOCKOUT_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_IPWARE_PROXY_COUNT = env.int("ARGUS_TRUSTED_PROXY_COUNT", default=0) or None
+# API tokens expire this many hours after they were issued; logout and the revoke endpoint delete them.
+ARGUS_API_TOKEN_TTL_HOURS = env.float("ARGUS_API_TOKEN_TTL_HOURS", default=24.0)
+
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: DRF takes the WWW-Authenticate header from the first class, and only
     # with one does an anonymous request get 401 rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -228,7 +280,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["apps.core.api_parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api_pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from apps.accounts.models import User
 from apps.accounts.roles import ROLE_PERMISSIONS, STAFF_ROLES, Role
+from apps.accounts.selectors import api_token_is_expired
 
 
 def roles_sync() -> None:
@@ -33,3 +35,19 @@ def user_create(*, username: str, password: str, role: Role, email: str = "", di
     user.save()
     user.groups.set([Group.objects.get(name=role.value)])
     return user
+
+
+@transaction.atomic
+def api_token_issue(*, user: User) -> Token:
+    """The user's API token: the current one while it is valid, a new one once it expired."""
+    token, created = Token.objects.select_for_update().get_or_create(user=user)
+    if not created and api_token_is_expired(token):
+        token.delete()
+        token = Token.objects.create(user=user)
+    return token
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """Delete the user's API tokens (logout, the revoke endpoint); returns how many there were."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

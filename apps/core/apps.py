@@ -6,6 +6,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        import apps.core.api_schema  # noqa: F401  (registers the OpenAPI extensions)
         from apps.core.logging import task_log_context_connect
 
         task_log_context_connect()

@@ -5,9 +5,10 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from http import HTTPStatus
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from apps.core.logging import request_id_var
 
@@ -73,3 +74,44 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+# Codes of the API's error envelope for errors Django answers before (or instead of) DRF.
+_API_ERROR_CODES = {
+    400: "bad_request",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    500: "server_error",
+}
+
+
+class ApiJsonErrorsMiddleware:
+    """Under /api/, every error is the JSON envelope, whatever produced it.
+
+    DRF answers its own errors in the envelope and ``apps.core.views`` does for Django's
+    404/500 handlers, but with ``DJANGO_DEBUG=true`` Django answers an unmatched URL
+    (``/api/reports/null,null/``) or a crash with its HTML debug page instead, and a client
+    of the API then reads HTML it was never told about.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path_info.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            status = response.status_code
+            code = _API_ERROR_CODES.get(status, "server_error" if status >= 500 else "error")
+            detail = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+            json_response = JsonResponse({"error": {"status": status, "code": code, "detail": detail}}, status=status)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
+        return response

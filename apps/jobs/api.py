@@ -38,7 +38,9 @@ JOB_EXAMPLE = {
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, help_text="Username; null for scheduled jobs.")
+    owner = serializers.CharField(
+        source="owner.username", default=None, allow_null=True, help_text="Username; null for system jobs."
+    )
     status_url = serializers.SerializerMethodField(help_text="Poll this URL until status is succeeded or failed.")
 
     class Meta:
@@ -153,9 +155,10 @@ class JobListApi(ListAPIView):
         summary="List jobs",
         description=(
             "Newest first, paginated with `limit`/`offset`. Analysts and risk officers see their own "
-            "jobs; auditors and admins see every job."
+            "jobs and the system's research indexing jobs (no owner, such as the demo corpus); auditors and "
+            "admins see every job."
         ),
-        responses={200: JobOutputSerializer(many=True), **error_responses(401, 403, 429)},
+        responses={200: JobOutputSerializer(many=True), **error_responses(400, 401, 403, 429)},
         tags=["jobs"],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

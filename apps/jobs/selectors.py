@@ -2,21 +2,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from apps.accounts.roles import Role, user_roles
-from apps.jobs.models import Job
+from apps.accounts.roles import DESK_ROLES, Role, user_roles
+from apps.jobs.models import Job, JobKind
 
 # Roles that oversee everyone's jobs rather than only their own.
 OVERSIGHT_ROLES = {Role.ADMIN, Role.AUDITOR}
+# Jobs without an owner that index the shared research library (the demo corpus, the 10-K
+# corpus): every research reader (the desk roles) follows their progress. Jobs carry
+# counts and messages, never document contents, and nobody but a worker changes them.
+SYSTEM_RESEARCH_JOB_KINDS = (JobKind.INGEST, JobKind.REINDEX)
 
 
 def job_list_for_user(user: Any) -> QuerySet[Job]:
-    """Jobs the user may see: their own, or all of them for admins and auditors."""
+    """Jobs the user may see: their own and the system's research jobs, or all of them for admins and auditors."""
     jobs = Job.objects.select_related("owner")
-    if user_roles(user) & OVERSIGHT_ROLES:
+    roles = user_roles(user)
+    if roles & OVERSIGHT_ROLES:
         return jobs
-    return jobs.filter(owner=user)
+    visible = Q(owner=user)
+    if roles & DESK_ROLES:
+        visible |= Q(owner__isnull=True, kind__in=SYSTEM_RESEARCH_JOB_KINDS)
+    return jobs.filter(visible)
 
 
 def job_get_for_user(user: Any, job_id: Any) -> Job | None:

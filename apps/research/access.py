@@ -41,6 +41,18 @@ def can_delete_document(user: Any, document: Any) -> bool:
     )
 
 
+# Besides a document's uploader and admins: re-indexing replaces everyone's chunks and costs model time.
+DOCUMENT_REINDEX_ROLES = frozenset({Role.RISK_OFFICER})
+
+
+def can_reindex_document(user: Any, document: Any) -> bool:
+    """The uploader, risk officers and admins."""
+    roles = user_roles(user)
+    if roles & (DOCUMENT_REINDEX_ROLES | {Role.ADMIN}):
+        return True
+    return document.uploaded_by_id is not None and document.uploaded_by_id == user.pk
+
+
 # From least to most restricted: a report built on chunks of several levels takes the highest.
 ACCESS_LEVEL_ORDER = (AccessLevel.PUBLIC.value, AccessLevel.INTERNAL.value, AccessLevel.RESTRICTED.value)
 

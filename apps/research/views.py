@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
-from apps.research.access import RESEARCH_READER_ROLES, can_delete_document
+from apps.research.access import RESEARCH_READER_ROLES, can_delete_document, can_reindex_document
 from apps.research.api import refused_file_entry
 from apps.research.forms import AskForm, DocumentFilterForm, SearchForm, UploadForm
 from apps.research.models import Company, Document, DocumentChunk, DocumentType
@@ -188,6 +188,7 @@ def document_detail(request: HttpRequest, document_id) -> HttpResponse:
             "cited_chunk": cited,
             "redactions": redaction_counts(document),
             "can_delete": can_delete_document(request.user, document),
+            "can_reindex": can_reindex_document(request.user, document),
             "is_busy": document_is_busy(document),
             "is_active": document.status in ACTIVE_DOCUMENT_STATUSES,
         },
@@ -220,6 +221,8 @@ def document_status(request: HttpRequest, document_id) -> HttpResponse:
 @role_required(RESEARCH_READER_ROLES)
 def document_reindex_view(request: HttpRequest, document_id) -> HttpResponse:
     document = _document_or_404(request, document_id)
+    if not can_reindex_document(request.user, document):
+        raise PermissionDenied("Only the uploader of a document, risk officers and admins may re-index it.")
     if document_is_busy(document):
         messages.error(request, "A job is still working on this document; re-index it once that job finished.")
         return redirect("research:document-detail", document_id=document.pk)

@@ -76,6 +76,7 @@ EXPECTED: dict[str, tuple] = {
     "admin:accounts_user_changelist":          ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 403,   200),
     "metrics":                                 ("GET",  401,   403,   403,   403,   403,   200),
     "api-token":                               ("POST", 400,   400,   400,   400,   400,   400),
+    "api-token-revoke":                        ("POST", 401,   403,   200,   200,   200,   200),
     "api-me":                                  ("GET",  401,   403,   200,   200,   200,   200),
     "api-schema":                              ("GET",  401,   403,   200,   200,   200,   200),
     "api-docs":                                ("GET",  LOGIN, 403,   200,   200,   200,   200),

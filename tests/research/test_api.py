@@ -569,7 +569,7 @@ def test_only_the_uploader_or_an_admin_may_delete_and_the_document_is_then_gone(
     assert Document.objects.get(pk=other.pk).status == DocumentStatus.DELETING
 
 
-def test_any_reader_may_reindex_and_the_vectors_are_replaced(worker, analyst, risk_officer, companies):
+def test_a_risk_officer_may_reindex_and_the_vectors_are_replaced(worker, analyst, risk_officer, companies):
     response = worker(lambda: upload(client_for(analyst), as_file("acme.md", ACME_MD), ticker="ACME"))
     document_id = response.json()["documents"][0]["id"]
     before = set(DocumentChunk.objects.filter(document_id=document_id).values_list("chunk_id", flat=True))

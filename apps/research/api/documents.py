@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from apps.core.api_errors import error_responses
 from apps.jobs.api import JOB_EXAMPLE, JobOutputSerializer
-from apps.research.access import RESEARCH_READER_ROLES, can_delete_document
+from apps.research.access import RESEARCH_READER_ROLES, can_delete_document, can_reindex_document
 from apps.research.api.common import (
     DOCUMENT_BUSY_409,
     DOCUMENT_ID_EXAMPLE,
@@ -189,18 +189,16 @@ class DocumentListCreateApi(JobThrottledOnWrites, GenericAPIView):
             "`limit`/`offset`. Filters combine with AND; an unknown parameter or value is a 400."
         ),
         parameters=[DocumentFilterInputSerializer],
-        responses={
-            200: OpenApiResponse(
-                DocumentSerializer(many=True),
-                examples=[
-                    OpenApiExample(
-                        "One page",
-                        value={"count": 1, "next": None, "previous": None, "results": [DOCUMENT_EXAMPLE]},
-                    )
-                ],
-            ),
-            **error_responses(400, 401, 403, 429),
-        },
+        # A bare list serializer (examples beside it): drf-spectacular then also documents limit/offset.
+        responses={200: DocumentSerializer(many=True), **error_responses(400, 401, 403, 429)},
+        examples=[
+            OpenApiExample(
+                "One page",
+                value={"count": 1, "next": None, "previous": None, "results": [DOCUMENT_EXAMPLE]},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
         tags=["research"],
     )
     def get(self, request: Request) -> Response:
@@ -329,6 +327,7 @@ class DocumentDetailApi(JobThrottledOnWrites, APIView):
                             "redactions": {"email": 1, "phone": 1},
                             "chunks_url": f"/api/documents/{DOCUMENT_ID_EXAMPLE}/chunks/",
                             "can_delete": True,
+                            "can_reindex": True,
                         },
                     )
                 ],
@@ -382,7 +381,7 @@ class DocumentChunkListApi(GenericAPIView):
             "The indexed passages of a document in reading order, paginated with `limit`/`offset`: section, "
             "pages, character offsets and text (after redaction). 404 for a document the caller may not read."
         ),
-        responses={200: ChunkSerializer(many=True), **error_responses(401, 403, 404, 429)},
+        responses={200: ChunkSerializer(many=True), **error_responses(400, 401, 403, 404, 429)},
         tags=["research"],
     )
     def get(self, request: Request, document_id) -> Response:
@@ -400,8 +399,8 @@ class DocumentReindexApi(JobThrottledOnWrites, APIView):
         summary="Re-index a document",
         description=(
             "Runs the ingest again (parse, redact, chunk, embed, index) and replaces the document's chunks and "
-            "vectors: 202 with the job. Any reader of the document may re-index it; 409 while a job still works "
-            "on it."
+            "vectors: 202 with the job. Its uploader, risk officers and admins may re-index it (403 for other "
+            "readers); 409 while a job still works on it."
         ),
         request=None,
         responses={
@@ -418,6 +417,8 @@ class DocumentReindexApi(JobThrottledOnWrites, APIView):
     )
     def post(self, request: Request, document_id) -> Response:
         document = _document_or_404(request, document_id)
+        if not can_reindex_document(request.user, document):
+            raise PermissionDenied("Only the uploader of a document, risk officers and admins may re-index it.")
         refuse_if_busy(document)
         job = document_reindex(user=request.user, document=document)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

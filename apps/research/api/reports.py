@@ -211,19 +211,32 @@ class ReportOutputSerializer(serializers.ModelSerializer):
         return {fmt: f"/api/reports/{report.pk}/export/?as={fmt}" for fmt in ("md", "pdf", "html")}
 
 
+def _query_flag(params: Any, name: str) -> bool:
+    """A boolean query parameter: true/false (or 1/0); anything else is a 400, not a silent false."""
+    raw = params.get(name)
+    if raw is None:
+        return False
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise ValidationError({name: ["Must be true or false."]})
+
+
 class ReportListCreateApi(JobThrottledOnWrites, ListAPIView):
     allowed_roles = RESEARCH_READER_ROLES
     serializer_class = ReportOutputSerializer
 
     def get_queryset(self):
         params = self.request.query_params
-        if params.get("status") and params["status"] not in ReportStatus.values:
+        # Present means one of the statuses: an empty value is refused, as the schema's enum says.
+        if "status" in params and params["status"] not in ReportStatus.values:
             raise ValidationError({"status": [f"One of {', '.join(ReportStatus.values)}."]})
         return report_list_filtered(
             report_list_for_user(self.request.user),
             ticker=params.get("ticker", ""),
             status=params.get("status", ""),
-            mine=params.get("mine") in ("1", "true"),
+            mine=_query_flag(params, "mine"),
             user=self.request.user,
         )
 

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from apps.jobs.api import JobOutputSerializer, StrictCharField, StrictSerializer
-from apps.research.access import allowed_access_levels, can_delete_document
+from apps.research.access import allowed_access_levels, can_delete_document, can_reindex_document
 from apps.research.api.common import MAX_SEARCH_LIMIT, SEARCH_MODES, chunk_page_url, document_api_url, document_page_url
 from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
 from apps.research.selectors import DocumentFilters, SearchQuery, SearchResult, redaction_counts
@@ -19,9 +20,13 @@ from apps.research.selectors import DocumentFilters, SearchQuery, SearchResult, 
 
 
 class DocumentSerializer(serializers.ModelSerializer):
-    ticker = serializers.CharField(source="company.ticker", default=None, help_text="Null when no company is linked.")
-    company = serializers.CharField(source="company.name", default=None)
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, help_text="Null for system loads.")
+    ticker = serializers.CharField(
+        source="company.ticker", default=None, allow_null=True, help_text="Null when no company is linked."
+    )
+    company = serializers.CharField(source="company.name", default=None, allow_null=True)
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.username", default=None, allow_null=True, help_text="Null for system loads."
+    )
     job_id = serializers.UUIDField(default=None, read_only=True, help_text="The last ingest or re-index job.")
     url = serializers.SerializerMethodField(help_text="This document in the API.")
     page_url = serializers.SerializerMethodField(help_text="This document's page in the web UI.")
@@ -49,9 +54,19 @@ class DocumentDetailSerializer(DocumentSerializer):
     redact_person_names = serializers.BooleanField()
     chunks_url = serializers.SerializerMethodField()
     can_delete = serializers.SerializerMethodField(help_text="Whether the caller may delete it (uploader or admin).")
+    can_reindex = serializers.SerializerMethodField(
+        help_text="Whether the caller may re-index it (uploader, risk officer or admin)."
+    )
 
     class Meta(DocumentSerializer.Meta):
-        fields = [*DocumentSerializer.Meta.fields, "redact_person_names", "redactions", "chunks_url", "can_delete"]
+        fields = [
+            *DocumentSerializer.Meta.fields,
+            "redact_person_names",
+            "redactions",
+            "chunks_url",
+            "can_delete",
+            "can_reindex",
+        ]
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
     def get_redactions(self, document: Document) -> dict[str, int]:
@@ -62,6 +77,9 @@ class DocumentDetailSerializer(DocumentSerializer):
 
     def get_can_delete(self, document: Document) -> bool:
         return can_delete_document(self.context["request"].user, document)
+
+    def get_can_reindex(self, document: Document) -> bool:
+        return can_reindex_document(self.context["request"].user, document)
 
 
 class ChunkSerializer(serializers.ModelSerializer):
@@ -101,7 +119,7 @@ class UploadOutputSerializer(serializers.Serializer):
 class DocumentRefSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="pk")
     title = serializers.CharField()
-    ticker = serializers.CharField(source="company.ticker", default=None)
+    ticker = serializers.CharField(source="company.ticker", default=None, allow_null=True)
     doc_type = serializers.ChoiceField(choices=DocumentType.choices)
     published_on = serializers.DateField(allow_null=True)
     access_level = serializers.ChoiceField(choices=AccessLevel.choices)
@@ -209,6 +227,16 @@ def _validate_date_range(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+class FormDateField(serializers.DateField):
+    """A date part of a multipart form. A form cannot send null, so the schema states a plain
+    date (not nullable); an empty part, as an HTML form sends it, means no date."""
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data == "" and not self.required:
+            raise SkipField()
+        return super().validate_empty_values(data)
+
+
 class DocumentUploadInputSerializer(StrictSerializer):
     """Files, and metadata that applies to all of them; unknown parts are refused."""
 
@@ -235,7 +263,7 @@ class DocumentUploadInputSerializer(StrictSerializer):
         help_text="Single file only; defaults to the file's own title.",
     )
     source = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    published_on = serializers.DateField(required=False, allow_null=True)
+    published_on = FormDateField(required=False)
     access_level = serializers.ChoiceField(
         choices=AccessLevel.choices,
         default=AccessLevel.INTERNAL,
