@@ -6,9 +6,9 @@ every response is checked: no 5xx, status code, content type, headers and body a
 documented, invalid input refused, valid input not refused.
 
 Runs in process (the WSGI app) on the pytest-django test database, without a model worker:
-the operations that wait for one (search, ask) are kept in the run and answer their
+search, which waits for the interactive worker, is kept in the run and answers its
 documented 503 ``model_worker_unavailable`` at once (``models_call`` is made to time out);
-operations that start jobs answer 202 (the task would be sent after the transaction commits,
+operations that start jobs (ask included) answer 202 (the task would be sent after the transaction commits,
 which a test transaction never does). The regression tests for each finding are fast unit
 tests in ``test_contract_findings.py``.
 """
@@ -63,6 +63,8 @@ def contract_tokens(db, monkeypatch, no_connection_closing) -> dict[str, str]:
         raise ResultTimeout("no model worker in the contract test")
 
     monkeypatch.setattr("apps.research.selectors.models_call", worker_does_not_answer)
+    # Ask is a job (202): no worker runs it here, so a client's `wait` would only sleep.
+    monkeypatch.setattr("apps.research.api.search.wait_for_job", lambda job, seconds: None)
     # Throttling is tested on its own (test_throttling.py); here it would only turn cases into 429s.
     monkeypatch.setattr(SimpleRateThrottle, "allow_request", lambda self, request, view: True)
     # The token endpoint's documented example logs in as the demo analyst of `make run`.
@@ -86,7 +88,7 @@ schema.config.generation.update(
 
 
 # Operations that wait for the model worker: without one they answer their documented 503.
-MODEL_WORKER_OPERATIONS = {"POST /api/search/", "POST /api/ask/"}
+MODEL_WORKER_OPERATIONS = {"POST /api/search/"}
 # What a request valid by the schema may still be refused for (400), by field: checks no JSON
 # Schema states (one date before another, a ticker or adapter that exists, a file's content).
 SEMANTIC_REFUSALS = {

@@ -189,11 +189,16 @@ class AskApi(APIView):
         payload.is_valid(raise_exception=True)
         query = search_query(payload.validated_data, payload.validated_data["question"])
         job = answer_job_create(user=request.user, query=query)
-        deadline = time.monotonic() + payload.validated_data["wait"]
-        while not job.is_finished and time.monotonic() < deadline:
-            time.sleep(0.2)
-            job.refresh_from_db()
+        wait_for_job(job, seconds=payload.validated_data["wait"])
         return ask_job_response(request, job)
+
+
+def wait_for_job(job: Any, *, seconds: float) -> None:
+    """Poll the job until it finished or ``seconds`` (bounded by the serializer) passed."""
+    deadline = time.monotonic() + seconds
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.refresh_from_db()
 
 
 def ask_job_response(request: Request, job: Any) -> Response:

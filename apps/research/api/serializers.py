@@ -192,6 +192,17 @@ class AnswerSentenceSerializer(serializers.Serializer):
 MAX_ASK_WAIT_SECONDS = 10.0
 
 
+class StrictNumberField(serializers.FloatField):
+    """A JSON number and only a number: DRF's FloatField would take ``true`` or ``"3"``."""
+
+    default_error_messages = {"not_a_number": "Must be a number, not {type_name}."}
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("not_a_number", type_name=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class AskJobOutputSerializer(serializers.Serializer):
     """An answer job that has not produced an answer: queued, running, or failed."""
 
@@ -317,7 +328,7 @@ class SearchInputSerializer(_SearchFiltersSerializer):
 
 class AskInputSerializer(_SearchFiltersSerializer):
     question = StrictCharField(max_length=1000, trim_whitespace=True)
-    wait = serializers.FloatField(
+    wait = StrictNumberField(
         default=0,
         min_value=0,
         max_value=MAX_ASK_WAIT_SECONDS,
