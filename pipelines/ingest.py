@@ -77,6 +77,7 @@ def ingest_document(
         "tokenizer": (tokenizer or minilm_tokenizer()).name,
         "max_tokens": options.chunking.max_tokens,
         "overlap_tokens": options.chunking.overlap_tokens,
+        "max_chars": options.chunking.max_chars,
         "redact_person_names": options.redaction.redact_person_names,
     }
     return IngestedDocument(

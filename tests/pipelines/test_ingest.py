@@ -85,7 +85,7 @@ def test_pdf_ingest_keeps_pages_sections_and_numbers(words):
     # Page n names PII[n - 1] and PII[n].
     assert item.redaction_counts == {"email": 1, "phone": 2, "iban": 2, "card": 2, "national_id": 1}
     assert item.settings == {"tokenizer": "whitespace", "max_tokens": 48, "overlap_tokens": 8,
-                             "redact_person_names": False}  # fmt: skip
+                             "max_chars": 2000, "redact_person_names": False}  # fmt: skip
 
 
 def test_redaction_log_offsets_point_into_the_cleaned_text(words):
