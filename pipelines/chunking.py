@@ -115,12 +115,38 @@ class HuggingFaceTokenizer:
         return self._special_tokens
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
-        return [tuple(span) for span in self.backend.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+        # One encode() of a multi-megabyte text costs several times its pieces' encode_batch() (seen:
+        # 4M characters without a space, 18.8 s whole against 5.8 s in 10k pieces), so the text is
+        # encoded in pieces cut at whitespace, where the pre-tokenizer splits anyway.
+        pieces = _encoding_pieces(text, TOKENIZE_PIECE_CHARS)
+        encodings = self.backend.encode_batch([text[lo:hi] for lo, hi in pieces], add_special_tokens=False)
+        return [
+            (lo + s, lo + e) for (lo, _), encoding in zip(pieces, encodings, strict=True) for s, e in encoding.offsets
+        ]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
         return [len(encoding.ids) for encoding in self.backend.encode_batch(list(texts), add_special_tokens=True)]
+
+
+TOKENIZE_PIECE_CHARS = 10_000
+
+
+def _encoding_pieces(text: str, size: int) -> list[tuple[int, int]]:
+    """Consecutive spans of at most ``size`` characters covering ``text``, cut at a space or line
+    break in the second half of each window when there is one (else anywhere: a cut inside a run
+    that long only changes how a word no model reads is counted, and chunking re-counts)."""
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while len(text) - start > size:
+        window_end = start + size
+        cut = max(text.rfind(" ", start + size // 2, window_end), text.rfind("\n", start + size // 2, window_end))
+        cut = cut if cut > start else window_end
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(text)))
+    return pieces
 
 
 def packaged_minilm_path() -> Path:

@@ -296,3 +296,11 @@ def test_property_real_tokenizer_character_bound(minilm, text, max_chars):
     chunks = chunk_document(document, options=options, tokenizer=minilm)
     assert_invariants(document, chunks, minilm, options)
     assert re.sub(r"\s", "", content_of(chunks)) == re.sub(r"\s", "", document.text)
+
+
+def test_real_tokenizer_spans_of_a_long_text_match_one_encode_of_it(minilm):
+    # Long texts are encoded in pieces cut at whitespace; the spans are those of one whole encode.
+    text = " ".join(f"Revenue of segment {i} rose {i % 17}.{i % 10}% to ${i},250 million." for i in range(2_000))
+    assert len(text) > 3 * 10_000
+    whole = [tuple(span) for span in minilm.backend.encode(text, add_special_tokens=False).offsets]
+    assert minilm.token_spans(text) == whole
