@@ -36,9 +36,3 @@ def job_vectors_save(*, job_id: uuid.UUID | str, vectors: Any) -> str:
         default_storage.delete(name)
     default_storage.save(name, ContentFile(buffer.getvalue()))
     return name
-
-
-def job_vectors_delete(*, job_id: uuid.UUID | str) -> None:
-    name = job_vectors_name(job_id)
-    if default_storage.exists(name):
-        default_storage.delete(name)
