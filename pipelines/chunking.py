@@ -115,9 +115,9 @@ class HuggingFaceTokenizer:
         return self._special_tokens
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
-        # One encode() of a multi-megabyte text costs several times its pieces' encode_batch() (seen:
-        # 4M characters without a space, 18.8 s whole against 5.8 s in 10k pieces), so the text is
-        # encoded in pieces cut at whitespace, where the pre-tokenizer splits anyway.
+        # One encode() of a multi-megabyte text costs several times its pieces' encode_batch() (2.5-3.2x
+        # on 4M characters without a space, bench/long_lines.py), so the text is encoded in pieces cut
+        # at whitespace, where the pre-tokenizer splits anyway.
         pieces = _encoding_pieces(text, TOKENIZE_PIECE_CHARS)
         encodings = self.backend.encode_batch([text[lo:hi] for lo, hi in pieces], add_special_tokens=False)
         return [
