@@ -37,6 +37,25 @@ JOB_EXAMPLE = {
     "status_url": "/api/jobs/3f1c9f0e-8a8e-4d55-9a4e-5d2f0b6f9a11/",
 }
 
+SUCCEEDED_EMBEDDING_JOB_EXAMPLE = {
+    **JOB_EXAMPLE,
+    "status": "succeeded",
+    "progress": 100,
+    "message": "Embedded 2 texts",
+    "result": {
+        "model": "all-MiniLM-L6-v2",
+        "model_version": "sha256:53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        "dimensions": 384,
+        "count": 2,
+        "inference_record": 1042,
+        "preview": [-0.041357, 0.021932, 0.013541, -0.060781, 0.004319, 0.078414],
+        "vectors_url": "/api/jobs/3f1c9f0e-8a8e-4d55-9a4e-5d2f0b6f9a11/vectors/",
+    },
+    "attempts": 1,
+    "started_at": "2025-03-04T09:15:01Z",
+    "finished_at": "2025-03-04T09:15:02Z",
+}
+
 
 class JobSummarySerializer(serializers.ModelSerializer):
     """A job as lists show it: everything but the result, which only the detail endpoint returns."""
@@ -186,7 +205,13 @@ class JobDetailApi(APIView):
             "exactly like a job that does not exist."
         ),
         responses={
-            200: OpenApiResponse(JobOutputSerializer, examples=[OpenApiExample("Queued job", value=JOB_EXAMPLE)]),
+            200: OpenApiResponse(
+                JobOutputSerializer,
+                examples=[
+                    OpenApiExample("Queued job", value=JOB_EXAMPLE),
+                    OpenApiExample("Succeeded embedding job", value=SUCCEEDED_EMBEDDING_JOB_EXAMPLE),
+                ],
+            ),
             **error_responses(401, 403, 404, 429),
         },
         tags=["jobs"],
