@@ -15,6 +15,7 @@ urlpatterns = [
     path("docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("jobs/", jobs_api.JobListApi.as_view(), name="api-job-list"),
     path("jobs/<uuid:job_id>/", jobs_api.JobDetailApi.as_view(), name="api-job-detail"),
+    path("jobs/<uuid:job_id>/vectors/", jobs_api.JobVectorListApi.as_view(), name="api-job-vectors"),
     path("embeddings/", jobs_api.EmbeddingJobCreateApi.as_view(), name="api-embeddings"),
     path("documents/", research_api.DocumentListCreateApi.as_view(), name="api-document-list"),
     path("documents/<uuid:document_id>/", research_api.DocumentDetailApi.as_view(), name="api-document-detail"),

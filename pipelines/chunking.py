@@ -8,8 +8,13 @@ Rules, in order of precedence:
    silently by the model, so a longer chunk would be partly invisible to search).
 3. Headings stay with the paragraph that follows them; a paragraph is split only when it alone
    exceeds the bound, preferably at a line break, then a sentence end, then between words.
-4. A chunk after the first of its section starts with up to ``overlap_tokens`` tokens of the
-   previous chunk (shrunk if it would push the chunk over the bound).
+4. Every chunk has at most ``max_chars`` characters. Token counts alone do not bound size: the
+   WordPiece tokenizer turns any "word" over 100 characters into one ``[UNK]``, so a 15 MB line
+   without spaces was once a single 3-token chunk. Tokens and tokenizer-ignored runs (control and
+   zero-width characters) longer than half the bound (or than the token budget) are cut into
+   pieces first, at any character.
+5. A chunk after the first of its section starts with up to ``overlap_tokens`` tokens of the
+   previous chunk (shrunk if it would push the chunk over either bound).
 
 ``document.text[chunk.start:chunk.end] == chunk.text`` always holds, and the non-overlapping
 parts (``content_start:end``) of a section's chunks tile it, so every non-whitespace character
@@ -34,6 +39,9 @@ from pipelines.documents import BlockKind, ParsedDocument, TextBlock
 # Namespace for chunk ids (uuid5 of "<document key>:<ordinal>").
 CHUNK_ID_NAMESPACE = uuid.UUID("5f0d7d2e-6a43-4f39-9d0e-2b8e6c1a7a51")
 MINILM_MAX_SEQ_LENGTH = 256
+# 256 MiniLM tokens of English prose or filing tables are 700-1,300 characters; 2,000 binds only
+# on text the model cannot read anyway (runs of [UNK]), and keeps one chunk a few kilobytes.
+DEFAULT_MAX_CHARS = 2_000
 _CLOSING = "\"')\u201d\u2019"  # may follow a sentence's full stop
 
 
@@ -107,12 +115,38 @@ class HuggingFaceTokenizer:
         return self._special_tokens
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
-        return [tuple(span) for span in self.backend.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+        # One encode() of a multi-megabyte text costs several times its pieces' encode_batch() (2.5-3.2x
+        # on 4M characters without a space, bench/long_lines.py), so the text is encoded in pieces cut
+        # at whitespace, where the pre-tokenizer splits anyway.
+        pieces = _encoding_pieces(text, TOKENIZE_PIECE_CHARS)
+        encodings = self.backend.encode_batch([text[lo:hi] for lo, hi in pieces], add_special_tokens=False)
+        return [
+            (lo + s, lo + e) for (lo, _), encoding in zip(pieces, encodings, strict=True) for s, e in encoding.offsets
+        ]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
         return [len(encoding.ids) for encoding in self.backend.encode_batch(list(texts), add_special_tokens=True)]
+
+
+TOKENIZE_PIECE_CHARS = 10_000
+
+
+def _encoding_pieces(text: str, size: int) -> list[tuple[int, int]]:
+    """Consecutive spans of at most ``size`` characters covering ``text``, cut at a space or line
+    break in the second half of each window when there is one (else anywhere: a cut inside a run
+    that long only changes how a word no model reads is counted, and chunking re-counts)."""
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while len(text) - start > size:
+        window_end = start + size
+        cut = max(text.rfind(" ", start + size // 2, window_end), text.rfind("\n", start + size // 2, window_end))
+        cut = cut if cut > start else window_end
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, len(text)))
+    return pieces
 
 
 def packaged_minilm_path() -> Path:
@@ -139,10 +173,13 @@ def minilm_tokenizer() -> HuggingFaceTokenizer:
 class ChunkingOptions:
     max_tokens: int = MINILM_MAX_SEQ_LENGTH
     overlap_tokens: int = 32
+    max_chars: int = DEFAULT_MAX_CHARS
 
     def __post_init__(self) -> None:
         if self.max_tokens < 8:
             raise ValueError("max_tokens must be at least 8")
+        if self.max_chars < 16:
+            raise ValueError("max_chars must be at least 16")
         if not 0 <= self.overlap_tokens < self.max_tokens // 2:
             raise ValueError("overlap_tokens must be between 0 and half of max_tokens")
 
@@ -231,8 +268,13 @@ class _SectionChunker:
         self.budget = options.max_tokens - tokenizer.special_tokens
         self.start = blocks[0].start
         self.end = blocks[-1].end
+        self.max_chars = options.max_chars
         section_text = text[self.start : self.end]
-        self.spans = [(self.start + s, self.start + e) for s, e in tokenizer.token_spans(section_text) if e > s]
+        spans = [(self.start + s, self.start + e) for s, e in tokenizer.token_spans(section_text) if e > s]
+        # A cut-out piece of an [UNK] word is re-tokenised on its own as word pieces, at most one per
+        # character with WordPiece: pieces of at most ``budget`` characters always fit the token bound.
+        piece_limit = max(1, min(options.max_chars // 2, self.budget))
+        self.spans = _bounded_spans(text, spans, self.start, self.end, limit=piece_limit)
         self.span_starts = [s for s, _ in self.spans]
 
     def first_token_at(self, char: int) -> int:
@@ -240,6 +282,20 @@ class _SectionChunker:
 
     def char_of(self, token_index: int) -> int:
         return self.end if token_index >= len(self.spans) else self.spans[token_index][0]
+
+    def chars(self, lo: int, hi: int) -> int:
+        """Characters a chunk of tokens [lo, hi) can cover: up to the next token, as ``layout`` cuts it."""
+        begin = self.start if lo == 0 else self.spans[lo][0]
+        return self.char_of(hi) - begin
+
+    def max_end(self, lo: int, budget: int) -> int:
+        """The furthest ``hi`` for a chunk starting at token ``lo`` within both bounds (at least one token)."""
+        bound = (self.start if lo == 0 else self.spans[lo][0]) + self.max_chars
+        hi = len(self.spans) if self.end <= bound else bisect.bisect_right(self.span_starts, bound) - 1
+        return max(lo + 1, min(lo + budget, hi))
+
+    def fits(self, lo: int, hi: int) -> bool:
+        return hi - lo <= self.budget and self.chars(lo, hi) <= self.max_chars
 
     def cut_quality(self, index: int) -> int:
         """How good a chunk boundary before token ``index`` is: 3 line break, 2 sentence end, 1 word, 0 none."""
@@ -272,11 +328,11 @@ class _SectionChunker:
         return ranges
 
     def split(self, lo: int, hi: int, budget: int) -> list[_Piece]:
-        """Windows of at most ``budget`` tokens, each cut at the best boundary in its second half."""
+        """Windows within ``budget`` tokens and ``max_chars``, each cut at the best boundary in its second half."""
         pieces = []
-        while hi - lo > budget:
-            best, best_quality = lo + budget, -1
-            for candidate in range(lo + budget, lo + max(1, budget // 2) - 1, -1):
+        while hi > (limit := self.max_end(lo, budget)):
+            best, best_quality = limit, -1
+            for candidate in range(limit, lo + max(1, (limit - lo) // 2) - 1, -1):
                 quality = self.cut_quality(candidate)
                 if quality > best_quality:
                     best, best_quality = candidate, quality
@@ -293,12 +349,12 @@ class _SectionChunker:
         current: _Piece | None = None
         window = max(1, self.budget - self.options.overlap_tokens)
         for lo, hi in self.units():
-            if hi - lo > self.budget:
+            if not self.fits(lo, hi):
                 if current is not None:
                     pieces.append(current)
                 *done, current = self.split(lo, hi, window)
                 pieces.extend(done)
-            elif current is not None and hi - current.tok_lo <= self.budget:
+            elif current is not None and self.fits(current.tok_lo, hi):
                 current = _Piece(current.tok_lo, hi)
             else:
                 if current is not None:
@@ -312,6 +368,8 @@ class _SectionChunker:
         """Where a chunk starts when it repeats the end of the previous one: a sentence start if possible."""
         allowance = min(self.options.overlap_tokens, self.budget - (piece.tok_hi - piece.tok_lo))
         earliest = max(0, piece.tok_lo - allowance)
+        while earliest < piece.tok_lo and self.char_of(piece.tok_hi) - self.char_of(earliest) > self.max_chars:
+            earliest += 1
         for minimum_quality in (2, 1):
             for index in range(earliest, piece.tok_lo):
                 if self.cut_quality(index) >= minimum_quality:
@@ -341,7 +399,11 @@ class _SectionChunker:
         for _ in range(64):
             spans = self.layout(pieces)
             counts = self.tokenizer.count_tokens([self.text[span.start : span.end] for span in spans])
-            over = {i for i, count in enumerate(counts) if count > self.options.max_tokens}
+            over = {
+                i
+                for i, (span, count) in enumerate(zip(spans, counts, strict=True))
+                if count > self.options.max_tokens or span.end - span.start > self.max_chars
+            }
             if not over:
                 break
             fixed: list[_Piece] = []
@@ -359,6 +421,31 @@ class _SectionChunker:
                 break
             pieces = fixed
         return [(span, count) for span, count in zip(spans, counts, strict=True) if span.end > span.start]
+
+
+def _bounded_spans(
+    text: str, spans: list[tuple[int, int]], start: int, end: int, *, limit: int
+) -> list[tuple[int, int]]:
+    """Token spans with no token and no untokenized gap longer than ``limit`` characters.
+
+    A longer token is cut into ``limit``-sized pieces; a longer gap that holds more than whitespace
+    (characters the tokenizer drops) gets such pieces as tokens of its own. A chunk of one piece
+    plus the gap after it then stays within ``2 * limit`` characters.
+    """
+    bounded: list[tuple[int, int]] = []
+    covered = start
+    for span_start, span_end in [*spans, (end, end)]:
+        if span_start - covered > limit:
+            lo, hi = _trim(text, covered, span_start)
+            bounded.extend((cut, min(cut + limit, hi)) for cut in range(lo, hi, limit))
+        if span_start == span_end:  # the sentinel
+            break
+        if span_end - span_start > limit:
+            bounded.extend((cut, min(cut + limit, span_end)) for cut in range(span_start, span_end, limit))
+        else:
+            bounded.append((span_start, span_end))
+        covered = max(covered, span_end)
+    return bounded
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

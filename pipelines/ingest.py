@@ -26,7 +26,7 @@ from pipelines.redaction import Redaction, RedactionPolicy, redact_document
 
 # Recorded with every ingested document; bump when parsing, cleaning, redaction or chunking
 # change their output so that the index can tell which documents need re-ingesting.
-PIPELINE_VERSION = "argus-ingest/1"
+PIPELINE_VERSION = "argus-ingest/2"  # 2: chunks bounded in characters too
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ def ingest_document(
         "tokenizer": (tokenizer or minilm_tokenizer()).name,
         "max_tokens": options.chunking.max_tokens,
         "overlap_tokens": options.chunking.overlap_tokens,
+        "max_chars": options.chunking.max_chars,
         "redact_person_names": options.redaction.redact_person_names,
     }
     return IngestedDocument(

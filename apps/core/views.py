@@ -8,14 +8,14 @@ from django.template import loader
 from apps.accounts.decorators import role_required
 from apps.accounts.roles import ALL_ROLES, user_roles
 from apps.jobs.models import JobStatus
-from apps.jobs.selectors import OVERSIGHT_ROLES, job_list_for_user, job_status_counts_for_user
+from apps.jobs.selectors import OVERSIGHT_ROLES, job_status_counts_for_user, job_summaries_for_user
 
 RECENT_JOBS = 8
 
 
 @role_required(ALL_ROLES)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    jobs = job_list_for_user(request.user)
+    jobs = job_summaries_for_user(request.user)
     counted = job_status_counts_for_user(request.user)
     status_counts = [(status, label, counted.get(status, 0)) for status, label in JobStatus.choices]
     return render(

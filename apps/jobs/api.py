@@ -6,7 +6,8 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 from apps.accounts.roles import ALL_ROLES, DESK_ROLES
 from apps.core.api_errors import error_responses
 from apps.jobs.models import Job
-from apps.jobs.selectors import job_get_for_user, job_list_for_user
+from apps.jobs.selectors import job_embedding_vectors, job_get_for_user, job_summaries_for_user
 from apps.jobs.services import embedding_job_create
 
 JOB_EXAMPLE = {
@@ -36,8 +37,29 @@ JOB_EXAMPLE = {
     "status_url": "/api/jobs/3f1c9f0e-8a8e-4d55-9a4e-5d2f0b6f9a11/",
 }
 
+SUCCEEDED_EMBEDDING_JOB_EXAMPLE = {
+    **JOB_EXAMPLE,
+    "status": "succeeded",
+    "progress": 100,
+    "message": "Embedded 2 texts",
+    "result": {
+        "model": "all-MiniLM-L6-v2",
+        "model_version": "sha256:53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        "dimensions": 384,
+        "count": 2,
+        "inference_record": 1042,
+        "preview": [-0.041357, 0.021932, 0.013541, -0.060781, 0.004319, 0.078414],
+        "vectors_url": "/api/jobs/3f1c9f0e-8a8e-4d55-9a4e-5d2f0b6f9a11/vectors/",
+    },
+    "attempts": 1,
+    "started_at": "2025-03-04T09:15:01Z",
+    "finished_at": "2025-03-04T09:15:02Z",
+}
 
-class JobOutputSerializer(serializers.ModelSerializer):
+
+class JobSummarySerializer(serializers.ModelSerializer):
+    """A job as lists show it: everything but the result, which only the detail endpoint returns."""
+
     owner = serializers.CharField(
         source="owner.username", default=None, allow_null=True, help_text="Username; null for system jobs."
     )
@@ -46,12 +68,17 @@ class JobOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "owner", "actor_label", "status", "progress", "message", "error", "result",
+            "id", "kind", "owner", "actor_label", "status", "progress", "message", "error",
             "result_ref", "attempts", "created_at", "started_at", "finished_at", "status_url",
         ]  # fmt: skip
 
     def get_status_url(self, job: Job) -> str:
         return f"/api/jobs/{job.id}/"
+
+
+class JobOutputSerializer(JobSummarySerializer):
+    class Meta(JobSummarySerializer.Meta):
+        fields = [*JobSummarySerializer.Meta.fields[:8], "result", *JobSummarySerializer.Meta.fields[8:]]
 
 
 class StrictCharField(serializers.CharField):
@@ -148,7 +175,7 @@ class JobListApi(ListAPIView):
     """Jobs visible to the caller: their own; all jobs for auditors and admins."""
 
     allowed_roles = ALL_ROLES
-    serializer_class = JobOutputSerializer
+    serializer_class = JobSummarySerializer
 
     @extend_schema(
         operation_id="jobs_list",
@@ -156,16 +183,16 @@ class JobListApi(ListAPIView):
         description=(
             "Newest first, paginated with `limit`/`offset`. Analysts and risk officers see their own "
             "jobs and the system's research indexing jobs (no owner, such as the demo corpus); auditors and "
-            "admins see every job."
+            "admins see every job. Lists carry no `result`: get one job for it."
         ),
-        responses={200: JobOutputSerializer(many=True), **error_responses(400, 401, 403, 429)},
+        responses={200: JobSummarySerializer(many=True), **error_responses(400, 401, 403, 429)},
         tags=["jobs"],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return job_list_for_user(self.request.user)
+        return job_summaries_for_user(self.request.user)
 
 
 class JobDetailApi(APIView):
@@ -175,11 +202,19 @@ class JobDetailApi(APIView):
         operation_id="jobs_retrieve",
         summary="Get one job",
         description=(
-            "Status, progress and, once succeeded, the result. A job the caller may not see is a 404, "
+            "Status, progress and, once succeeded, the result. An embedding job's result is a summary "
+            "(`count`, `dimensions`, `model`, `model_version`, `inference_record`, a `preview` of the first "
+            "vector); the vectors themselves are at `vectors_url`. A job the caller may not see is a 404, "
             "exactly like a job that does not exist."
         ),
         responses={
-            200: OpenApiResponse(JobOutputSerializer, examples=[OpenApiExample("Queued job", value=JOB_EXAMPLE)]),
+            200: OpenApiResponse(
+                JobOutputSerializer,
+                examples=[
+                    OpenApiExample("Queued job", value=JOB_EXAMPLE),
+                    OpenApiExample("Succeeded embedding job", value=SUCCEEDED_EMBEDDING_JOB_EXAMPLE),
+                ],
+            ),
             **error_responses(401, 403, 404, 429),
         },
         tags=["jobs"],
@@ -190,3 +225,46 @@ class JobDetailApi(APIView):
             # 404, not 403: another user's job id reveals nothing.
             raise NotFound("No such job.")
         return Response(JobOutputSerializer(job).data)
+
+
+class JobVectorPagination(LimitOffsetPagination):
+    # 100 vectors of 384 floats are about 400 kB of JSON.
+    default_limit = 100
+    max_limit = 100
+
+
+class JobVectorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the text in the job's `texts`.")
+    vector = serializers.ListField(child=serializers.FloatField(), help_text="The normalised embedding.")
+
+
+class JobVectorListApi(GenericAPIView):
+    """The vectors of a succeeded embedding job, in the order of its texts."""
+
+    allowed_roles = ALL_ROLES
+    serializer_class = JobVectorSerializer
+    pagination_class = JobVectorPagination
+
+    @extend_schema(
+        operation_id="jobs_vectors_list",
+        summary="Get an embedding job's vectors",
+        description=(
+            "The vectors of a succeeded embedding job, one per text in the order given, paginated with "
+            "`limit` (at most 100) and `offset`. 404 for a job the caller may not see, a job of another "
+            "kind, or one that has not succeeded."
+        ),
+        responses={200: JobVectorSerializer(many=True), **error_responses(401, 403, 404, 429)},
+        tags=["jobs"],
+    )
+    def get(self, request: Request, job_id) -> Response:
+        job = job_get_for_user(request.user, job_id)
+        vectors = job_embedding_vectors(job) if job is not None else None
+        if vectors is None:
+            raise NotFound("No such embedding job, or it has no vectors yet.")
+        page = self.paginate_queryset(vectors)
+        offset = self.paginator.offset
+        rows = [
+            {"index": offset + position, "vector": [round(float(value), 6) for value in row]}
+            for position, row in enumerate(page)
+        ]
+        return self.get_paginated_response(JobVectorSerializer(rows, many=True).data)

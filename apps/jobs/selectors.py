@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.files.storage import default_storage
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.roles import DESK_ROLES, Role, user_roles
-from apps.jobs.models import Job, JobKind
+from apps.jobs.artifacts import job_vectors_name
+from apps.jobs.models import Job, JobKind, JobStatus
 
 # Roles that oversee everyone's jobs rather than only their own.
 OVERSIGHT_ROLES = {Role.ADMIN, Role.AUDITOR}
@@ -13,6 +15,11 @@ OVERSIGHT_ROLES = {Role.ADMIN, Role.AUDITOR}
 # corpus): every research reader (the desk roles) follows their progress. Jobs carry
 # counts and messages, never document contents, and nobody but a worker changes them.
 SYSTEM_RESEARCH_JOB_KINDS = (JobKind.INGEST, JobKind.REINDEX)
+
+
+def job_summaries_for_user(user: Any) -> QuerySet[Job]:
+    """The user's jobs for lists: without ``params`` and ``result``, which can be megabytes each."""
+    return job_list_for_user(user).defer("params", "result")
 
 
 def job_list_for_user(user: Any) -> QuerySet[Job]:
@@ -35,3 +42,21 @@ def job_status_counts_for_user(user: Any) -> dict[str, int]:
     """How many of the user's visible jobs are in each status."""
     # order_by() drops the model's default ordering, which would otherwise join the GROUP BY.
     return dict(job_list_for_user(user).order_by().values_list("status").annotate(n=Count("id")))
+
+
+def job_embedding_vectors(job: Job) -> Any | None:
+    """A succeeded embedding job's vectors as an (n, dimensions) float32 array; None when it has none.
+
+    Jobs that finished before vectors left the job row still carry them in ``result``.
+    """
+    import numpy as np
+
+    if job.kind != JobKind.EMBED or job.status != JobStatus.SUCCEEDED:
+        return None
+    if isinstance(job.result, dict) and isinstance(job.result.get("vectors"), list):
+        return np.asarray(job.result["vectors"], dtype=np.float32)
+    name = job_vectors_name(job.pk)
+    if not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as handle:
+        return np.load(handle, allow_pickle=False)

@@ -9,17 +9,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from apps.accounts.decorators import role_required
 from apps.accounts.roles import ALL_ROLES, DESK_ROLES, user_roles
+from apps.jobs.artifacts import VECTOR_PREVIEW_VALUES
 from apps.jobs.forms import EmbeddingJobForm
 from apps.jobs.models import Job, JobKind, JobStatus
-from apps.jobs.selectors import OVERSIGHT_ROLES, job_get_for_user, job_list_for_user
+from apps.jobs.selectors import OVERSIGHT_ROLES, job_get_for_user, job_summaries_for_user
 from apps.jobs.services import embedding_job_create
 
 JOB_LIST_LIMIT = 100
-# How much of an embedding the page shows: enough to see it is real, not 384 numbers.
-VECTOR_PREVIEW_VALUES = 6
 TEXT_PREVIEW_COUNT = 5
 
 
@@ -72,24 +72,26 @@ def embed_start(request: HttpRequest) -> HttpResponse:
 def job_result_summary(job: Job) -> dict[str, Any] | None:
     """What the page shows of a finished job's result: scalars as they are, big lists as a size.
 
-    Embedding results carry one vector per text; the page shows their shape and the first
-    values of the first vector instead of thousands of floats.
+    Embedding results carry the first values of the first vector (the vectors themselves are in
+    storage, served by the API); results of jobs that finished before then carry every vector.
     """
     result = job.result
     if job.status != JobStatus.SUCCEEDED or not isinstance(result, dict):
         return None
     if job.kind == JobKind.EMBED:
         vectors = result.get("vectors") or []
-        first = vectors[0] if vectors and isinstance(vectors[0], list) else []
+        first = vectors[0] if vectors and isinstance(vectors[0], list) else result.get("preview") or []
+        dimensions = result.get("dimensions", len(first))
         return {
             "kind": "embed",
             "count": result.get("count", len(vectors)),
-            "dimensions": result.get("dimensions", len(first)),
+            "dimensions": dimensions,
             "model": result.get("model", ""),
             "model_version": result.get("model_version", ""),
             "inference_record": result.get("inference_record"),
             "first_values": [float(v) for v in first[:VECTOR_PREVIEW_VALUES]],
-            "more_values": max(len(first) - VECTOR_PREVIEW_VALUES, 0),
+            "more_values": max(dimensions - min(len(first), VECTOR_PREVIEW_VALUES), 0),
+            "vectors_url": result.get("vectors_url") or reverse("api-job-vectors", args=[job.pk]),
         }
     fields = []
     for key, value in result.items():
@@ -112,7 +114,7 @@ def _job_table_context(request: HttpRequest) -> dict[str, Any]:
     status = request.GET.get("status", "")
     if status not in JobStatus.values:
         status = ""
-    jobs = job_list_for_user(request.user)
+    jobs = job_summaries_for_user(request.user)
     if status:
         jobs = jobs.filter(status=status)
     jobs = list(jobs[:JOB_LIST_LIMIT])

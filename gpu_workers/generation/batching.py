@@ -20,34 +20,41 @@ S = TypeVar("S")
 
 
 def collect_batch(
-    take: Callable[[int], list[T]], *, max_size: int, max_wait_s: float, poll_s: float = 0.005
+    take: Callable[[int], list[T]],
+    *,
+    max_size: int,
+    max_wait_s: float,
+    poll_s: float = 0.005,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[T]:
     """Call ``take(room_left)`` until ``max_size`` items, or ``max_wait_s`` after the first item arrived.
 
     Returns as soon as the batch is full; returns [] when nothing arrived within
     ``max_wait_s`` of the call (so a worker loop can check for shutdown). ``take`` must
     not block for long: it returns what is available now, at most ``n`` items.
+    ``clock`` and ``sleep`` are injectable so that tests can run the policy on a fake clock.
     """
     if max_size < 1:
         raise ValueError("max_size must be at least 1")
     batch: list[T] = []
     first_at: float | None = None
-    started = time.monotonic()
+    started = clock()
     while True:
         items = take(max_size - len(batch))
         if len(items) > max_size - len(batch):
             raise ValueError(f"take({max_size - len(batch)}) returned {len(items)} items")
         if items:
             if first_at is None:
-                first_at = time.monotonic()
+                first_at = clock()
             batch.extend(items)
             if len(batch) >= max_size:
                 return batch
-        now = time.monotonic()
+        now = clock()
         deadline = (first_at if first_at is not None else started) + max_wait_s
         if now >= deadline:
             return batch
-        time.sleep(min(poll_s, deadline - now))
+        sleep(min(poll_s, deadline - now))
 
 
 class DynamicBatcher(Generic[R, S]):
@@ -58,11 +65,19 @@ class DynamicBatcher(Generic[R, S]):
     """
 
     def __init__(
-        self, engine_predict: Callable[[list[R]], list[S]], *, max_size: int = 8, max_wait_s: float = 0.05
+        self,
+        engine_predict: Callable[[list[R]], list[S]],
+        *,
+        max_size: int = 8,
+        max_wait_s: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.engine_predict = engine_predict
         self.max_size = max_size
         self.max_wait_s = max_wait_s
+        self.clock = clock
+        self.sleep = sleep
         self.batch_sizes: list[int] = []
         self._queue: queue.SimpleQueue[tuple[R, Future[S]]] = queue.SimpleQueue()
         self._closed = threading.Event()
@@ -117,7 +132,14 @@ class DynamicBatcher(Generic[R, S]):
                 del pending[:n]
                 return head + self._take(n - len(head))
 
-            batch = collect_batch(take, max_size=self.max_size, max_wait_s=self.max_wait_s, poll_s=0.002)
+            batch = collect_batch(
+                take,
+                max_size=self.max_size,
+                max_wait_s=self.max_wait_s,
+                poll_s=0.002,
+                clock=self.clock,
+                sleep=self.sleep,
+            )
             batch = [(request, future) for request, future in batch if future.set_running_or_notify_cancel()]
             if batch:
                 self._run_batch(batch)

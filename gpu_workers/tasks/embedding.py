@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.urls import reverse
 
 from apps.audit.models import InferenceKind
 from apps.audit.services import audited
 from apps.core.logging import job_context
+from apps.jobs.artifacts import VECTOR_PREVIEW_VALUES, job_vectors_save
 from apps.jobs.services import claim_of, job_claim, job_fail, job_progress, job_succeed
 from apps.jobs.task_base import JobTask
 from gpu_workers.runtime import model_cache
@@ -61,13 +63,17 @@ def embed_texts(self, job_id: str) -> dict[str, Any]:
                 call.output = batch.vectors
                 call.tokens_in = batch.tokens
                 call.details = {"count": len(texts), "dimensions": engine.dimensions}
+            vectors = engine.encode(batch)
+            # The vectors go to storage, not into the job row that every list and poll reads.
+            job_vectors_save(job_id=job.id, vectors=vectors)
             result = {
                 "model": engine.model_name,
                 "model_version": engine.model_version,
                 "dimensions": engine.dimensions,
                 "count": len(texts),
-                "vectors": engine.encode(batch),
                 "inference_record": call.record.seq if call.record else None,
+                "preview": vectors[0][:VECTOR_PREVIEW_VALUES] if vectors else [],
+                "vectors_url": reverse("api-job-vectors", args=[job.id]),
             }
         except TRANSIENT_ERRORS:
             raise

@@ -61,7 +61,8 @@ def generation_engine() -> Any:
         engine.registry_name = base.name
         return engine
 
-    return model_cache.get(f"generation:{base.name}:{base.content_hash}", load)
+    # One generation slot: when the registry's default changes, the old base model is dropped.
+    return model_cache.get(f"generation:{base.name}:{base.content_hash}", load, slot="generation")
 
 
 def adapter_label(adapter: Any) -> str:

@@ -47,8 +47,10 @@ def table_row_text(line: str) -> str:
 
 
 def _is_caps_heading(line: str) -> bool:
+    if len(line) > 120:  # checked first: a 15 MB line would otherwise be copied letter by letter
+        return False
     letters = [ch for ch in line if ch.isalpha()]
-    if len(letters) < 4 or len(line) > 120 or line.endswith((",", ";")):
+    if len(letters) < 4 or line.endswith((",", ";")):
         return False
     if sum(ch.isdigit() for ch in line) > 0.2 * len(line):
         return False

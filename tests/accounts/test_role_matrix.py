@@ -18,7 +18,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from apps.jobs.models import Job, JobKind
+from apps.jobs.artifacts import job_vectors_save
+from apps.jobs.models import Job, JobKind, JobStatus
 from apps.research.models import AccessLevel, Company, Document, DocumentStatus, ReportStatus, ResearchReport
 from tests.conftest import client_for
 
@@ -82,6 +83,7 @@ EXPECTED: dict[str, tuple] = {
     "api-docs":                                ("GET",  LOGIN, 403,   200,   200,   200,   200),
     "api-job-list":                            ("GET",  401,   403,   200,   200,   200,   200),
     "api-job-detail":                          ("GET",  401,   403,   200,   404,   200,   200),
+    "api-job-vectors":                         ("GET",  401,   403,   200,   404,   200,   200),
     "api-embeddings":                          ("POST", 401,   403,   202,   202,   403,   202),
     "api-document-list":                       ("GET",  401,   403,   200,   200,   403,   200),
     "api-document-detail":                     ("GET",  401,   403,   200,   200,   403,   200),
@@ -199,7 +201,9 @@ def world(analyst) -> World:
         owner=analyst,
         actor_label=f"user:{analyst.username}",
         params={"texts": ["Net debt fell."]},
+        status=JobStatus.SUCCEEDED,
     )
+    job_vectors_save(job_id=job.pk, vectors=[[0.6, 0.8]])
     document = Document.objects.create(
         title="Acme Q3 review",
         uploaded_by=analyst,

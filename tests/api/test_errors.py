@@ -115,7 +115,7 @@ def test_unhandled_error_in_an_api_view_is_json_500(analyst, monkeypatch):
     def explode(user):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("apps.jobs.api.job_list_for_user", explode)
+    monkeypatch.setattr("apps.jobs.api.job_summaries_for_user", explode)
     client = client_for(analyst)
     client.raise_request_exception = False
     error = error_of(client.get("/api/jobs/"), 500)

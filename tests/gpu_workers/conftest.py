@@ -31,8 +31,8 @@ def _smollm2_tokenizer():
     return AutoTokenizer.from_pretrained(str(folder), gguf_file=file, local_files_only=True)
 
 
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> Path:
+def save_tiny_llama(path: Path, *, seed: int) -> Path:
+    """A 2-layer Llama with the SmolLM2 tokenizer and seeded random weights, saved like a real checkpoint."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -54,15 +54,19 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
         # near-ties would make greedy decoding hinge on float rounding.
         initializer_range=0.2,
     )
-    torch.manual_seed(1234)
+    torch.manual_seed(seed)
     model = LlamaForCausalLM(config).eval()
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
     )
-    path = tmp_path_factory.mktemp("tiny-llama") / "tiny-smollm2"
     model.save_pretrained(str(path), safe_serialization=True)
     tokenizer.save_pretrained(str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama") / "tiny-smollm2", seed=1234)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pytest
 from apps.audit.models import InferenceRecord, InferenceStatus
 from apps.audit.selectors import audit_chain_verify
 from apps.jobs.models import Job, JobStatus
+from apps.jobs.selectors import job_embedding_vectors
 from apps.jobs.services import embedding_job_create, jobs_reap_expired
 from tests.worker import wait_for
 
@@ -61,7 +62,7 @@ def test_job_survives_sigkill_of_its_worker_process(celery_worker_process, analy
     assert done.status == JobStatus.SUCCEEDED, done.error
     assert done.attempts == 2, "claimed once by the killed process and once after its lease ran out"
     assert done.worker != running.worker
-    assert done.result["count"] == len(texts)
+    assert done.result["count"] == len(texts) and len(job_embedding_vectors(done)) == len(texts)
     assert Job.objects.filter(pk=job.id).count() == 1
     # The killed attempt never finished its inference; the redelivered one is recorded exactly once.
     records = InferenceRecord.objects.filter(job_id=job.id)

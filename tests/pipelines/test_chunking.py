@@ -48,6 +48,7 @@ def assert_invariants(document: ParsedDocument, chunks, tokenizer, options: Chun
         assert text[chunk.start : chunk.end] == chunk.text and chunk.text == chunk.text.strip() and chunk.text
         assert chunk.start <= chunk.content_start <= chunk.end
         assert chunk.token_count == tokenizer.count_tokens([chunk.text])[0] <= options.max_tokens
+        assert len(chunk.text) <= options.max_chars
         covered[chunk.start : chunk.end] = b"\x01" * (chunk.end - chunk.start)
     missing = [i for i, ch in enumerate(text) if not ch.isspace() and not covered[i]]
     assert not missing, f"uncovered characters at {missing[:5]}"
@@ -150,6 +151,8 @@ def test_options_are_validated():
         ChunkingOptions(max_tokens=4)
     with pytest.raises(ValueError):
         ChunkingOptions(max_tokens=64, overlap_tokens=32)
+    with pytest.raises(ValueError):
+        ChunkingOptions(max_chars=15)
     assert ChunkingOptions().max_tokens == 256 and ChunkingOptions().overlap_tokens == 32
 
 
@@ -215,3 +218,89 @@ def test_long_unbroken_token_runs_are_cut_inside_words(minilm):
     chunks = chunk_document(document, options=options, tokenizer=minilm)
     assert len(chunks) > 5
     assert_invariants(document, chunks, minilm, options)
+
+
+# --- character bound: huge "words" and lines ----------------------------------------------------
+
+
+def content_of(chunks) -> str:
+    return "".join(chunk.text[chunk.content_start - chunk.start :] for chunk in chunks)
+
+
+def test_a_huge_line_without_spaces_is_split_like_any_text(minilm):
+    # The 15 MB JSON line, scaled down: WordPiece reads any word over 100 characters as one [UNK],
+    # so the token bound alone kept the whole line in one 3-token chunk.
+    line = '{"k":"' + "Q" * 200_000 + '"}'
+    document = doc(BlockDraft(P, line))
+    options = ChunkingOptions()
+    chunks = chunk_document(document, options=options, tokenizer=minilm)
+    assert len(chunks) >= len(line) // options.max_chars
+    assert max(len(c.text) for c in chunks) <= options.max_chars
+    assert content_of(chunks) == line
+    assert_invariants(document, chunks, minilm, options)
+
+
+def test_characters_the_tokenizer_drops_are_bounded_too(minilm):
+    # Zero-width spaces and control characters produce no tokens at all.
+    document = doc(BlockDraft(P, "Revenue grew. " + "\u200b" * 10_000 + " Margins fell."))
+    options = ChunkingOptions(max_chars=500)
+    chunks = chunk_document(document, options=options, tokenizer=minilm)
+    assert max(len(c.text) for c in chunks) <= 500
+    assert_invariants(document, chunks, minilm, options)
+
+
+def test_long_words_among_prose_keep_the_prose_overlap(words):
+    prose = " ".join(f"Sentence {i} ends here." for i in range(60))
+    document = doc(BlockDraft(P, prose + " " + "z" * 700 + " " + prose))
+    options = ChunkingOptions(max_tokens=40, overlap_tokens=6, max_chars=300)
+    chunks = chunk_document(document, options=options, tokenizer=words)
+    assert_invariants(document, chunks, words, options)
+    assert any(c.start < c.content_start for c in chunks)  # overlap survives where it fits
+    assert content_of(chunks).count("z") == 700 and sum("z" in c.text for c in chunks) >= 3
+
+
+# Text as a hostile upload looks: runs without spaces of any length, lone spaces and line breaks,
+# and characters a tokenizer drops.
+hostile_text = (
+    st.lists(
+        st.one_of(
+            st.integers(1, 3_000).map(lambda n: "x" * n),
+            st.sampled_from([" ", "\n", "  ", "Revenue", "12.5%", "\u200b" * 40, "\x00\x01", "é"]),
+            st.text(min_size=1, max_size=30),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+    .map("".join)
+    .filter(str.strip)
+)
+
+
+@given(hostile_text, st.integers(16, 400), st.integers(10, 60))
+@property_settings(200)
+def test_property_no_chunk_exceeds_the_character_bound_and_content_covers_the_text(text, max_chars, max_tokens):
+    words = WhitespaceTokenizer()
+    options = ChunkingOptions(max_tokens=max_tokens, overlap_tokens=3, max_chars=max_chars)
+    document = doc(BlockDraft(P, text))
+    chunks = chunk_document(document, options=options, tokenizer=words)
+    assert_invariants(document, chunks, words, options)
+    # The non-overlapping parts, joined, are the document's text less the whitespace between chunks.
+    assert re.sub(r"\s", "", content_of(chunks)) == re.sub(r"\s", "", document.text)
+
+
+@given(hostile_text, st.integers(16, 400))
+@property_settings(60)
+def test_property_real_tokenizer_character_bound(minilm, text, max_chars):
+    options = ChunkingOptions(max_tokens=32, overlap_tokens=4, max_chars=max_chars)
+    document = doc(BlockDraft(P, text))
+    chunks = chunk_document(document, options=options, tokenizer=minilm)
+    assert_invariants(document, chunks, minilm, options)
+    assert re.sub(r"\s", "", content_of(chunks)) == re.sub(r"\s", "", document.text)
+
+
+def test_real_tokenizer_spans_of_a_long_text_match_one_encode_of_it(minilm):
+    # Long texts are encoded in pieces cut at whitespace; the spans are those of one whole encode.
+    text = " ".join(f"Revenue of segment {i} rose {i % 17}.{i % 10}% to ${i},250 million." for i in range(2_000))
+    assert len(text) > 3 * 10_000
+    whole = [tuple(span) for span in minilm.backend.encode(text, add_special_tokens=False).offsets]
+    assert minilm.token_spans(text) == whole

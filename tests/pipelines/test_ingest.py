@@ -85,7 +85,7 @@ def test_pdf_ingest_keeps_pages_sections_and_numbers(words):
     # Page n names PII[n - 1] and PII[n].
     assert item.redaction_counts == {"email": 1, "phone": 2, "iban": 2, "card": 2, "national_id": 1}
     assert item.settings == {"tokenizer": "whitespace", "max_tokens": 48, "overlap_tokens": 8,
-                             "redact_person_names": False}  # fmt: skip
+                             "max_chars": 2000, "redact_person_names": False}  # fmt: skip
 
 
 def test_redaction_log_offsets_point_into_the_cleaned_text(words):
@@ -162,3 +162,15 @@ def test_pipeline_imports_no_model_libraries_and_no_django():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "", f"heavy imports: {proc.stdout}"
+
+
+def test_a_json_line_with_one_huge_unbroken_text_is_split_like_any_text(words):
+    # Once a 15 MB line became a single 15,000,000-character chunk of 3 tokens.
+    text = "Lead paragraph. " + "Z" * 300_000 + " closing words."
+    data = (json.dumps({"title": "Huge", "text": text}) + "\n").encode()
+    [item] = ingest_bytes(data, filename="huge.jsonl", tokenizer=words).documents
+    limit = IngestOptions().chunking.max_chars
+    assert len(item.chunks) >= 300_000 // limit
+    assert max(len(chunk.text) for chunk in item.chunks) <= limit
+    content = "".join(chunk.text[chunk.content_start - chunk.start :] for chunk in item.chunks)
+    assert content.replace(" ", "") == item.document.text.replace(" ", "")

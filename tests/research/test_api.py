@@ -497,6 +497,26 @@ def test_chunks_are_listed_in_order_and_paginated(analyst):
     assert body["results"][0]["page_url"].endswith(f"#chunk-{document.pk}-0")
 
 
+def test_chunk_list_caps_the_page_size_whatever_limit_is_asked(analyst):
+    document = make_document(analyst)
+    DocumentChunk.objects.bulk_create(
+        DocumentChunk(
+            document=document,
+            ordinal=ordinal,
+            chunk_id=f"{document.pk}-{ordinal}",
+            section="Results",
+            char_start=ordinal * 10,
+            char_end=ordinal * 10 + 9,
+            text=f"chunk number {ordinal}",
+        )
+        for ordinal in range(230)
+    )
+
+    for limit in (1_000, 99_999_999):
+        body = client_for(analyst).get(f"{DOCUMENTS}{document.pk}/chunks/", {"limit": limit}).json()
+        assert body["count"] == 230 and len(body["results"]) == 200 and body["next"]
+
+
 def test_restricted_document_is_a_404_for_an_analyst_and_readable_by_the_restricted_reader(analyst, restricted_reader):
     secret = make_document(restricted_reader, title="Project Falcon", access_level="restricted")
     analyst_client, reader_client = client_for(analyst), client_for(restricted_reader)

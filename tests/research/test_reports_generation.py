@@ -173,7 +173,7 @@ def test_a_batch_with_more_adapters_than_the_engine_holds_generates_every_report
 
     def drop_generation_engine() -> None:  # the engine's adapter limit is read when it loads
         for key in [k for k in model_cache.loaded() if k.startswith("generation:")]:
-            model_cache._models.pop(key)
+            model_cache.evict(key)
 
     drop_generation_engine()
     settings.ARGUS_MAX_LOADED_ADAPTERS = 1

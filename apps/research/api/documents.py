@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -370,16 +371,24 @@ class DocumentDetailApi(JobThrottledOnWrites, APIView):
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
+class ChunkPagination(LimitOffsetPagination):
+    # Chunks hold at most ChunkingOptions.max_chars (2,000) characters: a page stays under ~0.5 MB.
+    default_limit = 50
+    max_limit = 200
+
+
 class DocumentChunkListApi(GenericAPIView):
     allowed_roles = RESEARCH_READER_ROLES
     serializer_class = ChunkSerializer
+    pagination_class = ChunkPagination
 
     @extend_schema(
         operation_id="documents_chunks_list",
         summary="List a document's chunks",
         description=(
-            "The indexed passages of a document in reading order, paginated with `limit`/`offset`: section, "
-            "pages, character offsets and text (after redaction). 404 for a document the caller may not read."
+            "The indexed passages of a document in reading order, paginated with `limit` (at most 200) and "
+            "`offset`: section, pages, character offsets and text (after redaction, at most 2,000 characters "
+            "per chunk). 404 for a document the caller may not read."
         ),
         responses={200: ChunkSerializer(many=True), **error_responses(400, 401, 403, 404, 429)},
         tags=["research"],
