@@ -7,7 +7,6 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, ListAPIView
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.roles import ALL_ROLES, DESK_ROLES
 from apps.core.api_errors import error_responses
+from apps.core.api_pagination import BoundedLimitOffsetPagination
 from apps.jobs.models import Job
 from apps.jobs.selectors import job_embedding_vectors, job_get_for_user, job_summaries_for_user
 from apps.jobs.services import embedding_job_create
@@ -227,7 +227,7 @@ class JobDetailApi(APIView):
         return Response(JobOutputSerializer(job).data)
 
 
-class JobVectorPagination(LimitOffsetPagination):
+class JobVectorPagination(BoundedLimitOffsetPagination):
     # 100 vectors of 384 floats are about 400 kB of JSON.
     default_limit = 100
     max_limit = 100

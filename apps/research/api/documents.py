@@ -8,13 +8,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_errors import error_responses
+from apps.core.api_pagination import BoundedLimitOffsetPagination
 from apps.jobs.api import JOB_EXAMPLE, JobOutputSerializer
 from apps.research.access import RESEARCH_READER_ROLES, can_delete_document, can_reindex_document
 from apps.research.api.common import (
@@ -371,7 +371,7 @@ class DocumentDetailApi(JobThrottledOnWrites, APIView):
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ChunkPagination(LimitOffsetPagination):
+class ChunkPagination(BoundedLimitOffsetPagination):
     # Chunks hold at most ChunkingOptions.max_chars (2,000) characters: a page stays under ~0.5 MB.
     default_limit = 50
     max_limit = 200
