@@ -253,7 +253,7 @@ class JobVectorListApi(GenericAPIView):
             "`limit` (at most 100) and `offset`. 404 for a job the caller may not see, a job of another "
             "kind, or one that has not succeeded."
         ),
-        responses={200: JobVectorSerializer(many=True), **error_responses(401, 403, 404, 429)},
+        responses={200: JobVectorSerializer(many=True), **error_responses(400, 401, 403, 404, 429)},
         tags=["jobs"],
     )
     def get(self, request: Request, job_id) -> Response:
