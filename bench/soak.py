@@ -47,6 +47,7 @@ from bench.common import REPO_ROOT, thread_settings
 QUEUES = ("ingest", "models")
 # What the soak does not pass on: it runs on the embedded defaults.
 _DROPPED_ENV = ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "QDRANT_URL", "DJANGO_SETTINGS_MODULE")
+_BROKER_ENV = ("CELERY_BROKER_URL", "CELERY_BROKER_TRANSPORT")
 
 
 @dataclass
@@ -56,6 +57,7 @@ class SoakResult:
     tasks: int
     producers: int
     http_tasks: int
+    payload_bytes: int
     sent: int = 0
     send_errors: int = 0
     completed: int = 0
@@ -113,8 +115,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _environment(var_dir: Path) -> dict[str, str]:
+def _environment(var_dir: Path, broker_env: dict[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    if broker_env is not None:
+        env = {k: v for k, v in env.items() if k not in _BROKER_ENV} | broker_env
     env.update(
         ARGUS_VAR_DIR=str(var_dir),
         ARGUS_LOG_FORMAT="plain",
@@ -166,7 +170,7 @@ def _http_producer(port: int, tokens: list[tuple[str, str]], failed: list[str]) 
             failed.append(token)
 
 
-def produce(tokens_file: Path) -> None:
+def produce(tokens_file: Path, payload_bytes: int) -> None:
     """One producer process: send the tokens of ``tokens_file`` with short random pauses."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -179,7 +183,7 @@ def produce(tokens_file: Path) -> None:
     for line in tokens_file.read_text().split():
         token, queue = line.split(",")
         try:
-            broker_probe.apply_async(kwargs={"token": token}, queue=queue)
+            broker_probe.apply_async(kwargs={"token": token, "padding": "x" * payload_bytes}, queue=queue)
         except Exception as exc:
             failed.append(token)
             print(f"send failed: {exc!r}", file=sys.stderr)
@@ -189,9 +193,19 @@ def produce(tokens_file: Path) -> None:
     tokens_file.with_suffix(".failed").write_text("\n".join(failed))
 
 
-def run_soak(*, tasks: int, producers: int, http_share: float, var_dir: Path, idle_timeout: float = 90.0) -> SoakResult:
+def run_soak(
+    *,
+    tasks: int,
+    producers: int,
+    http_share: float,
+    var_dir: Path,
+    payload_bytes: int = 0,
+    broker_env: dict[str, str] | None = None,
+    idle_timeout: float = 90.0,
+) -> SoakResult:
+    """Soak the broker that ``broker_env`` selects (CELERY_BROKER_URL/TRANSPORT; None: this environment's)."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    env = _environment(var_dir)
+    env = _environment(var_dir, broker_env)
     _manage(env, "migrate", "--noinput")
     _manage(env, "shell", "-c", _BEAT_ENTRY)
     broker = env.get("CELERY_BROKER_URL", "filesystem:// (default)")
@@ -220,7 +234,12 @@ def run_soak(*, tasks: int, producers: int, http_share: float, var_dir: Path, id
         ),
     ]
     result = SoakResult(
-        broker=broker, transport=transport, tasks=tasks, producers=producers, http_tasks=round(tasks * http_share)
+        broker=broker,
+        transport=transport,
+        tasks=tasks,
+        producers=producers,
+        http_tasks=round(tasks * http_share),
+        payload_bytes=payload_bytes,
     )
     producer_procs: list[subprocess.Popen] = []
     try:
@@ -241,7 +260,7 @@ def run_soak(*, tasks: int, producers: int, http_share: float, var_dir: Path, id
             path.write_text("\n".join(f"{t},{q}" for t, q in share))
             producer_procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "bench.soak", "--produce", str(path)],
+                    [sys.executable, "-m", "bench.soak", "--produce", str(path), "--payload-bytes", str(payload_bytes)],
                     cwd=REPO_ROOT,
                     env=env,
                     stdout=(logs / f"producer-{i}.log").open("w"),
@@ -326,19 +345,26 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--producers", type=int, default=4)
     parser.add_argument("--http-share", type=float, default=0.1, help="share of the tasks sent through the web")
+    parser.add_argument("--payload-bytes", type=int, default=0, help="padding per producer message")
     parser.add_argument("--var-dir", type=Path, help="default: a fresh temporary folder under var/bench")
     parser.add_argument("--keep", action="store_true", help="keep the var folder (logs) afterwards")
     parser.add_argument("--produce", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.produce:
-        produce(args.produce)
+        produce(args.produce, args.payload_bytes)
         return
     for key, value in thread_settings().items():
         print(f"# {key}: {value}")
     base = REPO_ROOT / "var" / "bench"
     base.mkdir(parents=True, exist_ok=True)
     var_dir = args.var_dir or Path(tempfile.mkdtemp(prefix="soak-", dir=base))
-    result = run_soak(tasks=args.tasks, producers=args.producers, http_share=args.http_share, var_dir=var_dir)
+    result = run_soak(
+        tasks=args.tasks,
+        producers=args.producers,
+        http_share=args.http_share,
+        var_dir=var_dir,
+        payload_bytes=args.payload_bytes,
+    )
     print(json.dumps({**asdict(result), "ok": result.ok}, indent=2))
     if not args.keep:
         import shutil

@@ -13,12 +13,13 @@ _TOKEN = re.compile(r"\A[a-z]{1,16}-[0-9a-f]{32}\Z")
 
 
 @shared_task(name="apps.jobs.tasks.broker_probe", ignore_result=True)
-def broker_probe(*, token: str | None = None, source: str = "beat") -> int:
+def broker_probe(*, token: str | None = None, source: str = "beat", padding: str = "") -> int:
     """Leave one marker file per delivery, so a soak test can count lost and repeated messages.
 
     ``token`` names one sent message; without one (a beat entry sends the same
     arguments every time) each run gets a fresh name under ``source``. A delivery
     of a token seen before leaves a second, numbered file instead of overwriting.
+    ``padding`` is ignored: it gives the message the size of a real task's.
     Returns the worker's pid, which tells a test which process ran it.
     """
     token = token or f"{source}-{uuid.uuid4().hex}"
