@@ -11,7 +11,7 @@ work=$(mktemp -d)
 # time to do so before anything left in the group is killed.
 stop() {
   kill -- -"$pid" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 1; done
+  for _ in $(seq 1 90); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 1; done
   kill -9 -- -"$pid" 2>/dev/null || true
   rm -rf "$work"
 }
