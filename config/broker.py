@@ -179,6 +179,11 @@ class Channel(filesystem.Channel):
         super().basic_ack(delivery_tag, multiple=multiple)
         self._drop_claim(delivery_tag)
 
+    def basic_reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        # With requeue, _restore has put the claim back already; without, the message is dropped.
+        super().basic_reject(delivery_tag, requeue=requeue)
+        self._drop_claim(delivery_tag)
+
     def _drop_claim(self, delivery_tag: str) -> None:
         claim = self._claims.pop(delivery_tag, None)
         if claim is not None:

@@ -122,6 +122,16 @@ def test_an_acked_message_is_gone_and_a_rejected_one_comes_back_once(tmp_path):
     assert not list((tmp_path / "claimed").iterdir())
 
 
+def test_a_message_rejected_without_requeue_is_dropped_for_good(tmp_path):
+    with connect(tmp_path) as conn:
+        simple = conn.SimpleQueue(queue_in(tmp_path))
+        simple.put({"i": 1})
+        simple.get(timeout=5).reject()
+        simple.close()
+    assert not list((tmp_path / "claimed").iterdir()), "a dead worker's recovery would bring it back"
+    assert not list((tmp_path / "queue").glob("*.msg"))
+
+
 def test_a_message_taken_by_a_process_that_died_is_delivered_again(tmp_path):
     """A worker SIGKILLed mid-task never acks: its claim goes back to the queue, so the task is not lost."""
     with connect(tmp_path) as conn:
