@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from config.celery import CeleryQueue
 from tests.worker import wait_for
@@ -74,9 +75,24 @@ def _pid(conf: Path, program: str, env: dict) -> int:
     return int(out) if out.isdigit() else 0
 
 
-@pytest.mark.integration
-def test_a_worker_killed_with_sigkill_is_started_again_and_runs_tasks(tmp_path, settings):
-    from apps.jobs.tasks import broker_probe
+class Supervised:
+    """supervisord running the real ``ingest`` program, with helpers to read its log and the worker's pid."""
+
+    def __init__(self, conf: Path, env: dict, log_path: Path):
+        self.conf, self.env, self.log_path = conf, env, log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, times: int) -> int:
+        wait_for(lambda: self.log().count(" ready.") >= times, timeout=180, what=f"worker start {times}:\n{self.log()}")
+        pid = _pid(self.conf, "ingest", self.env)
+        assert pid
+        return pid
+
+
+@pytest.fixture
+def supervised_ingest(tmp_path, settings):
     from tests.worker import purge_broker
 
     purge_broker()
@@ -96,24 +112,8 @@ def test_a_worker_killed_with_sigkill_is_started_again_and_runs_tasks(tmp_path, 
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    log = lambda: log_path.read_text(errors="replace")  # noqa: E731
     try:
-        wait_for(lambda: log().count(" ready.") == 1, timeout=180, what=f"the ingest worker:\n{log()}")
-        first = _pid(conf, "ingest", env)
-        assert first
-
-        os.kill(first, signal.SIGKILL)
-
-        wait_for(lambda: log().count(" ready.") == 2, timeout=180, what=f"the restarted worker:\n{log()}")
-        second = _pid(conf, "ingest", env)
-        assert second and second != first
-        assert "exited: ingest (terminated by SIGKILL" in log()
-
-        token = f"restart-{uuid.uuid4().hex}"
-        broker_probe.apply_async(kwargs={"token": token}, queue=CeleryQueue.INGEST.value)
-        marker = Path(settings.VAR_DIR) / "broker-probe" / token
-        wait_for(marker.exists, timeout=60, what="the probe task on the restarted worker")
-        assert int(marker.read_text()) != first
+        yield Supervised(conf, env, log_path)
     finally:
         supervisord.send_signal(signal.SIGTERM)
         try:
@@ -121,3 +121,46 @@ def test_a_worker_killed_with_sigkill_is_started_again_and_runs_tasks(tmp_path, 
         except subprocess.TimeoutExpired:
             os.killpg(supervisord.pid, signal.SIGKILL)
         time.sleep(0.5)
+
+
+def _marker(settings, token: str) -> Path:
+    return Path(settings.VAR_DIR) / "broker-probe" / token
+
+
+@pytest.mark.integration
+def test_a_worker_killed_with_sigkill_is_started_again_and_runs_tasks(supervised_ingest, settings):
+    from apps.jobs.tasks import broker_probe
+
+    first = supervised_ingest.wait_ready(1)
+
+    os.kill(first, signal.SIGKILL)
+
+    second = supervised_ingest.wait_ready(2)
+    assert second != first
+    assert "exited: ingest (terminated by SIGKILL" in supervised_ingest.log()
+    token = f"restart-{uuid.uuid4().hex}"
+    broker_probe.apply_async(kwargs={"token": token}, queue=CeleryQueue.INGEST.value)
+    wait_for(_marker(settings, token).exists, timeout=60, what="the probe task on the restarted worker")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    not settings.CELERY_BROKER_URL.startswith("filesystem://"),
+    reason="Redis hands an unacked task back only after the visibility timeout (hours)",
+)
+def test_the_task_of_a_worker_killed_mid_task_runs_once_after_the_restart(supervised_ingest, settings):
+    """The worker and its pool child die together (as under the OOM killer): the task is not lost."""
+    from apps.jobs.tasks import broker_probe
+
+    first = supervised_ingest.wait_ready(1)
+    token = f"killed-{uuid.uuid4().hex}"
+    sent = broker_probe.apply_async(kwargs={"token": token, "hold_seconds": 20}, queue=CeleryQueue.INGEST.value)
+    wait_for(lambda: f"[{sent.id}] received" in supervised_ingest.log(), timeout=60, what="the worker to take the task")
+
+    os.killpg(first, signal.SIGKILL)  # supervisord starts each program in a process group of its own
+
+    supervised_ingest.wait_ready(2)
+    marker = _marker(settings, token)
+    wait_for(marker.exists, timeout=120, what=f"the task to run again:\n{supervised_ingest.log()}")
+    time.sleep(1)
+    assert sorted(p.name for p in marker.parent.glob(f"{token}*")) == [token], "ran exactly once"
