@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export ARGUS_PORT ?= $(PORT)
+export ARGUS_VAR_DIR ?= $(CURDIR)/var
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -38,7 +39,8 @@ run: setup
 	@echo
 	@echo "Argus is starting at http://127.0.0.1:$(ARGUS_PORT)/  (Ctrl-C stops web, workers and beat)"
 	@echo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho --procfile platform/Procfile --app-root . start
+	# supervisord starts a process again when it dies (platform/supervisord.conf).
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/supervisord -c platform/supervisord.conf
 
 test: install
 	scripts/test.sh

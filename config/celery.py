@@ -1,7 +1,7 @@
 """The Celery app, its queues and its routing.
 
 Queues are named once here (``CeleryQueue``); the processes that consume them are
-started by ``platform/Procfile`` (embedded run) and ``docker-compose.yml``
+started by ``platform/supervisord.conf`` (embedded run) and ``docker-compose.yml``
 (``worker`` consumes ``ingest``, ``interactive-worker`` consumes ``interactive``,
 ``model-worker`` consumes ``models``, ``trainer`` consumes ``training``).
 """

@@ -327,8 +327,12 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed", "control"):
+    for _sub in ("queue", "processed", "control", "claimed", "quarantine"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's own filesystem transport lets a worker read a half-written message and
+    # die (issue 9); config.broker writes atomically and survives killed workers.
+    # bench/soak.py compares the two ("kombu.transport.filesystem:Transport").
+    CELERY_BROKER_TRANSPORT = env.str("CELERY_BROKER_TRANSPORT", default="config.broker:Transport")
     # In and out are the same folder: that is what lets separate producer and
     # worker processes exchange messages (stack.md).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -336,6 +340,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
+        "claim_folder": str(BROKER_DIR / "claimed"),
+        "quarantine_folder": str(BROKER_DIR / "quarantine"),
         "store_processed": False,
         "polling_interval": 0.1,
     }

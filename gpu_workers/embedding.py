@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ class SentenceEmbedder:
         self.model_name = ""
         self.model_version = ""
         self.dimensions = 0
+        self._lock = threading.Lock()
 
     def setup(self) -> None:
         from sentence_transformers import SentenceTransformer
@@ -75,19 +77,23 @@ class SentenceEmbedder:
         parts = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
-            parts.append(
-                self.model.encode(
-                    batch,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
+            # A fast tokenizer refuses concurrent use ("Already borrowed"); threads take turns per batch.
+            with self._lock:
+                parts.append(
+                    self.model.encode(
+                        batch,
+                        batch_size=self.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
                 )
-            )
             if progress:
                 progress(min(start + self.batch_size, len(texts)), len(texts))
         vectors = np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.dimensions), np.float32)
-        return EmbeddingBatch(vectors=vectors, tokens=self.count_tokens(texts))
+        with self._lock:
+            tokens = self.count_tokens(texts)
+        return EmbeddingBatch(vectors=vectors, tokens=tokens)
 
     def encode(self, batch: EmbeddingBatch) -> list[list[float]]:
         return [[round(float(x), 6) for x in row] for row in batch.vectors]

@@ -7,12 +7,20 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 port=${SMOKE_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is already in use" >&2; exit 1; fi
 work=$(mktemp -d)
-trap 'kill -- -$pid 2>/dev/null || true; sleep 2; kill -9 -- -$pid 2>/dev/null || true; rm -rf "$work"' EXIT
+# supervisord stops its programs (each in a process group of its own) on SIGTERM: give it
+# time to do so before anything left in the group is killed.
+stop() {
+  kill -- -"$pid" 2>/dev/null || true
+  for _ in $(seq 1 90); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 1; done
+  kill -9 -- -"$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap stop EXIT
 
 git clone --quiet "$repo" "$work/argus"
 cd "$work/argus"
 started=$(date +%s)
-# Own process group, so the whole tree (honcho, web, workers, beat) can be stopped.
+# Own process group, so make and supervisord (which stops web, workers and beat) can be stopped.
 setsid make run PORT="$port" >"$work/run.log" 2>&1 &
 pid=$!
 

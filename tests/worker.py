@@ -28,9 +28,12 @@ class WorkerHandle:
 def purge_broker() -> None:
     """Drop messages left by an earlier run so they cannot run against this test database."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        queue_dir = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-        shutil.rmtree(queue_dir, ignore_errors=True)
-        queue_dir.mkdir(parents=True, exist_ok=True)
+        # Claimed messages too: those of a dead worker would be requeued (config.broker).
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        for folder in ("data_folder_in", "claim_folder"):
+            if folder in options:
+                shutil.rmtree(options[folder], ignore_errors=True)
+                Path(options[folder]).mkdir(parents=True, exist_ok=True)
         return
     from config.celery import app
 

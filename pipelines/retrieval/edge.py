@@ -20,12 +20,13 @@ each ``upsert()`` and calls ``optimize()`` once at the end.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pipelines.retrieval.base import (
     DENSE_VECTOR,
@@ -60,6 +61,18 @@ _CONFIG_FILE = "edge_config.json"
 
 _open_paths: dict[Path, EdgeVectorStore] = {}
 _open_paths_lock = threading.Lock()
+_R = TypeVar("_R")
+
+
+def _serialised(method: Callable[..., _R]) -> Callable[..., _R]:
+    """One call at a time on a shard: the owner process may serve searches from several threads."""
+
+    @functools.wraps(method)
+    def call(self: EdgeVectorStore, *args: Any, **kwargs: Any) -> _R:
+        with self._guard:
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 def _edge_distance(distance: Distance) -> Any:
@@ -89,6 +102,7 @@ class EdgeVectorStore(VectorStore):
         rrf_k: int = RRF_K,
         keyword_encoder: KeywordEncoder | None = None,
     ) -> None:
+        self._guard = threading.RLock()
         self.path = Path(path).resolve()
         self.fusion = Fusion(fusion)
         self.search_ef = search_ef
@@ -181,6 +195,7 @@ class EdgeVectorStore(VectorStore):
 
     # --- collection -------------------------------------------------------------------
 
+    @_serialised
     def ensure_collection(self, vector_size: int, distance: Distance | str = Distance.COSINE) -> None:
         from qdrant_edge import EdgeShard, IntegerIndexParams, PayloadSchemaType, UpdateOperation
 
@@ -203,6 +218,7 @@ class EdgeVectorStore(VectorStore):
                     UpdateOperation.create_field_index(name, IntegerIndexParams(lookup=True, range=True))
                 )
 
+    @_serialised
     def info(self) -> CollectionInfo:
         shard = self._ready()
         info = shard.info()
@@ -216,6 +232,7 @@ class EdgeVectorStore(VectorStore):
 
     # --- writes -----------------------------------------------------------------------
 
+    @_serialised
     def upsert(self, chunks: Iterable[ChunkRecord], *, batch_size: int = 256, optimize: bool = True) -> int:
         from qdrant_edge import Point, SparseVector, UpdateOperation
 
@@ -242,6 +259,7 @@ class EdgeVectorStore(VectorStore):
             self.optimize()
         return written
 
+    @_serialised
     def delete_by_document(self, document_id: str | int) -> int:
         from qdrant_edge import UpdateOperation
 
@@ -253,11 +271,13 @@ class EdgeVectorStore(VectorStore):
             self.optimize()
         return removed
 
+    @_serialised
     def optimize(self) -> None:
         self._ready().optimize()
 
     # --- reads ------------------------------------------------------------------------
 
+    @_serialised
     def count(self, filters: SearchFilters | None = None) -> int:
         from qdrant_edge import CountRequest
 
@@ -265,6 +285,7 @@ class EdgeVectorStore(VectorStore):
         conditions = filter_conditions(filters)
         return int(shard.count(CountRequest(exact=True, filter=self._filter(conditions) if conditions else None)))
 
+    @_serialised
     def _search(self, request: SearchRequest) -> list[SearchHit]:
         from qdrant_edge import Fusion as EdgeFusion
         from qdrant_edge import (
@@ -350,6 +371,7 @@ class EdgeVectorStore(VectorStore):
             raise CollectionNotReadyError(f"no collection at {self.path}: call ensure_collection() first")
         return self._shard
 
+    @_serialised
     def close(self) -> None:
         if self._closed:
             return

@@ -16,7 +16,7 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 SECRETS_MOUNT = "/run/secrets/"
 
 # The services that run Argus code from platform/Dockerfile, and the infrastructure around them.
-APP_SERVICES = ("migrate", "web", "worker", "model-worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "model-worker", "interactive-worker", "beat")
 INFRA_SERVICES = ("postgres", "redis", "qdrant", "prometheus", "grafana")
 
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")

@@ -187,7 +187,7 @@ def test_settings_with_the_compose_environment_pass_the_deployment_checks(servic
 
 def test_workers_consume_exactly_the_queues_of_celery_queue(services):
     consumed: dict[str, set[str]] = {}
-    for name in ("worker", "model-worker", "trainer"):
+    for name in ("worker", "model-worker", "interactive-worker", "trainer"):
         args = command_args(services[name])
         assert args[:4] == ["celery", "-A", "config", "worker"], name
         queues = option_values(args, "-Q", "--queues")
@@ -196,6 +196,7 @@ def test_workers_consume_exactly_the_queues_of_celery_queue(services):
     assert consumed == {
         "worker": {CeleryQueue.INGEST.value},
         "model-worker": {CeleryQueue.MODELS.value},
+        "interactive-worker": {"interactive"},
         "trainer": {CeleryQueue.TRAINING.value},
     }
     # Every queue has a consumer, and no queue is consumed by both.
