@@ -45,9 +45,12 @@ def test_make_run_supervises_web_every_worker_and_beat():
         args = shlex.split(section["command"].replace("%%", "%"))
         if args[:4] == ["celery", "-A", "config", "worker"]:
             consumed[name] = args[args.index("-Q") + 1]
-            assert args[args.index("--concurrency") + 1] == "1", name
+            # One process per worker: the embedded stores allow one owner. The interactive worker
+            # serves with two threads of that process, so a search never waits behind an answer.
+            assert args[args.index("--concurrency") + 1] == ("2" if name == "interactive" else "1"), name
+            assert ("--pool" in args) == (name == "interactive"), name
     assert consumed == {q: q for q in ("ingest", "models", "interactive", "training")}
-    # Every queue of CeleryQueue has a consumer (interactive is being added to CeleryQueue in parallel).
+    # Every queue of CeleryQueue has a consumer.
     assert {q.value for q in CeleryQueue} <= set(consumed.values())
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert "supervisord -c platform/supervisord.conf" in makefile
