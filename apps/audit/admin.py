@@ -19,7 +19,6 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -36,7 +35,6 @@ from django.utils.html import format_html
 from apps.audit.hashing import GENESIS_HASH, canonical_json, chain_hash
 from apps.audit.models import AuditChainHead, InferenceKind, InferenceRecord
 from apps.audit.selectors import audit_chain_status, inference_records_referencing
-from apps.audit.services import REPLAY_UNAVAILABLE_ERRORS, inference_replay_run
 
 EXPORT_CHUNK_SIZE = 500
 # Every stored column, hashes included, under the names an offline verifier expects.
@@ -287,7 +285,6 @@ class InferenceRecordAdmin(admin.ModelAdmin):
             path("export.csv", wrap(self.export_csv_view), name=f"{prefix}_export_csv"),
             path("export.jsonl", wrap(self.export_jsonl_view), name=f"{prefix}_export_jsonl"),
             path("verify/", wrap(self.verify_chain_view), name=f"{prefix}_verify"),
-            path("<int:record_id>/replay/", wrap(self.replay_view), name=f"{prefix}_replay"),
             *super().get_urls(),
         ]
 
@@ -315,43 +312,6 @@ class InferenceRecordAdmin(admin.ModelAdmin):
         record = InferenceRecord.objects.filter(pk=object_id).only("kind", "status").first()
         replayable = record is not None and record.kind == InferenceKind.GENERATE and record.status == "ok"
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "replayable": replayable})
-
-    def replay_view(self, request: HttpRequest, record_id: int) -> HttpResponse:
-        """Re-run a recorded generation on the model worker from the record's fields; say if the output is identical.
-
-        The replay is itself an inference and gets its own record (``details.replay_of``).
-        """
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        record = InferenceRecord.objects.filter(pk=record_id).first()
-        if record is None:
-            raise Http404("No such record.")
-        back = reverse("admin:audit_inferencerecord_change", args=[record.pk])
-        try:
-            outcome = inference_replay_run(record=record, user=request.user)
-        except REPLAY_UNAVAILABLE_ERRORS as exc:
-            self.message_user(request, f"The model worker did not answer: {type(exc).__name__}.", messages.ERROR)
-            return HttpResponseRedirect(back)
-        if outcome.get("error"):
-            self.message_user(request, f"Replay of #{record.seq} not possible: {outcome['error']}.", messages.ERROR)
-        elif outcome["identical"]:
-            self.message_user(
-                request,
-                f"Replay of #{record.seq} reproduced the recorded output exactly "
-                f"(output hash {outcome['output_hash'][:16]}…; replay recorded as #{outcome['replay_seq']}).",
-                messages.SUCCESS,
-            )
-        else:
-            self.message_user(
-                request,
-                f"Replay of #{record.seq} DIFFERS from the recorded output (recorded "
-                f"{outcome['recorded_output_hash'][:16]}…, now {outcome['output_hash'][:16]}…; "
-                f"replay recorded as #{outcome['replay_seq']}).",
-                messages.WARNING,
-            )
-        return HttpResponseRedirect(back)
 
     def export_csv_view(self, request: HttpRequest) -> HttpResponse:
         return self._export(request, _csv_lines, "text/csv; charset=utf-8", "csv")

@@ -181,3 +181,10 @@ def audit_chain_status(*, refresh: bool = False) -> dict[str, Any]:
         }
         cache.set(CHAIN_STATUS_CACHE_KEY, status, CHAIN_STATUS_TTL_SECONDS)
     return status
+
+
+def generation_record_replayable(seq: int) -> bool:
+    """Whether record ``seq`` is a successful generation, the only kind a replay can reproduce."""
+    from apps.audit.models import InferenceKind
+
+    return InferenceRecord.objects.filter(seq=seq, kind=InferenceKind.GENERATE, status="ok").exists()

@@ -14,10 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from celery.exceptions import TimeoutError as ResultTimeout
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.audit.hashing import chain_hash, content_hash
 from apps.audit.models import AuditChainHead, InferenceKind, InferenceRecord, InferenceStatus
@@ -133,23 +131,3 @@ def audited(
             cache_hit=call.cache_hit,
             details=call.details,
         )
-
-
-REPLAY_TASK = "gpu_workers.tasks.inference_replay"
-
-
-# The model worker did not answer in time, or the broker is unreachable.
-REPLAY_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ResultTimeout, BrokerUnreachable)
-
-
-def inference_replay_run(*, record: InferenceRecord, user: Any) -> dict[str, Any]:
-    """Ask the model worker to re-run a recorded generation; the replay writes its own record."""
-    from django.conf import settings
-
-    from config.celery import call_models_task
-
-    return call_models_task(
-        REPLAY_TASK,
-        kwargs={"seq": record.seq, "actor_label": f"user:{user.get_username()}", "actor_user_id": user.pk},
-        timeout=settings.ARGUS_REPLAY_TIMEOUT,
-    )

@@ -410,3 +410,14 @@ def embedding_job_create(*, owner: Any, texts: list[str]) -> Job:
     return job_create(
         kind=JobKind.EMBED, owner=owner, params={"texts": texts}, task_name="gpu_workers.tasks.embed_texts"
     )
+
+
+def inference_replay_job_create(*, requester: Any, seq: int) -> Job:
+    """Queue the replay of a recorded generation (audit console): the model worker re-runs it, the page polls."""
+    return job_create(
+        kind=JobKind.REPLAY,
+        owner=requester,
+        params={"seq": int(seq)},
+        task_name="gpu_workers.tasks.inference_replay",
+        message=f"Waiting for the model worker to replay #{seq}",
+    )

@@ -10,4 +10,5 @@ urlpatterns = [
     path("embed/", views.embed_start, name="embed"),
     path("<uuid:job_id>/", views.job_detail, name="detail"),
     path("<uuid:job_id>/progress/", views.job_progress, name="progress"),
+    path("replay/<int:seq>/", views.inference_replay_start, name="inference-replay"),
 ]

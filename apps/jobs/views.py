@@ -10,14 +10,15 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
-from apps.accounts.roles import ALL_ROLES, DESK_ROLES, user_roles
+from apps.accounts.roles import ALL_ROLES, DESK_ROLES, Role, user_roles
 from apps.jobs.artifacts import VECTOR_PREVIEW_VALUES
 from apps.jobs.forms import EmbeddingJobForm
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.selectors import OVERSIGHT_ROLES, job_get_for_user, job_summaries_for_user
-from apps.jobs.services import embedding_job_create
+from apps.jobs.services import embedding_job_create, inference_replay_job_create
 
 JOB_LIST_LIMIT = 100
 TEXT_PREVIEW_COUNT = 5
@@ -125,3 +126,16 @@ def _job_table_context(request: HttpRequest) -> dict[str, Any]:
         "has_active_jobs": any(not job.is_finished for job in jobs),
         "sees_all_jobs": bool(user_roles(request.user) & OVERSIGHT_ROLES),
     }
+
+
+@require_POST
+@role_required({Role.AUDITOR, Role.ADMIN})
+def inference_replay_start(request: HttpRequest, seq: int) -> HttpResponse:
+    """Replay and compare (audit console): a job on the model worker; the job page shows the verdict."""
+    from apps.audit.selectors import generation_record_replayable
+
+    if not generation_record_replayable(seq):
+        raise Http404("No recorded generation with that number.")
+    job = inference_replay_job_create(requester=request.user, seq=seq)
+    messages.info(request, f"Replay of #{seq} queued; this page shows the verdict when the model worker is done.")
+    return redirect("jobs:detail", job_id=job.pk)

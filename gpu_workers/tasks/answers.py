@@ -15,9 +15,10 @@ from apps.audit.hashing import content_hash
 from apps.audit.models import InferenceKind, InferenceRecord
 from apps.audit.services import Actor
 from apps.core.logging import job_context
-from apps.jobs.services import claim_of, job_claim, job_progress, job_succeed, worker_name
+from apps.jobs.services import claim_of, job_claim, job_fail, job_progress, job_succeed, worker_name
 from apps.jobs.task_base import JobTask
 from apps.registry.models import Adapter
+from gpu_workers.tasks.common import job_actor
 from gpu_workers.tasks.generation import (
     GenerationItem,
     GenerationUnavailable,
@@ -135,8 +136,30 @@ def answer_from_retrieval(
     }
 
 
-@shared_task(name="gpu_workers.tasks.inference_replay")
-def inference_replay(*, seq: int, actor_label: str, actor_user_id: int | None = None) -> dict[str, Any]:
+@shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.inference_replay")
+def inference_replay(self, job_id: str) -> dict[str, Any]:
+    """The replay job: re-run a recorded generation and say whether the output is identical."""
+    job = job_claim(job_id=job_id, worker=worker_name(), task_id=self.request.id or "")
+    if job is None:
+        return {"job_id": job_id, "skipped": "job already finished"}
+    claim = claim_of(job)
+    with job_context(job_id):
+        seq = int(job.params["seq"])
+        job_progress(claim=claim, progress=10, message=f"Replaying inference #{seq}")
+        outcome = replay_record(seq=seq, actor=job_actor(job), job_id=job_id, task_id=self.request.id or "")
+        if outcome.get("error"):
+            job_fail(claim=claim, error=f"Replay of #{seq} not possible: {outcome['error']}.")
+        else:
+            verdict = "identical to the recorded output" if outcome["identical"] else "DIFFERS from the recorded output"
+            job_succeed(
+                claim=claim,
+                result=outcome | {"verdict": verdict},
+                message=f"Replay of #{seq}: {verdict} (recorded as #{outcome['replay_seq']})",
+            )
+    return {"job_id": job_id, "identical": outcome.get("identical")}
+
+
+def replay_record(*, seq: int, actor: Actor, job_id: Any = None, task_id: str = "") -> dict[str, Any]:
     """Re-run a recorded generation from the record's own fields and say whether the output is identical."""
     record = InferenceRecord.objects.filter(seq=seq).first()
     if record is None or record.kind != InferenceKind.GENERATE:
@@ -155,8 +178,10 @@ def inference_replay(*, seq: int, actor_label: str, actor_user_id: int | None = 
         adapter_load(engine, adapter)
     item = GenerationItem(
         request=request,
-        actor=Actor(label=actor_label, user_id=actor_user_id),
+        actor=actor,
         purpose="replay",
+        job_id=job_id,
+        task_id=task_id,
         adapter_version=record.adapter_version,
         chunk_ids=list(record.chunk_ids),
         document_ids=list(record.document_ids),

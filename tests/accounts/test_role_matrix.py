@@ -54,6 +54,8 @@ EXPECTED: dict[str, tuple] = {
     "jobs:embed":                              ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "jobs:detail":                             ("GET",  LOGIN, 403,   200,   404,   200,   200),
     "jobs:progress":                           ("GET",  LOGIN, 403,   200,   404,   200,   200),
+    # Replay and compare (audit console); the sample seq is no recorded generation.
+    "jobs:inference-replay":                   ("POST", LOGIN, 403,   403,   403,   404,   404),
     "research:home":                           ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:table":                          ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:upload":                         ("GET",  LOGIN, 403,   200,   200,   403,   200),
@@ -128,6 +130,7 @@ SAMPLE_KWARGS: dict[str, Callable[[World], Any]] = {
     "job_id": lambda world: world.analyst_job.pk,
     "document_id": lambda world: world.analyst_document.pk,
     "report_id": lambda world: world.analyst_report.pk,
+    "seq": lambda world: 999_999,
 }
 
 

@@ -75,7 +75,9 @@ def test_embedding_result_is_a_bounded_summary_and_the_vectors_come_by_page(anal
     assert first["count"] == 250 and len(first["results"]) == 100 and first["next"]
     assert first["results"][1]["index"] == 1 and first["results"][1]["vector"][:2] == [1.0, 1.0001]
 
-    last = client.get(detail["result"]["vectors_url"], {"offset": 240, "limit": 5_000}).json()
+    # A page larger than the stated max_limit is refused, not silently shrunk.
+    assert client.get(detail["result"]["vectors_url"], {"offset": 240, "limit": 5_000}).status_code == 400
+    last = client.get(detail["result"]["vectors_url"], {"offset": 240, "limit": 100}).json()
     assert [row["index"] for row in last["results"]] == list(range(240, 250))
     assert len(last["results"][-1]["vector"]) == DIMENSIONS
 

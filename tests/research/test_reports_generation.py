@@ -239,13 +239,17 @@ def test_one_bad_item_fails_alone_and_the_rest_of_the_batch_is_generated(
 
 
 def test_replay_reproduces_a_greedy_generation_exactly(generation, analyst, acme_note, auditor):
-    from gpu_workers.tasks.answers import inference_replay
+    from apps.jobs.services import inference_replay_job_create
 
     report = finished_report(report_request(user=analyst, ticker="ACME", required_indicators=["gross margin"]))
     record = generation_record(report)
-    outcome = inference_replay.apply(kwargs={"seq": record.seq, "actor_label": "user:aude-auditor"}).get()
+    job = inference_replay_job_create(requester=auditor, seq=record.seq)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    outcome = job.result
     assert outcome["identical"] is True, outcome
     replay = InferenceRecord.objects.get(seq=outcome["replay_seq"])
+    assert replay.job_id == job.pk
     assert replay.details["replay_of"] == record.seq and replay.output_hash == record.output_hash
     assert replay.cache_hit is False
 
@@ -368,9 +372,13 @@ def test_auditor_replays_a_generation_from_the_audit_console(generation, analyst
     client = client_for(auditor)
     detail = client.get(reverse("admin:audit_inferencerecord_change", args=[record.pk]))
     assert b"Replay and compare" in detail.content
-    response = client.post(reverse("admin:audit_inferencerecord_replay", args=[record.pk]))
+    # Replay is a job: the request queues it and the job page shows the verdict (eager here).
+    response = client.post(reverse("jobs:inference-replay", args=[record.seq]))
     assert response.status_code == 302
     [message] = [str(m) for m in get_messages(response.wsgi_request)]
-    assert "reproduced the recorded output exactly" in message
+    assert f"Replay of #{record.seq} queued" in message
+    job_page = client.get(response["Location"])
+    assert b"identical to the recorded output" in job_page.content
+    assert client_for(analyst).post(reverse("jobs:inference-replay", args=[record.seq])).status_code == 403
     replay = InferenceRecord.objects.get(details__replay_of=record.seq)
     assert replay.actor == f"user:{auditor.username}"
