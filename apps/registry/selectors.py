@@ -23,3 +23,13 @@ def adapter_latest_ready(name: str, base_model: BaseModel | None = None) -> Adap
 
 def adapter_names_ready(base_model: BaseModel | None = None) -> list[str]:
     return sorted(set(adapter_ready_list(base_model).values_list("name", flat=True)))
+
+
+def adapter_get(adapter_id: int) -> Adapter:
+    """An adapter row with its base model (a training job's target)."""
+    return Adapter.objects.select_related("base_model").get(pk=adapter_id)
+
+
+def adapter_with_hash(*, name: str, version: str, file_hash: str) -> Adapter | None:
+    """The registered adapter of that name and version whose files hash to ``file_hash`` (replay)."""
+    return Adapter.objects.filter(name=name, version=version, file_hash=file_hash).first()

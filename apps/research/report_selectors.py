@@ -123,3 +123,8 @@ def report_inference_records(report: ResearchReport) -> QuerySet[InferenceRecord
     if report.job_id:
         query |= Q(job_id=report.job_id)
     return InferenceRecord.objects.filter(query).order_by("seq")
+
+
+def report_for_generation(report_id: Any) -> ResearchReport:
+    """The report row a generation job works on, with what its prompt and filters need."""
+    return ResearchReport.objects.select_related("company", "requested_by").get(pk=report_id)

@@ -15,7 +15,6 @@ from apps.accounts.decorators import role_required
 from apps.accounts.roles import Role, user_has_role, user_roles
 from apps.registry.selectors import adapter_names_ready
 from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
-from apps.research.api.common import chunk_page_url
 from apps.research.forms import ReportRequestForm, ReportReviewForm
 from apps.research.models import ReportStatus, ResearchReport
 from apps.research.report_exports import report_export
@@ -33,6 +32,7 @@ from apps.research.report_services import (
     report_request,
     report_review,
 )
+from apps.research.selectors import chunk_page_url
 
 REPORTS_PER_PAGE = 25
 IN_FLIGHT = (ReportStatus.QUEUED, ReportStatus.GENERATING)

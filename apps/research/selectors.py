@@ -312,3 +312,38 @@ def redaction_counts(document: Document) -> dict[str, int]:
 # What ``chunk_search_for_user`` raises when the model worker does not answer in time
 # (or the broker is down): callers turn it into "try again", not a server error.
 MODEL_WORKER_ERRORS: tuple[type[BaseException], ...] = (ResultTimeout, BrokerUnreachable)
+
+
+# --- what the model worker reads (gpu_workers.tasks go through these, never the models) -----------
+
+
+def chunk_page_url(document_id: Any, chunk_id: str) -> str:
+    """The document page scrolled to (and highlighting) the chunk, on whichever page of chunks holds it."""
+    from django.urls import reverse
+
+    return f"{reverse('research:document-detail', args=[document_id])}?chunk={chunk_id}#chunk-{chunk_id}"
+
+
+def documents_for_indexing(document_ids: list[str]) -> dict[str, Document]:
+    """The documents of an ingest job that still exist and are not being deleted, by id."""
+    return {
+        str(d.pk): d
+        for d in Document.objects.select_related("company")
+        .filter(pk__in=document_ids)
+        .exclude(status=DocumentStatus.DELETING)
+    }
+
+
+def document_chunks_in_order(document: Document) -> list[DocumentChunk]:
+    return list(DocumentChunk.objects.filter(document=document).order_by("ordinal"))
+
+
+def chunks_readable_at(chunk_ids: list[str], allowed_access_levels: list[str]) -> list[DocumentChunk]:
+    """The chunks, in the given order, whose document has one of the access levels (defence in depth)."""
+    rows = {
+        c.chunk_id: c
+        for c in DocumentChunk.objects.select_related("document", "document__company").filter(
+            chunk_id__in=chunk_ids, document__access_level__in=allowed_access_levels
+        )
+    }
+    return [rows[chunk_id] for chunk_id in chunk_ids if chunk_id in rows]

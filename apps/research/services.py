@@ -369,6 +369,14 @@ def document_delete(*, user: Any, document: Document) -> Job:
 # --- used by the tasks ------------------------------------------------------------
 
 
+# The ingest share of an ingest job's progress (0-50); the model worker's indexing fills the rest.
+INGEST_PROGRESS_SHARE = 50
+
+
+def document_mark_failed(*, document_id: Any, reason: str) -> None:
+    document_set_status(document_id=document_id, status=DocumentStatus.FAILED, reason=reason)
+
+
 def document_set_status(*, document_id: Any, status: DocumentStatus, reason: str = "") -> None:
     Document.objects.filter(pk=document_id).update(
         status=status, status_reason=reason[:5000], updated_at=timezone.now()

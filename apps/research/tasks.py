@@ -14,7 +14,7 @@ from apps.jobs.retry import TRANSIENT_ERRORS
 from apps.jobs.services import claim_of, job_claim, job_fail, job_handoff, job_progress, worker_name
 from apps.jobs.task_base import JobTask
 from apps.research.models import Document, DocumentStatus
-from apps.research.services import document_chunks_replace, document_set_status, parse_limits
+from apps.research.services import INGEST_PROGRESS_SHARE, document_chunks_replace, document_set_status, parse_limits
 from pipelines.ingest import IngestOptions, ingest_bytes
 from pipelines.parsing.errors import DocumentRejected
 from pipelines.redaction import RedactionPolicy
@@ -22,8 +22,6 @@ from pipelines.redaction import RedactionPolicy
 logger = logging.getLogger(__name__)
 
 INDEX_TASK = "gpu_workers.tasks.documents_index"
-# The ingest share of a job's progress (0-50); the model worker's indexing fills the rest.
-INGEST_PROGRESS_SHARE = 50
 
 
 def _ingest_one(document: Document, actor: Actor, job_id: str, task_id: str) -> int:

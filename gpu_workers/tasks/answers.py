@@ -17,7 +17,7 @@ from apps.audit.services import Actor
 from apps.core.logging import job_context
 from apps.jobs.services import claim_of, job_claim, job_fail, job_progress, job_succeed, worker_name
 from apps.jobs.task_base import JobTask
-from apps.registry.models import Adapter
+from apps.registry.selectors import adapter_with_hash
 from gpu_workers.tasks.common import job_actor
 from gpu_workers.tasks.generation import (
     GenerationItem,
@@ -172,7 +172,7 @@ def replay_record(*, seq: int, actor: Actor, job_id: Any = None, task_id: str = 
     request = replay_request(record)
     if record.adapter_name:
         name, _, version = record.adapter_name.rpartition("@")
-        adapter = Adapter.objects.filter(name=name, version=version, file_hash=record.adapter_version).first()
+        adapter = adapter_with_hash(name=name, version=version, file_hash=record.adapter_version)
         if adapter is None:
             return {"seq": seq, "error": f"adapter {record.adapter_name} with the recorded hash is not registered"}
         adapter_load(engine, adapter)

@@ -31,10 +31,9 @@ from apps.jobs.services import (
 )
 from apps.jobs.task_base import JobTask
 from apps.registry.selectors import adapter_latest_ready
-from apps.research.api.common import chunk_page_url
-from apps.research.models import DocumentChunk, ResearchReport
-from apps.research.report_selectors import chunk_passage
+from apps.research.report_selectors import chunk_passage, report_for_generation
 from apps.research.report_services import report_fail, report_mark_generating, report_record_output
+from apps.research.selectors import chunk_page_url, chunks_readable_at
 from gpu_workers.tasks.common import TRANSIENT_ERRORS, job_actor, worker_name
 from gpu_workers.tasks.generation import (
     GenerationItem,
@@ -57,7 +56,7 @@ INDICATOR_HITS = 3
 class PreparedReport:
     job: Job
     claim: JobClaim
-    report: ResearchReport
+    report: Any  # apps.research ResearchReport
     actor: Actor
     passages: list[Any]  # as retrieved, with their chunk ids
     handle_passages: list[Any]  # the same, labelled S1..Sn as in the prompt and the grammar
@@ -72,13 +71,7 @@ class PreparedReport:
 
 def passages_for_chunks(chunk_ids: list[str], allowed_access_levels: list[str]) -> tuple[list[Any], dict[str, str]]:
     """Passages for retrieved chunk ids, in order, re-checked against the access levels (defence in depth)."""
-    rows = {
-        c.chunk_id: c
-        for c in DocumentChunk.objects.select_related("document", "document__company").filter(
-            chunk_id__in=chunk_ids, document__access_level__in=allowed_access_levels
-        )
-    }
-    found = [rows[chunk_id] for chunk_id in chunk_ids if chunk_id in rows]
+    found = chunks_readable_at(chunk_ids, allowed_access_levels)
     return [chunk_passage(c) for c in found], {c.chunk_id: c.document.access_level for c in found}
 
 
@@ -96,7 +89,7 @@ def merge_rankings(rankings: list[list[str]], limit: int) -> list[str]:
     return chosen[:limit]
 
 
-def _report_retrieval(report: ResearchReport, spec: Any, *, actor: Actor, job_id: Any, task_id: str) -> list[str]:
+def _report_retrieval(report: Any, spec: Any, *, actor: Actor, job_id: Any, task_id: str) -> list[str]:
     """The question's best chunks and the best few per required indicator; access levels in every query."""
     filters = {
         "tickers": [report.company.ticker],
@@ -121,7 +114,7 @@ def _report_retrieval(report: ResearchReport, spec: Any, *, actor: Actor, job_id
     return merge_rankings(rankings, MAX_PASSAGES)
 
 
-def report_spec(report: ResearchReport) -> Any:
+def report_spec(report: Any) -> Any:
     from pipelines.reports import ReportRequestSpec, template_question
 
     return ReportRequestSpec(
@@ -138,7 +131,7 @@ def prepare_report(job: Job, *, task_id: str) -> PreparedReport:
     from gpu_workers.generation import GenerationRequest
     from pipelines.reports import passages_with_handles, report_messages, report_schema
 
-    report = ResearchReport.objects.select_related("company", "requested_by").get(pk=job.params["report_id"])
+    report = report_for_generation(job.params["report_id"])
     report_mark_generating(report_id=report.pk)
     actor = job_actor(job)
     spec = report_spec(report)

@@ -27,9 +27,13 @@ from apps.jobs.services import (
     worker_name,
 )
 from apps.jobs.task_base import JobTask
-from apps.research.models import Document, DocumentChunk, DocumentStatus
-from apps.research.services import document_mark_indexed, document_remove_rows, document_set_status
-from apps.research.tasks import INGEST_PROGRESS_SHARE
+from apps.research.selectors import document_chunks_in_order, documents_for_indexing
+from apps.research.services import (
+    INGEST_PROGRESS_SHARE,
+    document_mark_failed,
+    document_mark_indexed,
+    document_remove_rows,
+)
 from gpu_workers.tasks.common import (
     TRANSIENT_ERRORS,
     embedding_engine,
@@ -42,7 +46,7 @@ from gpu_workers.tasks.common import (
 logger = logging.getLogger(__name__)
 
 
-def indexed_text(document: Document, chunk: DocumentChunk) -> str:
+def indexed_text(document: Any, chunk: Any) -> str:
     """The text a chunk is indexed under: a one-line context header, then the chunk.
 
     Filings say "we", not the company's name; without the header neither the dense
@@ -57,7 +61,7 @@ def indexed_text(document: Document, chunk: DocumentChunk) -> str:
     return f"{header}{section}\n{chunk.text}"
 
 
-def _chunk_records(document: Document, chunks: list[DocumentChunk], vectors: Any) -> list[Any]:
+def _chunk_records(document: Any, chunks: list[Any], vectors: Any) -> list[Any]:
     from pipelines.retrieval import ChunkRecord
 
     company = document.company
@@ -86,16 +90,14 @@ def _chunk_records(document: Document, chunks: list[DocumentChunk], vectors: Any
 EMBED_BATCH_CHUNKS = 256
 
 
-def documents_index_batch(documents: list[Document], *, actor: Actor, job_id: str, task_id: str) -> dict[str, int]:
+def documents_index_batch(documents: list[Any], *, actor: Actor, job_id: str, task_id: str) -> dict[str, int]:
     """Embed the chunks of several documents in one audited call and replace their vectors.
 
     Returns the vector count per document id. Index building is left to the caller
     (one ``optimize()`` after a bulk load, not one per document).
     """
     engine = embedding_engine()
-    chunks_by_document = {
-        document.pk: list(DocumentChunk.objects.filter(document=document).order_by("ordinal")) for document in documents
-    }
+    chunks_by_document = {document.pk: document_chunks_in_order(document) for document in documents}
     all_chunks = [chunk for document in documents for chunk in chunks_by_document[document.pk]]
     documents_by_pk = {document.pk: document for document in documents}
     texts = [indexed_text(documents_by_pk[c.document_id], c) for c in all_chunks]
@@ -126,8 +128,8 @@ def documents_index_batch(documents: list[Document], *, actor: Actor, job_id: st
     return written
 
 
-def _batches(documents: list[Document]) -> list[list[Document]]:
-    batches: list[list[Document]] = [[]]
+def _batches(documents: list[Any]) -> list[list[Any]]:
+    batches: list[list[Any]] = [[]]
     size = 0
     for document in documents:
         if batches[-1] and size + document.chunk_count > EMBED_BATCH_CHUNKS:
@@ -160,12 +162,7 @@ def documents_index(
     claim = claim_of(job)
     failed = list(failed or [])
     progress = dict(progress or {"total": len(document_ids), "done": 0, "vectors": 0, "index_failed": 0})
-    documents = {
-        str(d.pk): d
-        for d in Document.objects.select_related("company")
-        .filter(pk__in=document_ids)
-        .exclude(status=DocumentStatus.DELETING)
-    }
+    documents = documents_for_indexing(document_ids)
     pending = [documents[i] for i in document_ids if i in documents]
     batch = _batches(pending)[0] if pending else []
     remaining = [i for i in document_ids if i in documents and documents[i] not in batch]
@@ -180,9 +177,7 @@ def documents_index(
             except Exception as exc:
                 logger.exception("indexing failed for %d document(s)", len(batch))
                 for document in batch:
-                    document_set_status(
-                        document_id=document.pk, status=DocumentStatus.FAILED, reason=f"indexing: {exc}"
-                    )
+                    document_mark_failed(document_id=document.pk, reason=f"indexing: {exc}")
                     failed.append(str(document.pk))
                 progress["index_failed"] += len(batch)
             else:

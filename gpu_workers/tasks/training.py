@@ -18,7 +18,7 @@ from apps.audit.services import audited
 from apps.core.logging import job_context
 from apps.jobs.services import JobLeaseLost, claim_of, job_claim, job_fail, job_fenced, job_progress, job_succeed
 from apps.jobs.task_base import JobTask
-from apps.registry.models import Adapter
+from apps.registry.selectors import adapter_get
 from apps.registry.services import adapter_mark_failed, adapter_mark_ready
 from gpu_workers.tasks.common import TRANSIENT_ERRORS, job_actor, worker_name
 
@@ -42,7 +42,7 @@ def adapter_train(self, job_id: str) -> dict[str, Any]:
         return {"job_id": job_id, "skipped": "job already finished"}
     claim = claim_of(job)
     params = job.params
-    adapter = Adapter.objects.select_related("base_model").get(pk=params["adapter_id"])
+    adapter = adapter_get(params["adapter_id"])
     with job_context(job_id):
         try:
             examples = report_chat_examples(seed=int(params.get("seed", 0)), count=int(params.get("examples", 64)))

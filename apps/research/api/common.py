@@ -30,11 +30,6 @@ def document_page_url(document_id: Any) -> str:
     return reverse("research:document-detail", args=[document_id])
 
 
-def chunk_page_url(document_id: Any, chunk_id: str) -> str:
-    """The document page scrolled to (and highlighting) the chunk, on whichever page of chunks holds it."""
-    return f"{document_page_url(document_id)}?chunk={chunk_id}#chunk-{chunk_id}"
-
-
 class ModelWorkerUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "model_worker_unavailable"

@@ -25,7 +25,7 @@ from apps.core.api_errors import error_responses
 from apps.jobs.api import StrictCharField, StrictSerializer
 from apps.registry.selectors import adapter_ready_list
 from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
-from apps.research.api.common import JobThrottledOnWrites, chunk_page_url, document_api_url
+from apps.research.api.common import JobThrottledOnWrites, document_api_url
 from apps.research.models import ReportStatus, ReportTemplate, ResearchReport, ReviewDecision
 from apps.research.report_exports import report_export
 from apps.research.report_selectors import (
@@ -35,6 +35,7 @@ from apps.research.report_selectors import (
     report_list_for_user,
 )
 from apps.research.report_services import ReportRequestError, ReviewError, report_request, report_review
+from apps.research.selectors import chunk_page_url
 
 REPORT_ID_EXAMPLE = "6c1d2f4e-9b7a-4c3e-8f21-0a9b8c7d6e5f"
 REPORT_OUTPUT_EXAMPLE = {

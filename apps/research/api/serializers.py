@@ -12,9 +12,9 @@ from rest_framework.fields import SkipField
 
 from apps.jobs.api import JobOutputSerializer, StrictCharField, StrictSerializer
 from apps.research.access import allowed_access_levels, can_delete_document, can_reindex_document
-from apps.research.api.common import MAX_SEARCH_LIMIT, SEARCH_MODES, chunk_page_url, document_api_url, document_page_url
+from apps.research.api.common import MAX_SEARCH_LIMIT, SEARCH_MODES, document_api_url, document_page_url
 from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
-from apps.research.selectors import DocumentFilters, SearchQuery, SearchResult, redaction_counts
+from apps.research.selectors import DocumentFilters, SearchQuery, SearchResult, chunk_page_url, redaction_counts
 
 # --- output -----------------------------------------------------------------------
 
