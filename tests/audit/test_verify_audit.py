@@ -199,7 +199,8 @@ def test_scheduled_verification_reports_the_chain_tip_and_a_break(db, caplog):
     outcome = audit_chain_verify_scheduled.apply().get()
     assert outcome["ok"] is True and outcome["head_seq"] == 3 and outcome["checked"] == 3
     tamper("UPDATE audit_inferencerecord SET model_name = 'forged' WHERE seq = 2")
+    # An edit in place that leaves the hashes alone is for the full walk (the daily job) to find.
     with caplog.at_level("ERROR", logger="apps.audit.tasks"):
-        outcome = audit_chain_verify_scheduled.apply().get()
-    assert outcome["ok"] is False and outcome["broken_seq"] == 2
+        outcome = audit_chain_verify_scheduled.apply(kwargs={"full": True}).get()
+    assert outcome["ok"] is False and outcome["broken_seq"] == 2 and outcome["mode"] == "full"
     assert any("BROKEN" in r.getMessage() for r in caplog.records)
