@@ -21,6 +21,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
+from pipelines.redaction import redact_text
+
 from apps.audit.checkpoints import (
     SignedCheckpoint,
     checkpoint_sign,
@@ -166,9 +168,11 @@ def audited(
 ) -> Iterator[InferenceCall]:
     """Run a model call and record it.
 
-    ``model_input`` is hashed, never stored; ``input_redacted`` (already free of
-    PII) is stored as given, cut to ``MAX_STORED_TEXT``; ``input_messages`` (a
-    generation's redacted chat messages) is stored whole, for replay. Set ``call.output`` (hashed) and optionally
+    ``model_input`` is hashed, never stored; ``input_redacted`` (redacted by the
+    caller) is stored cut to ``MAX_STORED_TEXT``; ``input_messages`` (a generation's
+    redacted chat messages) is stored whole, for replay. Both get a last pattern
+    redaction pass here (e-mails, phone numbers, IBANs, cards, account and national
+    ids), so a caller that forgot cannot put such values into the append-only log. Set ``call.output`` (hashed) and optionally
     ``call.output_text`` (stored) inside the block.
     """
     call = InferenceCall()
@@ -191,8 +195,8 @@ def audited(
             adapter_name=adapter_name,
             adapter_version=adapter_version,
             parameters=parameters or {},
-            input_redacted=input_redacted[:MAX_STORED_TEXT],
-            input_messages=input_messages,
+            input_redacted=_scrub(input_redacted)[:MAX_STORED_TEXT],
+            input_messages=_scrub_messages(input_messages),
             input_hash=content_hash(model_input),
             output_text=call.output_text[:MAX_STORED_TEXT],
             output_hash=content_hash(call.output) if status == InferenceStatus.OK else "",
@@ -206,6 +210,20 @@ def audited(
             cache_hit=call.cache_hit,
             details=call.details,
         )
+
+
+def _scrub(text: str) -> str:
+    """Pattern PII still in text meant to be redacted already: an erased value cannot be erased later."""
+    return redact_text(text).text if text else text
+
+
+def _scrub_messages(messages: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if messages is None:
+        return None
+    return [
+        {**message, "content": _scrub(message["content"])} if isinstance(message.get("content"), str) else message
+        for message in messages
+    ]
 
 
 REPLAY_TASK = "gpu_workers.tasks.inference_replay"
