@@ -21,8 +21,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from pipelines.redaction import redact_text
-
 from apps.audit.checkpoints import (
     SignedCheckpoint,
     checkpoint_sign,
@@ -41,6 +39,7 @@ from apps.audit.models import (
     VerificationMode,
 )
 from apps.audit.selectors import ChainVerdict, audit_chain_check_checkpoints, audit_chain_verify
+from pipelines.redaction import redact_text
 
 MAX_STORED_TEXT = 20_000
 
@@ -172,8 +171,8 @@ def audited(
     caller) is stored cut to ``MAX_STORED_TEXT``; ``input_messages`` (a generation's
     redacted chat messages) is stored whole, for replay. Both get a last pattern
     redaction pass here (e-mails, phone numbers, IBANs, cards, account and national
-    ids), so a caller that forgot cannot put such values into the append-only log. Set ``call.output`` (hashed) and optionally
-    ``call.output_text`` (stored) inside the block.
+    ids), so a caller that forgot cannot put such values into the append-only log.
+    Set ``call.output`` (hashed) and optionally ``call.output_text`` (stored) inside the block.
     """
     call = InferenceCall()
     started = time.perf_counter()
