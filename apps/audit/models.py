@@ -99,8 +99,6 @@ class InferenceRecord(models.Model):
     )  # fmt: skip
     # Added after records existed: hashed only when set, so older records keep their hashes.
     OPTIONAL_HASHED_FIELDS = ("input_messages",)
-    # Every column the verifier reads, in this order: the hashed content, then the stored hash and id.
-    VERIFY_COLUMNS = (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS, "record_hash", "id")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -111,7 +109,8 @@ class InferenceRecord(models.Model):
         raise AppendOnlyError("Audit records are append-only: delete refused.")
 
     def hashed_content(self) -> dict[str, Any]:
-        return record_hashed_content({name: getattr(self, name) for name in self.VERIFY_COLUMNS[:-2]})
+        names = (*self.HASHED_FIELDS, *self.OPTIONAL_HASHED_FIELDS)
+        return record_hashed_content({name: getattr(self, name) for name in names})
 
 
 def record_hashed_content(values: Mapping[str, Any]) -> dict[str, Any]:

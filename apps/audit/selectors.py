@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.db import connections
-from django.db.models import BooleanField, F, Func, Q, QuerySet
+from django.db import connection, connections
+from django.db.models import BooleanField, F, Func, JSONField, Q, QuerySet
 
 from apps.audit.checkpoints import SignedCheckpoint, checkpoint_signature_valid
 from apps.audit.hashing import GENESIS_HASH, chain_hash
@@ -32,29 +33,68 @@ class ChainVerdict:
         return f"audit chain BROKEN at record seq={self.broken_seq} id={self.broken_id}: {self.reason}"
 
 
-# A row as the walk reads it: the hashed columns, then record_hash and id (no model instances:
-# building one per record cost more than hashing it).
-VERIFY_COLUMNS = InferenceRecord.VERIFY_COLUMNS
+# A row as the walk reads it: the hashed columns (JSON ones last), then record_hash and id.
+# Plain tuples, no model instances: building one per record cost more than hashing it.
+_JSON_COLUMNS = tuple(
+    f.attname
+    for f in InferenceRecord._meta.concrete_fields
+    if isinstance(f, JSONField)
+    and f.attname in (*InferenceRecord.HASHED_FIELDS, *InferenceRecord.OPTIONAL_HASHED_FIELDS)
+)
+_CONTENT_COLUMNS = (
+    *(name for name in InferenceRecord.HASHED_FIELDS if name not in _JSON_COLUMNS),
+    *_JSON_COLUMNS,
+)
+VERIFY_COLUMNS = (*_CONTENT_COLUMNS, "record_hash", "id")
 _SEQ, _PREV_HASH = VERIFY_COLUMNS.index("seq"), VERIFY_COLUMNS.index("prev_hash")
-_CONTENT_COLUMNS = VERIFY_COLUMNS[:-2]
 VERIFY_BATCH_SIZE = 5000
 
 
 def _records_in_chain_order(
     *, after_seq: int | None = None, up_to_seq: int | None = None, batch_size: int = VERIFY_BATCH_SIZE
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[Sequence[Any]]:
     """Rows in ``seq`` order, fetched in keyset batches (each one an index range scan)."""
     # No lower bound by default: a forged row numbered 0 must be walked (and caught) too.
     last = -1 if after_seq is None else after_seq
+    fetch = _fetch_batch_postgresql if connection.vendor == "postgresql" else _fetch_batch
     while True:
-        records = InferenceRecord.objects.filter(seq__gt=last)
-        if up_to_seq is not None:
-            records = records.filter(seq__lte=up_to_seq)
-        rows = list(records.order_by("seq").values_list(*VERIFY_COLUMNS)[:batch_size])
+        rows = fetch(last, up_to_seq, batch_size)
         yield from rows
         if len(rows) < batch_size:
             return
         last = rows[-1][_SEQ]
+
+
+def _fetch_batch(after_seq: int, up_to_seq: int | None, limit: int) -> list[Sequence[Any]]:
+    records = InferenceRecord.objects.filter(seq__gt=after_seq)
+    if up_to_seq is not None:
+        records = records.filter(seq__lte=up_to_seq)
+    return list(records.order_by("seq").values_list(*VERIFY_COLUMNS)[:limit])
+
+
+def _postgresql_batch_sql() -> str:
+    """The JSON columns of a row joined into one JSON array text: one json.loads per record.
+
+    Decoding four jsonb columns per row one by one cost more than hashing the record, and
+    building the whole row as JSON in PostgreSQL (json_build_array) cost more still.
+    """
+    quote = connection.ops.quote_name
+    columns = {f.attname: quote(f.column) for f in InferenceRecord._meta.concrete_fields}
+    plain = [columns[name] for name in VERIFY_COLUMNS if name not in _JSON_COLUMNS]
+    joined = " || ',' || ".join(f"coalesce({columns[name]}::text, 'null')" for name in _JSON_COLUMNS)
+    seq = columns["seq"]
+    return (
+        f"SELECT {', '.join(plain[:-2])}, '[' || {joined} || ']', {', '.join(plain[-2:])} "
+        f"FROM {quote(InferenceRecord._meta.db_table)} WHERE {seq} > %s AND {seq} <= %s ORDER BY {seq} LIMIT %s"
+    )
+
+
+def _fetch_batch_postgresql(after_seq: int, up_to_seq: int | None, limit: int) -> list[Sequence[Any]]:
+    split = len(_CONTENT_COLUMNS) - len(_JSON_COLUMNS)
+    loads = json.loads
+    with connection.cursor() as cursor:
+        cursor.execute(_postgresql_batch_sql(), [after_seq, up_to_seq if up_to_seq is not None else 2**63 - 1, limit])
+        return [(*row[:split], *loads(row[split]), *row[split + 1 :]) for row in cursor.fetchall()]
 
 
 @dataclass
@@ -69,7 +109,7 @@ class _ChainWalk:
     def verdict(self, ok: bool, broken_seq: int | None = None, broken_id: int | None = None, reason: str = ""):
         return ChainVerdict(ok, self.checked, broken_seq, broken_id, reason, self.tip_seq, self.tip_hash)
 
-    def extend(self, rows: Iterable[tuple[Any, ...]]) -> ChainVerdict | None:
+    def extend(self, rows: Iterable[Sequence[Any]]) -> ChainVerdict | None:
         """Check rows that should continue the chain from the tip; the first that does not is the verdict."""
         checked, tip_seq, tip_hash, tip_id = self.checked, self.tip_seq, self.tip_hash, self.tip_id
         try:

@@ -89,6 +89,11 @@ def inference_record_append(**fields: Any) -> InferenceRecord:
     """
     if connection.vendor == "postgresql":
         return _append_compare_and_set(fields)
+    return _append_locked(fields)
+
+
+def _append_locked(fields: dict[str, Any]) -> InferenceRecord:
+    """Lock the head row, insert, move the head: four statements in a transaction (any database)."""
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         record = _new_record(fields, seq=head.last_seq + 1, prev_hash=head.last_hash)
