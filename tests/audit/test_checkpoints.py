@@ -273,3 +273,23 @@ def test_production_refuses_to_sign_without_a_configured_key(chain, settings):
         audit_chain_verification_run()
     assert not AuditCheckpoint.objects.exists()
     assert not AuditVerification.objects.exists()
+
+
+def test_metrics_say_whether_the_chain_is_intact_and_how_far_behind_verification_is(chain, admin_user, append_record):
+    from tests.conftest import client_for
+    from tests.ops.test_metrics import samples, scrape, value
+
+    def scraped():
+        return samples(scrape(client_for(admin_user)))
+
+    assert value(scraped(), "argus_audit_chain_intact") == 0  # never verified
+    assert value(scraped(), "argus_audit_chain_unverified_records") == 5
+    audit_chain_verification_run()
+    append_record()
+    parsed = scraped()
+    assert value(parsed, "argus_audit_chain_intact") == 1
+    assert value(parsed, "argus_audit_chain_unverified_records") == 1
+    assert value(parsed, "argus_audit_chain_verified_timestamp_seconds") > 0
+    tamper("UPDATE audit_inferencerecord SET output_text = 'doctored' WHERE seq = 6")
+    audit_chain_verification_run()
+    assert value(scraped(), "argus_audit_chain_intact") == 0
