@@ -324,7 +324,8 @@ class InferenceRecordAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
-            audit_chain_verify_scheduled.delay()
+            # Expires like the scheduled runs: a click while workers are down does not pile up.
+            audit_chain_verify_scheduled.apply_async(expires=240)
         except BrokerUnreachable as exc:
             self.message_user(request, f"Verification could not be queued: {type(exc).__name__}.", messages.ERROR)
         else:

@@ -98,17 +98,25 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 
 def _generate_private_key(path: Path) -> None:
-    """Development only: a fresh key, readable by its owner alone, written once (O_EXCL)."""
+    """Development only: a fresh key, readable by its owner alone.
+
+    Written to a temporary file and linked into place, so a process racing this one
+    either finds no key or a whole one, and the first key made is the one kept.
+    """
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:  # another process made it first: use theirs
+        pass
+    finally:
+        temporary.unlink()
 
 
 def signing_key() -> Ed25519PrivateKey:

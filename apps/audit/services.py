@@ -26,6 +26,7 @@ from apps.audit.checkpoints import (
     checkpoint_sign,
     checkpoint_signature_valid,
     checkpoint_sink,
+    key_id,
     signing_key,
 )
 from apps.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, content_hash
@@ -325,6 +326,9 @@ def audit_chain_verification_run(*, full: bool = False) -> AuditVerification:
     started = timezone.now()
     head_before = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first()
     anchor = None if full else AuditCheckpoint.objects.order_by("-seq").first()
+    if anchor is not None and anchor.key_id != key_id(signing_key().public_key()):
+        # Signed before a key rotation: it cannot vouch for anything now; walk from the start.
+        anchor = None
     verdict = _anchor_verdict(anchor) if anchor is not None else None
     if verdict is None:
         if anchor is not None:

@@ -16,7 +16,7 @@ import apps.audit.selectors as audit_selectors
 import apps.audit.services as services
 from apps.audit.admin import EXPORT_FIELDS
 from apps.audit.hashing import chain_hash
-from apps.audit.models import InferenceKind, InferenceRecord, InferenceStatus
+from apps.audit.models import InferenceKind, InferenceRecord, InferenceStatus, record_hashed_content
 from tests.audit.conftest import tamper
 from tests.conftest import client_for
 
@@ -232,7 +232,7 @@ def test_jsonl_export_holds_exactly_the_filtered_records_and_each_line_rehashes(
     assert set(lines[0]) == set(EXPORT_FIELDS)
     # An export is independently verifiable: each line's hashed content gives its record_hash.
     for line in lines:
-        content = {name: line[name] for name in InferenceRecord.HASHED_FIELDS}
+        content = record_hashed_content(line)
         assert chain_hash(line["prev_hash"], content) == line["record_hash"]
     assert lines[1]["prev_hash"] == lines[0]["record_hash"]
 

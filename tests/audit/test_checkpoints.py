@@ -293,3 +293,17 @@ def test_metrics_say_whether_the_chain_is_intact_and_how_far_behind_verification
     tamper("UPDATE audit_inferencerecord SET output_text = 'doctored' WHERE seq = 6")
     audit_chain_verification_run()
     assert value(scraped(), "argus_audit_chain_intact") == 0
+
+
+def test_after_a_key_rotation_the_next_run_walks_from_the_start(chain, settings, tmp_path, append_record):
+    audit_chain_verification_run()
+    path = tmp_path / "rotated.pem"
+    path.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    settings.ARGUS_AUDIT_SIGNING_KEY_FILE = str(path)
+    append_record()
+    run = audit_chain_verification_run()
+    assert run.ok and (run.from_seq, run.checked) == (1, 6)
