@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -51,11 +54,17 @@ VERIFY_BATCH_SIZE = 5000
 
 
 def _records_in_chain_order(
-    *, after_seq: int | None = None, up_to_seq: int | None = None, batch_size: int = VERIFY_BATCH_SIZE
+    *, after_seq: int | None = None, up_to_seq: int | None = None, batch_size: int | None = None
 ) -> Iterator[Sequence[Any]]:
     """Rows in ``seq`` order, fetched in keyset batches (each one an index range scan)."""
+    batch_size = batch_size or VERIFY_BATCH_SIZE
     # No lower bound by default: a forged row numbered 0 must be walked (and caught) too.
     last = -1 if after_seq is None else after_seq
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Outside a transaction (the beat job, the command) rows committed so far are all
+        # visible to a second connection, so it can fetch ahead.
+        yield from _prefetched_batches(last, up_to_seq, batch_size)
+        return
     fetch = _fetch_batch_postgresql if connection.vendor == "postgresql" else _fetch_batch
     while True:
         rows = fetch(last, up_to_seq, batch_size)
@@ -63,6 +72,47 @@ def _records_in_chain_order(
         if len(rows) < batch_size:
             return
         last = rows[-1][_SEQ]
+
+
+def _prefetched_batches(after_seq: int, up_to_seq: int | None, batch_size: int) -> Iterator[Sequence[Any]]:
+    """The next batch fetched on a second connection while this thread hashes the current one.
+
+    PostgreSQL builds a batch while Python hashes the previous one: the two no longer wait
+    for each other, on two cores.
+    """
+    pending: queue.Queue[list[Sequence[Any]] | BaseException] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch_ahead() -> None:
+        last = after_seq
+        try:
+            while not stop.is_set():
+                rows = _fetch_batch_postgresql(last, up_to_seq, batch_size)
+                pending.put(rows)
+                if len(rows) < batch_size:
+                    return
+                last = rows[-1][_SEQ]
+        except BaseException as exc:  # handed to the walking thread, which raises it
+            pending.put(exc)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    fetcher = threading.Thread(target=fetch_ahead, name="audit-verify-fetch", daemon=True)
+    fetcher.start()
+    try:
+        while True:
+            rows = pending.get()
+            if isinstance(rows, BaseException):
+                raise rows
+            yield from rows
+            if len(rows) < batch_size:
+                return
+    finally:
+        stop.set()
+        while fetcher.is_alive():  # a fetcher blocked on a full queue must see the stop
+            with contextlib.suppress(queue.Empty):
+                pending.get(timeout=0.05)
+        fetcher.join()
 
 
 def _fetch_batch(after_seq: int, up_to_seq: int | None, limit: int) -> list[Sequence[Any]]:
