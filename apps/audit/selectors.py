@@ -38,16 +38,11 @@ class ChainVerdict:
 
 # A row as the walk reads it: the hashed columns (JSON ones last), then record_hash and id.
 # Plain tuples, no model instances: building one per record cost more than hashing it.
+_HASHED = (*InferenceRecord.HASHED_FIELDS, *InferenceRecord.OPTIONAL_HASHED_FIELDS)
 _JSON_COLUMNS = tuple(
-    f.attname
-    for f in InferenceRecord._meta.concrete_fields
-    if isinstance(f, JSONField)
-    and f.attname in (*InferenceRecord.HASHED_FIELDS, *InferenceRecord.OPTIONAL_HASHED_FIELDS)
+    f.attname for f in InferenceRecord._meta.concrete_fields if isinstance(f, JSONField) and f.attname in _HASHED
 )
-_CONTENT_COLUMNS = (
-    *(name for name in InferenceRecord.HASHED_FIELDS if name not in _JSON_COLUMNS),
-    *_JSON_COLUMNS,
-)
+_CONTENT_COLUMNS = (*(name for name in _HASHED if name not in _JSON_COLUMNS), *_JSON_COLUMNS)
 VERIFY_COLUMNS = (*_CONTENT_COLUMNS, "record_hash", "id")
 _SEQ, _PREV_HASH = VERIFY_COLUMNS.index("seq"), VERIFY_COLUMNS.index("prev_hash")
 VERIFY_BATCH_SIZE = 5000
