@@ -125,6 +125,11 @@ def _postgresql_batch_sql() -> str:
     """
     quote = connection.ops.quote_name
     columns = {f.attname: quote(f.column) for f in InferenceRecord._meta.concrete_fields}
+    # created_at already spelled as canonical_json spells a datetime (UTC, microseconds, +00:00):
+    # parsing timestamps into datetimes and formatting them again cost more than hashing.
+    columns["created_at"] = (
+        f"""to_char({columns["created_at"]} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+    )
     plain = [columns[name] for name in VERIFY_COLUMNS if name not in _JSON_COLUMNS]
     joined = " || ',' || ".join(f"coalesce({columns[name]}::text, 'null')" for name in _JSON_COLUMNS)
     seq = columns["seq"]
