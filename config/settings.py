@@ -420,6 +420,15 @@ ARGUS_DEMO_ADAPTER_STEPS = env.int("ARGUS_DEMO_ADAPTER_STEPS", default=16)
 # Bearer token Prometheus sends to /metrics; without it only admins may read metrics.
 ARGUS_METRICS_TOKEN = env_secret("ARGUS_METRICS_TOKEN", optional=True)
 
+# --- Audit chain checkpoints --------------------------------------------------
+# Ed25519 private key (PEM) that signs chain checkpoints. Development generates one
+# under var/ on first use; production refuses to sign without it (apps.audit.checkpoints).
+ARGUS_AUDIT_SIGNING_KEY_FILE = env.str("ARGUS_AUDIT_SIGNING_KEY_FILE", default="")
+# Signed checkpoints are appended here, outside the database (JSON lines files).
+ARGUS_AUDIT_CHECKPOINT_DIR = Path(env.str("ARGUS_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
+# Another sink (an object store): a dotted class path implementing apps.audit.checkpoints.CheckpointSink.
+ARGUS_AUDIT_CHECKPOINT_SINK = env.str("ARGUS_AUDIT_CHECKPOINT_SINK", default="")
+
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env.str("ARGUS_LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("ARGUS_LOG_FORMAT", default="json")

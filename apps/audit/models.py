@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -61,6 +62,8 @@ class InferenceRecord(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
 
     input_redacted = models.TextField(blank=True)
+    # A generation's full (redacted) chat messages, uncut, for replay; None for every other kind.
+    input_messages = models.JSONField(null=True, blank=True, default=None)
     input_hash = models.CharField(max_length=64)
     output_text = models.TextField(blank=True)
     output_hash = models.CharField(max_length=64, blank=True)
@@ -94,6 +97,8 @@ class InferenceRecord(models.Model):
         "input_hash", "output_text", "output_hash", "document_ids", "chunk_ids", "tokens_in",
         "tokens_out", "latency_ms", "status", "error", "cache_hit", "details", "prev_hash",
     )  # fmt: skip
+    # Added after records existed: hashed only when set, so older records keep their hashes.
+    OPTIONAL_HASHED_FIELDS = ("input_messages",)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -104,7 +109,21 @@ class InferenceRecord(models.Model):
         raise AppendOnlyError("Audit records are append-only: delete refused.")
 
     def hashed_content(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.HASHED_FIELDS}
+        names = (*self.HASHED_FIELDS, *self.OPTIONAL_HASHED_FIELDS)
+        return record_hashed_content({name: getattr(self, name) for name in names})
+
+
+def record_hashed_content(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The content a record's hash covers, from its column values (a row, an export line).
+
+    The one place that says which columns count: the append service, the chain walk,
+    the console's per-record check and an offline verifier of an export all use it.
+    """
+    content = {name: values[name] for name in InferenceRecord.HASHED_FIELDS}
+    for name in InferenceRecord.OPTIONAL_HASHED_FIELDS:
+        if values.get(name) is not None:
+            content[name] = values[name]
+    return content
 
 
 class AuditChainHead(models.Model):
@@ -121,3 +140,63 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain head at seq {self.last_seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A verified point of the chain: every record up to ``seq`` held, and ``seq`` had ``record_hash``.
+
+    Signed with the audit signing key (Ed25519) and also appended outside the database
+    (:mod:`apps.audit.checkpoints`), so rewriting the chain and the head cannot make
+    the two agree again. Verification continues from the newest one.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True, editable=False)
+    record_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    key_id = models.CharField(max_length=64, editable=False)
+    signature = models.CharField(max_length=128, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at seq {self.seq}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit checkpoints are append-only: update refused.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit checkpoints are append-only: delete refused.")
+
+
+class VerificationMode(models.TextChoices):
+    INCREMENTAL = "incremental", "Incremental (since the last checkpoint)"
+    FULL = "full", "Full walk"
+
+
+class AuditVerification(models.Model):
+    """One run of chain verification: what the console shows instead of walking the chain itself."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    mode = models.CharField(max_length=20, choices=VerificationMode.choices)
+    ok = models.BooleanField()
+    # Records hashed in this run, and the range they covered.
+    checked = models.PositiveBigIntegerField(default=0)
+    from_seq = models.PositiveBigIntegerField(default=0)
+    head_seq = models.PositiveBigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, blank=True)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    broken_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message

@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from apps.audit.models import AuditChainHead, InferenceRecord
+from apps.audit.selectors import audit_chain_last_verification
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.research.models import ReportStatus
 from apps.research.report_selectors import report_number_check_totals, report_status_counts
@@ -127,6 +128,23 @@ def inference_metrics() -> Iterator[Metric]:
 
     head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first()
     yield GaugeMetricFamily("argus_audit_chain_length", "Records in the audit hash chain.", value=head or 0)
+    # Alert on these: a broken chain, a verification that stopped running, or one falling behind.
+    last = audit_chain_last_verification()
+    yield GaugeMetricFamily(
+        "argus_audit_chain_intact",
+        "1 when the last verification of the audit chain found it intact; 0 when broken or never run.",
+        value=1 if last and last["ok"] else 0,
+    )
+    yield GaugeMetricFamily(
+        "argus_audit_chain_verified_timestamp_seconds",
+        "When the last verification of the audit chain finished (Unix time; 0 if never).",
+        value=last["finished_at"].timestamp() if last else 0,
+    )
+    yield GaugeMetricFamily(
+        "argus_audit_chain_unverified_records",
+        "Records appended since the last verification.",
+        value=last["unverified"] if last else (head or 0),
+    )
 
 
 def report_metrics() -> Iterator[Metric]:

@@ -210,8 +210,10 @@ def _audit(engine: Any, item: GenerationItem, *, batch_size: int) -> Iterator[An
         adapter_version=item.adapter_version,
         parameters=_parameters(request),
         model_input={"messages": request.messages, **constraint},
-        # Prompts are built from chunks redacted at ingest: they hold no PII and are kept for replay.
+        # Prompts are built from chunks redacted at ingest: they hold no PII. The text is for
+        # reading (and may be cut); the messages are kept whole, for replay.
         input_redacted=json.dumps(request.messages, ensure_ascii=False),
+        input_messages=list(request.messages),
         job_id=item.job_id,
         task_id=item.task_id,
     ) as call:
@@ -242,6 +244,13 @@ def _fill_call(call: Any, produced: dict[str, Any], item: GenerationItem) -> Non
     }
 
 
+def _recorded_messages(record: Any) -> list[dict[str, Any]]:
+    """The messages as sent; records written before ``input_messages`` existed hold them only as text."""
+    if record.input_messages is not None:
+        return record.input_messages
+    return json.loads(record.input_redacted)
+
+
 def replay_request(record: Any) -> Any:
     """Rebuild the generation request of an audit record from what the record holds."""
     from gpu_workers.generation import GenerationRequest
@@ -250,7 +259,7 @@ def replay_request(record: Any) -> Any:
     params = record.parameters or {}
     return GenerationRequest(
         request_id=f"replay-{record.seq}",
-        messages=json.loads(record.input_redacted),
+        messages=_recorded_messages(record),
         adapter=record.adapter_name or None,
         json_schema=constraint.get("json_schema"),
         regex=constraint.get("regex"),

@@ -11,6 +11,13 @@ AUDIT_TABLE = "audit_inferencerecord"
 APPEND_ONLY_TRIGGER = "audit_inferencerecord_append_only"
 
 
+@pytest.fixture(autouse=True)
+def checkpoint_dir(settings, tmp_path):
+    """Each test signs its checkpoints into a directory of its own (the key is shared by the run)."""
+    settings.ARGUS_AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+    return settings.ARGUS_AUDIT_CHECKPOINT_DIR
+
+
 @pytest.fixture
 def append_record(db):
     """Append one record through the real service; keyword arguments override the defaults."""

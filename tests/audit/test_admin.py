@@ -16,7 +16,7 @@ import apps.audit.selectors as audit_selectors
 import apps.audit.services as services
 from apps.audit.admin import EXPORT_FIELDS
 from apps.audit.hashing import chain_hash
-from apps.audit.models import InferenceKind, InferenceRecord, InferenceStatus
+from apps.audit.models import InferenceKind, InferenceRecord, InferenceStatus, record_hashed_content
 from tests.audit.conftest import tamper
 from tests.conftest import client_for
 
@@ -26,11 +26,20 @@ CHANGELIST = "admin:audit_inferencerecord_changelist"
 JOB_ID = uuid.UUID("3f0c9a52-7d1e-4f3a-9b1c-2a6d8e4f0b11")
 
 
-@pytest.fixture(autouse=True)
-def fresh_chain_status(monkeypatch):
-    # The console caches the chain verdict for a few seconds; a cache key of its own
-    # per test keeps one test's verdict out of the next.
-    monkeypatch.setattr(audit_selectors, "CHAIN_STATUS_CACHE_KEY", f"test-audit-chain-status:{uuid.uuid4().hex}")
+@pytest.fixture
+def eager_celery():
+    from config.celery import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
+
+
+def run_verification(*, full: bool = False):
+    from apps.audit.services import audit_chain_verification_run
+
+    return audit_chain_verification_run(full=full)
 
 
 @pytest.fixture
@@ -89,12 +98,13 @@ def listed_seqs(response) -> set[int]:
     return {record.seq for record in response.context["cl"].result_list}
 
 
-def test_auditor_sees_every_record_and_an_intact_chain(auditor, records):
+def test_auditor_sees_every_record_and_the_last_verification(auditor, records):
+    run_verification()
     response = client_for(auditor).get(reverse(CHANGELIST))
 
     assert listed_seqs(response) == {1, 2, 3, 4}
     assert b"Chain status: INTACT" in response.content
-    assert b"4 records verified" in response.content
+    assert b"Verified up to seq 4" in response.content
     # No bulk actions at all, so no "delete selected".
     assert response.context["action_form"] is None
     assert b"delete_selected" not in response.content
@@ -222,7 +232,7 @@ def test_jsonl_export_holds_exactly_the_filtered_records_and_each_line_rehashes(
     assert set(lines[0]) == set(EXPORT_FIELDS)
     # An export is independently verifiable: each line's hashed content gives its record_hash.
     for line in lines:
-        content = {name: line[name] for name in InferenceRecord.HASHED_FIELDS}
+        content = record_hashed_content(line)
         assert chain_hash(line["prev_hash"], content) == line["record_hash"]
     assert lines[1]["prev_hash"] == lines[0]["record_hash"]
 
@@ -263,8 +273,26 @@ def test_staff_without_the_audit_permission_is_refused(outsider, records):
     assert client.post(reverse("admin:audit_inferencerecord_verify")).status_code == 403
 
 
+def test_console_never_walks_the_chain_in_a_request(auditor, records, monkeypatch, append_record):
+    def walk_refused(**kwargs):
+        raise AssertionError("the console walked the chain")
+
+    monkeypatch.setattr(audit_selectors, "_records_in_chain_order", walk_refused)
+    response = client_for(auditor).get(reverse(CHANGELIST))
+    assert b"Chain status: NOT VERIFIED YET" in response.content
+    monkeypatch.undo()
+
+    run_verification()
+    append_record()
+    monkeypatch.setattr(audit_selectors, "_records_in_chain_order", walk_refused)
+    content = client_for(auditor).get(reverse(CHANGELIST)).content.decode()
+    assert "Chain status: INTACT" in content and "Verified up to seq 4" in content
+    assert "1 record appended since" in content
+
+
 def test_chain_status_says_broken_after_tampering(auditor, records):
     tamper("UPDATE audit_inferencerecord SET latency_ms = 1.0 WHERE seq = 3")
+    run_verification()
 
     response = client_for(auditor).get(reverse(CHANGELIST))
     content = response.content.decode()
@@ -273,20 +301,42 @@ def test_chain_status_says_broken_after_tampering(auditor, records):
     assert reverse("admin:audit_inferencerecord_change", args=[records[2].pk]) in content
 
 
-def test_verify_now_rechecks_past_the_cached_status(auditor, records):
+def test_verify_now_queues_an_incremental_verification_and_keeps_the_filters(
+    auditor, records, append_record, eager_celery, monkeypatch
+):
     client = client_for(auditor)
-    assert b"Chain status: INTACT" in client.get(reverse(CHANGELIST)).content
-    tamper("DELETE FROM audit_inferencerecord WHERE seq = 2")
-    # The verdict is cached for a few seconds: right after tampering it still shows ...
-    assert b"Chain status: INTACT" in client.get(reverse(CHANGELIST)).content
+    run_verification()  # checkpoint at seq 4
+    append_record()
+    walked_from = []
+    real_walk = audit_selectors._records_in_chain_order
 
-    # ... until someone asks for a fresh walk, which keeps the filters they were looking at.
+    def recording_walk(**kwargs):
+        walked_from.append(kwargs.get("after_seq"))
+        return real_walk(**kwargs)
+
+    monkeypatch.setattr(audit_selectors, "_records_in_chain_order", recording_walk)
     response = client.post(reverse("admin:audit_inferencerecord_verify"), {"changelist_query": "?kind__exact=generate"})
     assert response.status_code == 302
     assert response["Location"] == reverse(CHANGELIST) + "?kind__exact=generate"
+    # Only what came after the checkpoint was read, not the whole chain.
+    assert walked_from == [4]
     page = client.get(response["Location"])
-    assert b"Chain status: BROKEN" in page.content
-    assert any("seq=3" in str(message) for message in page.context["messages"])
+    assert b"Chain status: INTACT" in page.content and b"Verified up to seq 5" in page.content
+    assert any("queued" in str(message) for message in page.context["messages"])
+
+
+def test_verify_now_reports_a_rewrite_behind_the_last_checkpoint(auditor, records, eager_celery):
+    run_verification()
+    doctored = InferenceRecord.objects.get(seq=4)
+    doctored.output_text = "doctored"
+    tamper(
+        "UPDATE audit_inferencerecord SET output_text = %s, record_hash = %s WHERE seq = 4",
+        ["doctored", chain_hash(doctored.prev_hash, doctored.hashed_content())],
+    )
+    client = client_for(auditor)
+    client.post(reverse("admin:audit_inferencerecord_verify"))
+    content = client.get(reverse(CHANGELIST)).content.decode()
+    assert "Chain status: BROKEN" in content and "rewritten" in content
 
 
 def test_verify_now_requires_post(auditor, records):

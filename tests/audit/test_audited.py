@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 import uuid
 
@@ -10,7 +11,8 @@ import pytest
 from apps.audit.hashing import GENESIS_HASH, chain_hash, content_hash
 from apps.audit.models import InferenceKind, InferenceRecord, InferenceStatus
 from apps.audit.selectors import audit_chain_verify
-from apps.audit.services import Actor, audited
+from apps.audit.services import MAX_STORED_TEXT, Actor, audited
+from tests.audit.conftest import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +44,8 @@ def test_successful_call_writes_one_record_with_hashes_actor_and_latency(analyst
         adapter_version="3",
         parameters={"temperature": 0.2, "max_new_tokens": 64},
         model_input=model_input,
-        input_redacted="Summarise ACME Corp's 10-K; contact [EMAIL]",
+        # The caller forgot to redact: the service must not store the address anyway.
+        input_redacted="Summarise ACME Corp's 10-K; contact jane.doe@example.com",
         job_id=job_id,
         task_id="celery-task-1",
     ) as call:
@@ -64,7 +67,7 @@ def test_successful_call_writes_one_record_with_hashes_actor_and_latency(analyst
     assert record.parameters == {"temperature": 0.2, "max_new_tokens": 64}
     # The raw input is hashed, never stored; only the redacted text is.
     assert record.input_hash == content_hash(model_input)
-    assert "jane.doe" not in record.input_redacted
+    assert record.input_redacted == "Summarise ACME Corp's 10-K; contact [EMAIL]"
     assert record.output_hash == content_hash(output)
     assert record.output_text == "Revenue grew 12%."
     assert (record.tokens_in, record.tokens_out) == (40, 7)
@@ -114,3 +117,38 @@ def test_consecutive_calls_link_each_record_to_the_previous_hash():
     assert len({r.record_hash for r in records}) == 3
     verdict = audit_chain_verify()
     assert verdict.ok and verdict.checked == 3
+
+
+def test_generation_messages_are_stored_whole_scrubbed_and_hashed():
+    long_context = "Revenue grew 12% in the quarter. " * 1000  # well past the 20,000-character text cut
+    messages = [
+        {"role": "system", "content": "Answer from the passages."},
+        {"role": "user", "content": long_context + "Write to cfo@acme.example with questions."},
+    ]
+    with audited(
+        kind=InferenceKind.GENERATE,
+        actor=Actor.system("tests"),
+        model_name="tinyllama",
+        model_input={"messages": messages},
+        input_redacted=json.dumps(messages),
+        input_messages=messages,
+    ) as call:
+        call.output = "ok"
+
+    record = InferenceRecord.objects.get()
+    assert len(record.input_redacted) == MAX_STORED_TEXT  # the readable text is cut ...
+    stored = record.input_messages  # ... the messages are not
+    assert stored[0] == messages[0]
+    assert stored[1]["content"] == long_context + "Write to [EMAIL] with questions."
+    assert record.hashed_content()["input_messages"] == stored
+    assert audit_chain_verify().ok
+    tamper("UPDATE audit_inferencerecord SET input_messages = NULL")
+    assert not audit_chain_verify().ok
+
+
+def test_records_without_messages_hash_as_before_the_field_existed(append_record):
+    """Records written before ``input_messages`` existed must still verify: the field is hashed only when set."""
+    record = append_record(output_text="an embedding")
+    assert record.input_messages is None
+    content_as_before = {name: getattr(record, name) for name in InferenceRecord.HASHED_FIELDS}
+    assert record.record_hash == chain_hash(record.prev_hash, content_as_before)

@@ -199,7 +199,21 @@ def test_scheduled_verification_reports_the_chain_tip_and_a_break(db, caplog):
     outcome = audit_chain_verify_scheduled.apply().get()
     assert outcome["ok"] is True and outcome["head_seq"] == 3 and outcome["checked"] == 3
     tamper("UPDATE audit_inferencerecord SET model_name = 'forged' WHERE seq = 2")
+    # An edit in place that leaves the hashes alone is for the full walk (the daily job) to find.
     with caplog.at_level("ERROR", logger="apps.audit.tasks"):
-        outcome = audit_chain_verify_scheduled.apply().get()
-    assert outcome["ok"] is False and outcome["broken_seq"] == 2
+        outcome = audit_chain_verify_scheduled.apply(kwargs={"full": True}).get()
+    assert outcome["ok"] is False and outcome["broken_seq"] == 2 and outcome["mode"] == "full"
     assert any("BROKEN" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_walk_over_many_batches_checks_every_record(append_record, monkeypatch):
+    """Outside a transaction PostgreSQL fetches the next batch on a second connection while hashing."""
+    monkeypatch.setattr(selectors, "VERIFY_BATCH_SIZE", 4)
+    records = [append_record(output_text=f"answer {n}") for n in range(1, 24)]
+    verdict = selectors.audit_chain_verify()
+    assert verdict.ok and verdict.checked == 23 and verdict.tip_hash == records[-1].record_hash
+
+    tamper("UPDATE audit_inferencerecord SET output_text = 'doctored' WHERE seq = 14")
+    verdict = selectors.audit_chain_verify()
+    assert not verdict.ok and verdict.broken_seq == 14 and verdict.checked == 13
