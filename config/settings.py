@@ -412,8 +412,6 @@ ARGUS_PREFIX_CACHE = env.bool("ARGUS_PREFIX_CACHE", default=True)
 ARGUS_REPORT_MAX_NEW_TOKENS = env.int("ARGUS_REPORT_MAX_NEW_TOKENS", default=900)
 # Up to four quotes of at most 400 characters each (pipelines.reports.schema) fit in 640 tokens.
 ARGUS_ANSWER_MAX_NEW_TOKENS = env.int("ARGUS_ANSWER_MAX_NEW_TOKENS", default=640)
-ARGUS_ANSWER_TIMEOUT = env.float("ARGUS_ANSWER_TIMEOUT", default=90.0)
-ARGUS_REPLAY_TIMEOUT = env.float("ARGUS_REPLAY_TIMEOUT", default=600.0)
 ARGUS_RESULT_CACHE_SECONDS = env.int("ARGUS_RESULT_CACHE_SECONDS", default=7 * 24 * 3600)
 ARGUS_DEMO_ADAPTER_STEPS = env.int("ARGUS_DEMO_ADAPTER_STEPS", default=16)
 
