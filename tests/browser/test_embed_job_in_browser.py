@@ -24,7 +24,7 @@ from django.urls import reverse
 from apps.accounts.roles import Role
 from apps.accounts.services import user_create
 from apps.jobs.models import Job, JobKind, JobStatus
-from apps.jobs.services import job_claim, job_progress, job_succeed
+from apps.jobs.services import claim_of, job_claim, job_progress, job_succeed
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -167,8 +167,8 @@ def test_job_page_follows_progress_written_elsewhere_and_stops_polling_when_done
     """The same page mechanics, with the job driven step by step from the test (no worker)."""
     user = user_create(username=DEMO_USERNAME, password=DEMO_PASSWORD, role=Role.ANALYST)
     job = Job.objects.create(kind=JobKind.EMBED, owner=user, actor_label="user:demo", params={"texts": ["a", "b"]})
-    job_claim(job_id=job.pk, worker="browser-test")
-    job_progress(job_id=job.pk, progress=30, message="Embedding 2 texts")
+    claim = claim_of(job_claim(job_id=job.pk, worker="browser-test"))
+    job_progress(claim=claim, progress=30, message="Embedding 2 texts")
 
     def value_on_page(page) -> str:
         return page.locator("[data-testid=job-progress-value]").inner_text()
@@ -179,7 +179,7 @@ def test_job_page_follows_progress_written_elsewhere_and_stops_polling_when_done
         page.evaluate("window.__argusSamePage = true")
         assert value_on_page(page) == "30%"
 
-        in_thread(lambda: job_progress(job_id=job.pk, progress=70, message="1/2 texts"))
+        in_thread(lambda: job_progress(claim=claim, progress=70, message="1/2 texts"))
         page.wait_for_function(
             "() => document.querySelector('[data-testid=job-progress-value]').textContent.trim() === '70%'",
             timeout=15_000,
@@ -187,7 +187,7 @@ def test_job_page_follows_progress_written_elsewhere_and_stops_polling_when_done
         assert page.locator("[data-testid=job-message]").inner_text() == "1/2 texts"
 
         result = {"model": "m", "dimensions": 3, "count": 2, "vectors": [[0.5, 0.25, 0.125], [1.0, 0.0, 0.0]]}
-        in_thread(lambda: job_succeed(job_id=job.pk, result=result, message="Embedded 2 texts"))
+        in_thread(lambda: job_succeed(claim=claim, result=result, message="Embedded 2 texts"))
         page.wait_for_function(FINISHED_ON_PAGE, timeout=15_000)
         assert value_on_page(page) == "100%"
         assert page.locator("[data-testid=vector-preview]").inner_text() == "[0.5000, 0.2500, 0.1250]"

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from apps.accounts.roles import Role
 from apps.accounts.services import user_create
-from apps.jobs.services import job_claim, job_progress, job_succeed
+from apps.jobs.services import claim_of, job_claim, job_progress, job_succeed
 from apps.registry.models import BaseModel
 from apps.research.models import Company, Document, DocumentChunk, DocumentStatus, ResearchReport
 from apps.research.report_services import report_record_output
@@ -68,8 +68,8 @@ def desk(transactional_db):
 
 def finish(report_id, document) -> None:
     report = ResearchReport.objects.get(pk=report_id)
-    job_claim(job_id=report.job_id, worker="browser-test")
-    job_progress(job_id=report.job_id, progress=30, message="Generating (batch of 1)")
+    claim = claim_of(job_claim(job_id=report.job_id, worker="browser-test"))
+    job_progress(claim=claim, progress=30, message="Generating (batch of 1)")
     passages = [{"chunk_id": "c031", "document_id": str(document.pk), "title": document.title, "text": "38.5%"}]
     findings = ReportFindings.from_dict({"valid": True, "matched_share": 1.0})
     url = f"{reverse('research:document-detail', args=[document.pk])}?chunk=c031#chunk-c031"
@@ -86,7 +86,7 @@ def finish(report_id, document) -> None:
         model_version="0" * 64,
         adapter_label="",
     )
-    job_succeed(job_id=report.job_id, result={"report_id": str(report.pk)}, message="Report ready for review")
+    job_succeed(claim=claim, result={"report_id": str(report.pk)}, message="Report ready for review")
 
 
 def test_analyst_requests_a_report_watches_it_finish_and_opens_a_citation(live_server, desk):

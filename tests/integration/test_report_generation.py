@@ -72,8 +72,12 @@ def test_worker_generates_a_cited_report_with_its_inference_records(celery_worke
         lambda: finished(report.job_id), timeout=900, what=f"report; log:\n{celery_worker_process.log()[-3000:]}"
     )
     report.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED and report.status == ReportStatus.DRAFT, report.error
+    # A free-text number the sources do not support (the thesis is free text) makes it need attention.
+    assert job.status == JobStatus.SUCCEEDED, report.error
+    assert report.status in (ReportStatus.DRAFT, ReportStatus.NEEDS_ATTENTION), report.error
     assert report.findings["valid"] is True
+    if report.status == ReportStatus.NEEDS_ATTENTION:
+        assert report.findings["unsupported"] and "needs attention" in job.message
     metrics = report.output["key_metrics"]
     assert [m["name"] for m in metrics[:3]] == INDICATORS
     [dividend] = [m for m in metrics if m["name"] == "dividend yield"]
