@@ -48,9 +48,12 @@ class JobTask(Task):
             logger.warning("stopping a stale attempt: %s", exc)
             return {"job_id": job_id, "stale": str(exc)}
         finally:
+            # Every attempt this task still holds, its batch-mates too (a report batch claims other
+            # jobs under its own task id): once the task stops nobody works on them, so the heartbeat
+            # must stop renewing their leases; they lapse and the reaper requeues the jobs.
             task_id = self.request.id or ""
             for claim in leases.held():
-                if claim.task_id == task_id and claim.job_id == job_id:
+                if claim.task_id == task_id:
                     leases.release(claim)
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
