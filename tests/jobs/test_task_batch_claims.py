@@ -34,9 +34,13 @@ def test_a_batch_task_that_stops_releases_its_batch_mates_to_the_reaper(analyst,
 
     monkeypatch.setattr(services, "enqueue", lambda *a, **k: None)  # the reaper's resend: not under test
     own, mate = report_job(analyst), report_job(analyst)
-    batch_then_error.apply(args=[str(own.id), error], throw=False)
+    # The transient error on the last try (retries exhausted), as a worker runs it.
+    retries = JobTask.max_retries if error == "transient" else 0
+    batch_then_error.apply(args=[str(own.id), error], retries=retries, throw=False)
 
+    own.refresh_from_db()
     mate.refresh_from_db()
+    assert own.status == JobStatus.FAILED
     assert mate.status == JobStatus.RUNNING  # claimed by the batch that stopped
     held = {c.job_id for c in leases.held()}  # (other tests' direct claims may be in this process's registry)
     assert not held & {str(own.pk), str(mate.pk)}, "no lease is renewed for a task that has stopped"
@@ -46,3 +50,30 @@ def test_a_batch_task_that_stops_releases_its_batch_mates_to_the_reaper(analyst,
     jobs_reap_expired()
     mate.refresh_from_db()
     assert mate.status == JobStatus.QUEUED
+
+
+tries: list[int] = []
+
+
+@shared_task(bind=True, base=JobTask, name="tests.jobs.flaky_once")
+def flaky_once(self, job_id: str) -> dict:
+    from apps.jobs.services import claim_of, job_succeed
+
+    job = job_claim(job_id=job_id, worker="w", task_id=self.request.id or "")
+    if job is None:
+        return {"skipped": True}
+    tries.append(job.attempts)
+    if len(tries) == 1:
+        raise ConnectionError("database blinked")
+    job_succeed(claim=claim_of(job), result={"side_effect": 1})
+    return {"done": True}
+
+
+def test_a_retried_task_runs_its_job_instead_of_finding_it_held_by_its_own_first_try(analyst):
+    tries.clear()
+    job = Job.objects.create(kind=JobKind.EMBED, owner=analyst, actor_label="user:x")
+    outcome = flaky_once.apply(args=[str(job.id)], throw=False)
+    assert outcome.get() == {"done": True}
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.result) == (JobStatus.SUCCEEDED, 2, {"side_effect": 1})
+    assert tries == [1, 2]
