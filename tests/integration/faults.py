@@ -61,9 +61,9 @@ def celery_broker(url: str) -> Iterator[None]:
     from config.celery import app
 
     def drop_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
+        # Forget, never close: kombu keeps one pool per broker URL for the whole process, and the
+        # configured broker's pool is taken up again afterwards.
+        app._pool = None
         app.amqp._producer_pool = None
 
     # The read and write URLs: the plain broker_url is shadowed by the Django setting CELERY_BROKER_URL.
