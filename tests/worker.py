@@ -42,8 +42,21 @@ def purge_broker() -> None:
             queue.bind(conn.default_channel).purge()
 
 
-def start_worker(*, db_url: str, log_path: Path, timeout: float = 120.0) -> WorkerHandle:
-    purge_broker()
+ALL_QUEUES = "ingest,interactive,models,training"
+
+
+def start_worker(
+    *,
+    db_url: str,
+    log_path: Path,
+    timeout: float = 120.0,
+    queues: str = ALL_QUEUES,
+    extra_env: dict[str, str] | None = None,
+    purge: bool = True,
+) -> WorkerHandle:
+    """A worker consuming ``queues``; ``extra_env`` (a private broker, its own store) overrides the rest."""
+    if purge:
+        purge_broker()
     env = {
         **os.environ,
         "DJANGO_ENV": "test",
@@ -54,14 +67,15 @@ def start_worker(*, db_url: str, log_path: Path, timeout: float = 120.0) -> Work
         "ARGUS_JOB_LEASE_SECONDS": os.environ.get("ARGUS_JOB_LEASE_SECONDS", "6"),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        **(extra_env or {}),
     }
     log_file = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "-Q", "ingest,interactive,models,training", "--pool", "prefork", "--concurrency", "1",
+            "-Q", queues, "--pool", "prefork", "--concurrency", "1",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "-n", f"test-worker-{os.getpid()}@%h", "--loglevel", "INFO",
+            "-n", f"test-worker-{os.getpid()}-{queues.replace(',', '-')}@%h", "--loglevel", "INFO",
         ],
         cwd=REPO_ROOT,
         env=env,

@@ -277,6 +277,24 @@ def job_fail_unclaimed(*, job_id: uuid.UUID | str, error: str, task_id: str = ""
     return updated == 1
 
 
+def job_lease_end_for_retry(*, job_id: uuid.UUID | str, task_id: str) -> bool:
+    """End now the lease of the attempt this task holds, because the task will retry.
+
+    The retried delivery (same task id, after a backoff of seconds) then claims the job as a new
+    attempt, instead of finding it held by its own previous try until the lease runs out.
+    """
+    for claim in leases.held():
+        if claim.task_id == task_id:
+            leases.release(claim)  # or the heartbeat would extend the lease again
+    now = timezone.now()
+    return (
+        Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, worker_task_id=task_id)
+        .exclude(worker=HANDOFF)
+        .update(lease_expires_at=now, message="Retrying after a transient error", updated_at=now)
+        == 1
+    )
+
+
 def job_handoff(*, claim: JobClaim, task_name: str, args: list[Any]) -> str:
     """Pass this attempt to the job's next stage (another task, maybe on another queue).
 

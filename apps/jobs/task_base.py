@@ -14,7 +14,7 @@ from celery import Task
 from django.conf import settings
 
 from apps.jobs.retry import RETRY_POLICY
-from apps.jobs.services import JobHeldElsewhere, JobLeaseLost, job_fail_unclaimed, leases
+from apps.jobs.services import JobHeldElsewhere, JobLeaseLost, job_fail_unclaimed, job_lease_end_for_retry, leases
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,20 @@ class JobTask(Task):
             logger.warning("stopping a stale attempt: %s", exc)
             return {"job_id": job_id, "stale": str(exc)}
         finally:
+            # Every attempt this task still holds, its batch-mates too (a report batch claims other
+            # jobs under its own task id): once the task stops nobody works on them, so the heartbeat
+            # must stop renewing their leases; they lapse and the reaper requeues the jobs.
             task_id = self.request.id or ""
             for claim in leases.held():
-                if claim.task_id == task_id and claim.job_id == job_id:
+                if claim.task_id == task_id:
                     leases.release(claim)
+
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        """Retrying (a transient error): give the job's lease up, so the retried delivery can claim it."""
+        job_id = _job_id(self.request.args or (), self.request.kwargs or {})
+        if job_id and self.request.id:
+            job_lease_end_for_retry(job_id=job_id, task_id=self.request.id)
+        return super().retry(*args, **kwargs)
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         """The task gave up (retries exhausted, or an error that is not retried): the job fails with it."""

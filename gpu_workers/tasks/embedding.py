@@ -14,7 +14,7 @@ from apps.core.logging import job_context
 from apps.jobs.artifacts import VECTOR_PREVIEW_VALUES, job_vectors_save
 from apps.jobs.services import claim_of, job_claim, job_fail, job_progress, job_succeed
 from apps.jobs.task_base import JobTask
-from gpu_workers.runtime import model_cache
+from gpu_workers.runtime import configure_torch_threads, model_cache
 from gpu_workers.tasks.common import TRANSIENT_ERRORS, embedding_engine, job_actor, worker_name
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,11 @@ logger = logging.getLogger(__name__)
 def health() -> dict[str, Any]:
     """Which device and threads this model worker runs with, and what it has loaded."""
     import torch
+    from django.conf import settings
 
+    # Threads are pinned when an engine loads; before that a fresh worker would report (and run
+    # with) torch's default of one per core. Pin them here too, so the answer is what it runs with.
+    configure_torch_threads(settings.ARGUS_TORCH_THREADS)
     return {
         "worker": worker_name(),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
