@@ -27,6 +27,9 @@ from config.celery import call_models_task
 
 logger = logging.getLogger(__name__)
 
+# Why a job runs out of attempts: each claim ended without the job finishing.
+ATTEMPTS_ENDED = "none of them finished (the worker was lost, or a transient error outlasted the retries)."
+
 # The worker field of an attempt passed to its next stage and not yet taken up.
 HANDOFF = "handoff"
 
@@ -137,7 +140,7 @@ def _take(job_id: Any, *, worker: str, task_id: str, message: str) -> Job | None
         # Each attempt ended with its worker gone (killed, out of memory): stop redelivering it.
         job_fail(
             claim=claim_of(job),
-            error=f"Gave up after {job.attempts - 1} attempts: the job's worker was lost every time.",
+            error=f"Gave up after {job.attempts - 1} attempts: {ATTEMPTS_ENDED}",
         )
         return None
     leases.hold(claim_of(job))
@@ -337,7 +340,7 @@ def jobs_reap_expired() -> dict[str, int]:
     for job_id, attempts, task_name in expired:
         if attempts >= settings.ARGUS_JOB_MAX_ATTEMPTS or not task_name:
             reason = (
-                f"Gave up after {attempts} attempts: the job's worker was lost every time."
+                f"Gave up after {attempts} attempts: {ATTEMPTS_ENDED}"
                 if task_name
                 else "The job's worker was lost and the job cannot be restarted."
             )
