@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output", type=Path, default=BENCH_VAR / "report_quality.json")
     args = parser.parse_args(argv)
 
+    from fixtures.instruction_data import report_examples
     from gpu_workers.generation import (
         DEFAULT_CHECKPOINT_DIR,
         AdapterSpec,
@@ -119,7 +120,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         adapter_fingerprint,
         convert_gguf_checkpoint,
     )
-    from pipelines.instruction_data import report_examples
 
     pin_threads(args.threads)
     model_path = args.model or convert_gguf_checkpoint(DEFAULT_CHECKPOINT_DIR)

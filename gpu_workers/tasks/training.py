@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 def report_chat_examples(*, seed: int, count: int) -> list[Any]:
     """Report-writing examples in exactly the prompt and grammar format the report task uses."""
+    from fixtures.instruction_data import report_examples
     from gpu_workers.training import chat_examples
-    from pipelines.instruction_data import report_examples
 
     return chat_examples(report_examples(seed=seed, count=count))
 
@@ -76,7 +76,7 @@ def adapter_train(self, job_id: str) -> dict[str, Any]:
                 )
                 provenance = report.to_json_dict() | {
                     "job_id": str(job.id),
-                    "dataset": "pipelines.instruction_data.report_examples",
+                    "dataset": "fixtures.instruction_data.report_examples",
                 }
                 call.output = {"file_hash": report.file_hash}
                 call.tokens_in = report.train_tokens

@@ -93,7 +93,7 @@ MakePrivate = Callable[[TrainingObjects], TrainingObjects]
 
 
 def chat_examples(items: Iterable[Any]) -> list[ChatExample]:
-    """ChatExamples from ``pipelines.instruction_data`` examples (``chat_pair()``) or (messages, response) pairs."""
+    """ChatExamples from ``fixtures.instruction_data`` examples (``chat_pair()``) or (messages, response) pairs."""
     examples = []
     for item in items:
         messages, response = item.chat_pair() if hasattr(item, "chat_pair") else item

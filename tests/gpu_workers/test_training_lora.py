@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.instruction_data import report_examples
 from gpu_workers.training import (
     ADAPTER_FORMAT_VERSION,
     AdapterTrainingError,
@@ -19,7 +20,6 @@ from gpu_workers.training import (
     train_lora_adapter,
 )
 from gpu_workers.training.lora import IGNORE_INDEX, tokenize_example
-from pipelines.instruction_data import report_examples
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

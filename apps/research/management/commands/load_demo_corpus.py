@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.research.services import DuplicateDocument, UploadMetadata, company_upsert, documents_upload
-from pipelines.demo_corpus import build_company_master, build_demo_corpus, write_demo_corpus
+from fixtures.demo_corpus import build_company_master, build_demo_corpus, write_demo_corpus
 
 
 class Command(BaseCommand):
