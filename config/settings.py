@@ -345,7 +345,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
-else:
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
     # Longer than the longest job (a DP training run), or a running task would be
     # handed to a second worker while the first is still on it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -356,6 +356,10 @@ else:
     # Separates deployments (or overlapping test runs) that share one Redis.
     if env.str("CELERY_BROKER_KEY_PREFIX", default=""):
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_BROKER_KEY_PREFIX")
+else:
+    # RabbitMQ redelivers on a lost connection and SQLAlchemy has no visibility timeout;
+    # the Redis-only options would make their transports refuse to start.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 # The longest job (a DP fine-tuning run) must finish within this; the broker's
 # visibility timeout is longer still (checked above for Redis).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=4 * 3600)

@@ -48,3 +48,19 @@ def test_visibility_timeout_shorter_than_time_limit_is_refused_at_startup():
     proc = subprocess.run([sys.executable, "-c", setup], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT" in proc.stderr
+
+
+@pytest.mark.parametrize("url", ["sqla+sqlite:///var/broker.sqlite3", "amqp://guest:guest@127.0.0.1:5672//"])
+def test_brokers_other_than_redis_get_no_redis_only_transport_options(url):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CELERY_BROKER_URL": url}
+    probe = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup(); "
+        "from django.conf import settings; print(settings.CELERY_BROKER_TRANSPORT_OPTIONS)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "{}"
