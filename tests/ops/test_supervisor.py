@@ -57,14 +57,21 @@ def test_make_run_supervises_web_every_worker_and_beat():
     assert "honcho" not in makefile
 
 
-def _supervisor_conf_for(program: str, tmp_path: Path) -> Path:
-    """The real [supervisord] sections and one real program, run from the repository root."""
+def _supervisor_conf_for(program: str, tmp_path: Path, *, queue: str) -> Path:
+    """The real [supervisord] sections and one real program, run from the repository root.
+
+    The program consumes ``queue`` instead of its own: a session worker of other integration
+    tests may still consume the real queues on the same broker and would take the test's tasks.
+    """
     parser = read_conf()
     keep = {"supervisord", "unix_http_server", "rpcinterface:supervisor", "supervisorctl", f"program:{program}"}
     for section in parser.sections():
         if section not in keep:
             parser.remove_section(section)
-    parser[f"program:{program}"]["directory"] = str(REPO_ROOT)
+    section = parser[f"program:{program}"]
+    section["directory"] = str(REPO_ROOT)
+    assert f" -Q {program} " in section["command"]
+    section["command"] = section["command"].replace(f" -Q {program} ", f" -Q {queue} ")
     path = tmp_path / "supervisord.conf"
     with path.open("w") as f:
         parser.write(f)
@@ -81,8 +88,8 @@ def _pid(conf: Path, program: str, env: dict) -> int:
 class Supervised:
     """supervisord running the real ``ingest`` program, with helpers to read its log and the worker's pid."""
 
-    def __init__(self, conf: Path, env: dict, log_path: Path):
-        self.conf, self.env, self.log_path = conf, env, log_path
+    def __init__(self, conf: Path, env: dict, log_path: Path, queue: str):
+        self.conf, self.env, self.log_path, self.queue = conf, env, log_path, queue
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -105,7 +112,8 @@ def supervised_ingest(tmp_path, settings):
         "ARGUS_VAR_DIR": str(settings.VAR_DIR),
         "ARGUS_LOG_FORMAT": "plain",
     }
-    conf = _supervisor_conf_for("ingest", tmp_path)
+    queue = f"supervised-{uuid.uuid4().hex[:12]}"
+    conf = _supervisor_conf_for("ingest", tmp_path, queue=queue)
     log_path = tmp_path / "supervisord.log"
     supervisord = subprocess.Popen(
         [str(BIN / "supervisord"), "-c", str(conf)],
@@ -116,7 +124,7 @@ def supervised_ingest(tmp_path, settings):
         start_new_session=True,
     )
     try:
-        yield Supervised(conf, env, log_path)
+        yield Supervised(conf, env, log_path, queue)
     finally:
         supervisord.send_signal(signal.SIGTERM)
         try:
@@ -142,7 +150,7 @@ def test_a_worker_killed_with_sigkill_is_started_again_and_runs_tasks(supervised
     assert second != first
     assert "exited: ingest (terminated by SIGKILL" in supervised_ingest.log()
     token = f"restart-{uuid.uuid4().hex}"
-    broker_probe.apply_async(kwargs={"token": token}, queue=CeleryQueue.INGEST.value)
+    broker_probe.apply_async(kwargs={"token": token}, queue=supervised_ingest.queue)
     wait_for(_marker(settings, token).exists, timeout=60, what="the probe task on the restarted worker")
 
 
@@ -157,7 +165,7 @@ def test_the_task_of_a_worker_killed_mid_task_runs_once_after_the_restart(superv
 
     first = supervised_ingest.wait_ready(1)
     token = f"killed-{uuid.uuid4().hex}"
-    sent = broker_probe.apply_async(kwargs={"token": token, "hold_seconds": 20}, queue=CeleryQueue.INGEST.value)
+    sent = broker_probe.apply_async(kwargs={"token": token, "hold_seconds": 20}, queue=supervised_ingest.queue)
     wait_for(lambda: f"[{sent.id}] received" in supervised_ingest.log(), timeout=60, what="the worker to take the task")
 
     os.killpg(first, signal.SIGKILL)  # supervisord starts each program in a process group of its own
