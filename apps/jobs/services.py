@@ -190,6 +190,8 @@ def _held(claim: JobClaim) -> Any:
 
 def job_progress(*, claim: JobClaim, progress: int, message: str = "") -> None:
     """Report progress and renew the lease; a stale attempt raises :class:`JobLeaseLost`."""
+    if leases.is_lost(claim):  # the heartbeat already saw a later attempt take the job over
+        raise JobLeaseLost(f"job {claim.job_id}: attempt {claim.attempt} is no longer the current one")
     progress = max(0, min(99, int(progress)))  # 100 means done, and only job_succeed says that
     updated = _held(claim).update(
         progress=progress, message=message[:500], lease_expires_at=_lease_until(), updated_at=timezone.now()
@@ -264,10 +266,12 @@ def job_fail_unclaimed(*, job_id: uuid.UUID | str, error: str, task_id: str = ""
     For the task base class when its retries are exhausted, and for the reaper.
     """
     now = timezone.now()
-    mine = Q(status=JobStatus.RUNNING, worker_task_id=task_id) if task_id else Q(pk__in=[])
+    nobody_else = _claimable(now)
+    if task_id:
+        nobody_else |= Q(status=JobStatus.RUNNING, worker_task_id=task_id)
     updated = (
         Job.objects.filter(pk=job_id)
-        .filter(_claimable(now) | mine)
+        .filter(nobody_else)
         .update(
             status=JobStatus.FAILED,
             error=error[:10_000],

@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.jobs.models import Job, JobKind
+from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import job_create
 from apps.research.access import allowed_access_levels
 from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
@@ -457,7 +457,7 @@ def answer_job_create(*, user: Any, query: Any) -> Job:
             owner=user,
             actor_label=f"user:{user.get_username()}",
             params=params,
-            status="succeeded",
+            status=JobStatus.SUCCEEDED,
             progress=100,
             message="Nothing to retrieve",
             result={"hits": []},

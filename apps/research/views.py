@@ -7,6 +7,7 @@ polled once nothing can change any more.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -315,8 +316,6 @@ def _answer_context(request: HttpRequest, job: Any) -> dict[str, Any]:
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:

@@ -1,4 +1,4 @@
-"""What every model-queue task shares: retry policy, worker identity, the engines of this process."""
+"""What every model-queue task shares: transient errors, worker identity, the engines of this process."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from django.conf import settings
 
 from apps.audit.services import Actor
 from apps.jobs.models import Job
-from apps.jobs.retry import RETRY_POLICY, TRANSIENT_ERRORS
+from apps.jobs.retry import TRANSIENT_ERRORS
 from apps.jobs.services import worker_name
 from gpu_workers.embedding import SentenceEmbedder
 from gpu_workers.runtime import model_cache
 
 __all__ = [
-    "RETRY_POLICY",
     "TRANSIENT_ERRORS",
     "RemoteVectorStore",
     "embedding_engine",
