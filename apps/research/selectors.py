@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.jobs.services import models_call
+
+# Re-exported: other apps (apps.reports) read the access policy through selectors, not research.access.
 from apps.research.access import RESEARCH_READER_ROLES as RESEARCH_READER_ROLES
 from apps.research.access import allowed_access_levels as allowed_access_levels
 from apps.research.access import most_restricted_level as most_restricted_level
