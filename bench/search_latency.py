@@ -213,7 +213,7 @@ def fail_leftovers(reason: str) -> int:
     from django.utils import timezone
 
     from apps.jobs.models import Job, JobStatus
-    from apps.research.models import ReportStatus, ResearchReport
+    from apps.reports.models import ReportStatus, ResearchReport
 
     ResearchReport.objects.filter(status__in=[ReportStatus.QUEUED, ReportStatus.GENERATING]).update(
         status=ReportStatus.FAILED, error=reason

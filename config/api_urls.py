@@ -4,8 +4,8 @@ from django.urls import path
 from apps.accounts import api as accounts_api
 from apps.core.api_docs import DocsView, SchemaApi
 from apps.jobs import api as jobs_api
+from apps.reports import api as reports_api
 from apps.research import api as research_api
-from apps.research.api import reports as reports_api
 
 urlpatterns = [
     path("auth/token/", login_not_required(accounts_api.TokenObtainApi.as_view()), name="api-token"),

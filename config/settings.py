@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.jobs",
     "apps.research",
+    "apps.reports",
     "apps.registry",
     "apps.risk",
 ]

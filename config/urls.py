@@ -7,6 +7,8 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("jobs/", include("apps.jobs.urls")),
+    # Reports are their own app; their pages keep the /research/reports/ paths clients and docs link to.
+    path("research/reports/", include("apps.reports.urls")),
     path("research/", include("apps.research.urls")),
     path("risk/", include("apps.risk.urls")),
     path("admin/", admin.site.urls),

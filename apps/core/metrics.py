@@ -26,8 +26,7 @@ from prometheus_client.utils import floatToGoString
 from apps.audit.models import AuditChainHead, InferenceRecord
 from apps.audit.selectors import audit_chain_last_verification
 from apps.jobs.models import Job, JobKind, JobStatus
-from apps.research.models import ReportStatus
-from apps.research.report_selectors import report_number_check_totals, report_status_counts
+from apps.reports.selectors import report_number_check_totals, report_status_counts
 from config.celery import CeleryQueue
 
 logger = logging.getLogger(__name__)
@@ -150,9 +149,8 @@ def inference_metrics() -> Iterator[Metric]:
 def report_metrics() -> Iterator[Metric]:
     """How many of the generated reports' numbers their cited sources support (pipelines.reports.validation)."""
     reports = GaugeMetricFamily("argus_reports", "Research reports by status.", labels=["status"])
-    counts = report_status_counts()
-    for status in ReportStatus.values:
-        reports.add_metric([status], counts.get(status, 0))
+    for status, count in report_status_counts().items():
+        reports.add_metric([status], count)
     yield reports
     totals = report_number_check_totals()
     numbers = GaugeMetricFamily(

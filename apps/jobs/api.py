@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.roles import ALL_ROLES, DESK_ROLES
@@ -79,6 +79,17 @@ class JobSummarySerializer(serializers.ModelSerializer):
 class JobOutputSerializer(JobSummarySerializer):
     class Meta(JobSummarySerializer.Meta):
         fields = [*JobSummarySerializer.Meta.fields[:8], "result", *JobSummarySerializer.Meta.fields[8:]]
+
+
+class JobThrottledOnWrites:
+    """Writes that start a job share the ``jobs`` rate; reads only the per-user one."""
+
+    throttle_scope = "jobs"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [UserRateThrottle()]
+        return [UserRateThrottle(), ScopedRateThrottle()]
 
 
 class StrictCharField(serializers.CharField):

@@ -56,16 +56,7 @@ def can_reindex_document(user: Any, document: Any) -> bool:
 # From least to most restricted: a report built on chunks of several levels takes the highest.
 ACCESS_LEVEL_ORDER = (AccessLevel.PUBLIC.value, AccessLevel.INTERNAL.value, AccessLevel.RESTRICTED.value)
 
-# Who decides on a generated report (draft -> approved | rejected); never the requester (four eyes).
-REPORT_REVIEWER_ROLES = frozenset({Role.RISK_OFFICER})
-REPORT_REQUESTER_ROLES = frozenset({Role.ANALYST, Role.RISK_OFFICER})
-
 
 def most_restricted_level(levels: Any) -> str:
     present = set(levels)
     return max((lvl for lvl in ACCESS_LEVEL_ORDER if lvl in present), key=ACCESS_LEVEL_ORDER.index, default="public")
-
-
-def can_review_report(user: Any, report: Any) -> bool:
-    roles = user_roles(user)
-    return bool(roles & (REPORT_REVIEWER_ROLES | {Role.ADMIN})) and report.requested_by_id != user.pk

@@ -13,8 +13,12 @@ from django.db.models import QuerySet
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.jobs.services import models_call
-from apps.research.access import allowed_access_levels
-from apps.research.models import Document, DocumentChunk, DocumentStatus
+
+# Re-exported: other apps (apps.reports) read the access policy through selectors, not research.access.
+from apps.research.access import RESEARCH_READER_ROLES as RESEARCH_READER_ROLES
+from apps.research.access import allowed_access_levels as allowed_access_levels
+from apps.research.access import most_restricted_level as most_restricted_level
+from apps.research.models import Company, Document, DocumentChunk, DocumentStatus
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
 # Passages an answer is generated from: the prompt of a small model has room for about this many.
@@ -322,6 +326,32 @@ def chunk_page_url(document_id: Any, chunk_id: str) -> str:
     from django.urls import reverse
 
     return f"{reverse('research:document-detail', args=[document_id])}?chunk={chunk_id}#chunk-{chunk_id}"
+
+
+def document_api_url(document_id: Any) -> str:
+    from django.urls import reverse
+
+    return reverse("api-document-detail", args=[document_id])
+
+
+def company_get_by_ticker(ticker: str) -> Company | None:
+    """The company master entry for a ticker, case-insensitive; None when there is none."""
+    return Company.objects.filter(ticker__iexact=(ticker or "").strip()).first()
+
+
+def chunks_in_order(chunk_ids: list[str]) -> list[DocumentChunk]:
+    """The chunks (with document and company), in the given order; ids deleted since are skipped."""
+    rows = {
+        c.chunk_id: c
+        for c in DocumentChunk.objects.select_related("document", "document__company").filter(chunk_id__in=chunk_ids)
+    }
+    return [rows[chunk_id] for chunk_id in chunk_ids if chunk_id in rows]
+
+
+def chunk_document_ids(chunk_ids: list[str]) -> dict[str, str]:
+    """Chunk id -> its document's id, for the chunks that still exist."""
+    rows = DocumentChunk.objects.filter(chunk_id__in=chunk_ids).values_list("chunk_id", "document_id")
+    return {chunk_id: str(document_id) for chunk_id, document_id in rows}
 
 
 def documents_for_indexing(document_ids: list[str]) -> dict[str, Document]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.research import report_views, views
+from apps.research import views
 
 app_name = "research"
 
@@ -15,9 +15,4 @@ urlpatterns = [
     path("documents/<uuid:document_id>/status/", views.document_status, name="document-status"),
     path("documents/<uuid:document_id>/reindex/", views.document_reindex_view, name="document-reindex"),
     path("documents/<uuid:document_id>/delete/", views.document_delete_view, name="document-delete"),
-    path("reports/", report_views.report_list, name="reports"),
-    path("reports/<uuid:report_id>/", report_views.report_detail, name="report-detail"),
-    path("reports/<uuid:report_id>/status/", report_views.report_status, name="report-status"),
-    path("reports/<uuid:report_id>/review/", report_views.report_review_view, name="report-review"),
-    path("reports/<uuid:report_id>/export/", report_views.report_export_view, name="report-export"),
 ]

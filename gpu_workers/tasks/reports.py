@@ -31,8 +31,8 @@ from apps.jobs.services import (
 )
 from apps.jobs.task_base import JobTask
 from apps.registry.selectors import adapter_latest_ready
-from apps.research.report_selectors import chunk_passage, report_for_generation
-from apps.research.report_services import report_fail, report_mark_generating, report_record_output
+from apps.reports.selectors import chunk_passage, report_for_generation
+from apps.reports.services import report_fail, report_mark_generating, report_record_output
 from apps.research.selectors import chunk_page_url, chunks_readable_at
 from gpu_workers.tasks.common import TRANSIENT_ERRORS, job_actor, worker_name
 from gpu_workers.tasks.generation import (
@@ -56,7 +56,7 @@ INDICATOR_HITS = 3
 class PreparedReport:
     job: Job
     claim: JobClaim
-    report: Any  # apps.research ResearchReport
+    report: Any  # apps.reports ResearchReport
     actor: Actor
     passages: list[Any]  # as retrieved, with their chunk ids
     handle_passages: list[Any]  # the same, labelled S1..Sn as in the prompt and the grammar
@@ -427,7 +427,7 @@ def _finish(p: PreparedReport, outcome: Any, *, engine: Any, batch_size: int, su
                         "batch_size": batch_size,
                         "inference_record": outcome.record_seq,
                     },
-                    result_ref=f"research.ResearchReport:{p.report.pk}",
+                    result_ref=f"reports.ResearchReport:{p.report.pk}",
                     message=report_job_message(result, cache_hit=outcome.cache_hit),
                 )
                 summary["generated"] += 1

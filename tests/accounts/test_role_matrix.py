@@ -20,7 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.jobs.artifacts import job_vectors_save
 from apps.jobs.models import Job, JobKind, JobStatus
-from apps.research.models import AccessLevel, Company, Document, DocumentStatus, ReportStatus, ResearchReport
+from apps.reports.models import ReportStatus, ResearchReport
+from apps.research.models import AccessLevel, Company, Document, DocumentStatus
 from tests.conftest import client_for
 
 PERSONAS = ("anonymous", "outsider", "analyst", "risk_officer", "auditor", "admin")
@@ -35,7 +36,12 @@ ADMIN = "302 to the Django admin's own login page"
 # the user changelist (staff without the model permission get 403). Non-staff users
 # are sent to the admin login, not answered 403: that is Django admin's behaviour
 # (an anonymous visitor of a model page meets our login middleware first).
-ADMIN_REPRESENTATIVES = {"admin:index", "admin:audit_inferencerecord_changelist", "admin:accounts_user_changelist"}
+ADMIN_REPRESENTATIVES = {
+    "admin:index",
+    "admin:audit_inferencerecord_changelist",
+    "admin:accounts_user_changelist",
+    "admin:reports_researchreport_changelist",
+}
 
 # The sample job belongs to the analyst: the risk officer (a desk role, but not the
 # owner) then shows that object-level visibility is checked too (404, not 403, so
@@ -67,16 +73,18 @@ EXPECTED: dict[str, tuple] = {
     "research:document-status":                ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "research:document-reindex":               ("POST", LOGIN, 403,   302,   302,   403,   302),
     "research:document-delete":                ("GET",  LOGIN, 403,   200,   403,   403,   200),
-    "research:reports":                        ("GET",  LOGIN, 403,   200,   200,   403,   200),
-    "research:report-detail":                  ("GET",  LOGIN, 403,   200,   200,   403,   200),
-    "research:report-status":                  ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "reports:report-list":                     ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "reports:report-detail":                   ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "reports:report-status":                   ("GET",  LOGIN, 403,   200,   200,   403,   200),
     # Reviewers (risk officers, admins) review other people's drafts; the requester may not.
-    "research:report-review":                  ("POST", LOGIN, 403,   403,   302,   403,   302),
-    "research:report-export":                  ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    "reports:report-review":                   ("POST", LOGIN, 403,   403,   302,   403,   302),
+    "reports:report-export":                   ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "risk:home":                               ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "admin:index":                             ("GET",  ADMIN, ADMIN, ADMIN, ADMIN, 200,   200),
     "admin:audit_inferencerecord_changelist":  ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 200,   200),
     "admin:accounts_user_changelist":          ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 403,   200),
+    # Reports in the admin are read-only and for admins: auditors are staff, but not report readers.
+    "admin:reports_researchreport_changelist": ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 403,   200),
     "metrics":                                 ("GET",  401,   403,   403,   403,   403,   200),
     "api-token":                               ("POST", 400,   400,   400,   400,   400,   400),
     "api-token-revoke":                        ("POST", 401,   403,   200,   200,   200,   200),

@@ -15,8 +15,9 @@ from apps.accounts.roles import Role
 from apps.accounts.services import user_create
 from apps.jobs.services import claim_of, job_claim, job_progress, job_succeed
 from apps.registry.models import BaseModel
-from apps.research.models import Company, Document, DocumentChunk, DocumentStatus, ResearchReport
-from apps.research.report_services import report_record_output
+from apps.reports.models import ResearchReport
+from apps.reports.services import report_record_output
+from apps.research.models import Company, Document, DocumentChunk, DocumentStatus
 from pipelines.reports import ReportFindings, render_report_html, render_report_markdown
 from tests.browser.test_embed_job_in_browser import CHROMIUM, NO_CHROMIUM, chromium_page, in_thread, log_in, screenshot
 
@@ -96,7 +97,7 @@ def test_analyst_requests_a_report_watches_it_finish_and_opens_a_citation(live_s
         chromium_page(live_server.url) as (page, problems),
     ):
         log_in(page, USERNAME, PASSWORD)
-        page.goto(reverse("research:reports"))
+        page.goto(reverse("reports:report-list"))
         page.fill("input[name=ticker]", "ACME")
         page.fill("input[name=required_indicators]", "gross margin, dividend yield")
         page.click("[data-testid=report-form] button[type=submit]")

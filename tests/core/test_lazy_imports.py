@@ -13,7 +13,7 @@ django.setup()
 from django.urls import get_resolver
 resolver = get_resolver()
 resolver.url_patterns  # import every view module
-import config.wsgi, apps.jobs.services, apps.audit.services, apps.research.report_services, apps.research.report_exports
+import config.wsgi, apps.jobs.services, apps.audit.services, apps.reports.services, apps.reports.exports
 import apps.registry.services, pipelines.reports
 heavy = ("torch", "transformers", "sentence_transformers", "spacy", "peft", "xgrammar")
 heavy = sorted(m for m in heavy if m in sys.modules)

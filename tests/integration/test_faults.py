@@ -20,8 +20,9 @@ from apps.audit.selectors import audit_chain_verify
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import embedding_job_create, jobs_reap_expired
 from apps.registry.models import BaseModel
-from apps.research.models import Company, ReportStatus, ResearchReport
-from apps.research.report_services import report_request
+from apps.reports.models import ReportStatus, ResearchReport
+from apps.reports.services import report_request
+from apps.research.models import Company
 from apps.research.services import UploadMetadata, documents_upload
 from tests.conftest import database_url_for_subprocess
 from tests.gpu_workers.conftest import tiny_checkpoint  # noqa: F401 - fixture

@@ -8,8 +8,9 @@ from apps.audit.models import InferenceKind, InferenceRecord
 from apps.audit.selectors import audit_chain_verify
 from apps.jobs.models import Job, JobStatus
 from apps.registry.models import BaseModel
-from apps.research.models import Company, ReportStatus, ResearchReport
-from apps.research.report_services import report_request
+from apps.reports.models import ReportStatus, ResearchReport
+from apps.reports.services import report_request
+from apps.research.models import Company
 from apps.research.services import UploadMetadata, documents_upload
 from pipelines.reports import INSUFFICIENT
 from tests.worker import wait_for

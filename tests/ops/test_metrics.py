@@ -290,7 +290,8 @@ def test_unreachable_broker_leaves_out_queue_depth_but_not_the_rest(admin_user):
 
 
 def test_report_number_checks_are_exposed(admin_user, analyst):
-    from apps.research.models import Company, ReportStatus, ResearchReport
+    from apps.reports.models import ReportStatus, ResearchReport
+    from apps.research.models import Company
 
     acme = Company.objects.create(ticker="ACME", name="Acme Industrial Corp")
 

@@ -1,4 +1,4 @@
-"""What the research API's endpoints share: URLs of documents and chunks, errors, throttling, example ids."""
+"""What the research API's endpoints share: URLs of documents and chunks, errors, example ids."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import status
 from rest_framework.exceptions import APIException
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
 
 from apps.core.api_errors import ApiErrorSerializer
+from apps.jobs.api import JobThrottledOnWrites as JobThrottledOnWrites
 from apps.research.models import Document, DocumentStatus
+from apps.research.selectors import document_api_url as document_api_url
 from apps.research.selectors import document_is_busy
 
 SEARCH_MODES = ("hybrid", "dense", "keyword")
@@ -20,10 +21,6 @@ MAX_SEARCH_LIMIT = 50
 DOCUMENT_ID_EXAMPLE = "0b6f3c5e-2d4a-4c1e-9f5a-7d2b8e1a6c33"
 CHUNK_ID_EXAMPLE = "5f0e8a52-93c1-5d8e-b0a4-1c2d3e4f5a6b"
 EXAMPLE_SECTION = "Acme Industrial Q3 review \u203a Balance sheet"  # headings joined as the chunker does
-
-
-def document_api_url(document_id: Any) -> str:
-    return reverse("api-document-detail", args=[document_id])
 
 
 def document_page_url(document_id: Any) -> str:
@@ -87,17 +84,3 @@ def refuse_if_busy(document: Document) -> None:
     if document_is_busy(document):
         state = "deleted" if document.status == DocumentStatus.DELETING else "indexed"
         raise DocumentBusy(f"The document is being {state}; wait until its job finished.")
-
-
-# --- throttling -------------------------------------------------------------------
-
-
-class JobThrottledOnWrites:
-    """Writes that start a job share the ``jobs`` rate; reads only the per-user one."""
-
-    throttle_scope = "jobs"
-
-    def get_throttles(self) -> list[BaseThrottle]:
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [UserRateThrottle()]
-        return [UserRateThrottle(), ScopedRateThrottle()]

@@ -22,20 +22,19 @@ from rest_framework.views import APIView
 
 from apps.accounts.roles import user_has_role
 from apps.core.api_errors import error_responses
-from apps.jobs.api import StrictCharField, StrictSerializer
+from apps.jobs.api import JobThrottledOnWrites, StrictCharField, StrictSerializer
 from apps.registry.selectors import adapter_ready_list
-from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
-from apps.research.api.common import JobThrottledOnWrites, document_api_url
-from apps.research.models import ReportStatus, ReportTemplate, ResearchReport, ReviewDecision
-from apps.research.report_exports import report_export
-from apps.research.report_selectors import (
+from apps.reports.access import REPORT_READER_ROLES, REPORT_REQUESTER_ROLES, can_review_report
+from apps.reports.exports import report_export
+from apps.reports.models import ReportStatus, ReportTemplate, ResearchReport, ReviewDecision
+from apps.reports.selectors import (
     report_cited_chunks,
     report_get_for_user,
     report_list_filtered,
     report_list_for_user,
 )
-from apps.research.report_services import ReportRequestError, ReviewError, report_request, report_review
-from apps.research.selectors import chunk_page_url
+from apps.reports.services import ReportRequestError, ReviewError, report_request, report_review
+from apps.research.selectors import chunk_page_url, document_api_url
 
 REPORT_ID_EXAMPLE = "6c1d2f4e-9b7a-4c3e-8f21-0a9b8c7d6e5f"
 REPORT_OUTPUT_EXAMPLE = {
@@ -225,7 +224,7 @@ def _query_flag(params: Any, name: str) -> bool:
 
 
 class ReportListCreateApi(JobThrottledOnWrites, ListAPIView):
-    allowed_roles = RESEARCH_READER_ROLES
+    allowed_roles = REPORT_READER_ROLES
     serializer_class = ReportOutputSerializer
 
     def get_queryset(self):
@@ -339,7 +338,7 @@ def _report_or_404(request: Request, report_id: Any) -> ResearchReport:
 
 
 class ReportDetailApi(APIView):
-    allowed_roles = RESEARCH_READER_ROLES
+    allowed_roles = REPORT_READER_ROLES
 
     @extend_schema(
         operation_id="reports_retrieve",
@@ -353,7 +352,7 @@ class ReportDetailApi(APIView):
 
 
 class ReportReviewApi(APIView):
-    allowed_roles = RESEARCH_READER_ROLES
+    allowed_roles = REPORT_READER_ROLES
 
     @extend_schema(
         operation_id="reports_review",
@@ -391,7 +390,7 @@ class ReportConflict(APIException):
 
 
 class ReportExportApi(APIView):
-    allowed_roles = RESEARCH_READER_ROLES
+    allowed_roles = REPORT_READER_ROLES
 
     @extend_schema(
         operation_id="reports_export",
@@ -430,7 +429,7 @@ class AdapterOutputSerializer(serializers.Serializer):
 
 
 class AdapterListApi(APIView):
-    allowed_roles = RESEARCH_READER_ROLES
+    allowed_roles = REPORT_READER_ROLES
 
     @extend_schema(
         operation_id="adapters_list",

@@ -6,8 +6,8 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.text import slugify
 
-from apps.research.models import ResearchReport
-from apps.research.report_selectors import chunk_passage, report_source_chunks
+from apps.reports.models import ResearchReport
+from apps.reports.selectors import chunk_passage, report_source_chunks
 
 
 def _filename(report: ResearchReport, extension: str) -> str:
@@ -20,7 +20,7 @@ def report_export(report: ResearchReport, fmt: str) -> HttpResponse:
         response = HttpResponse(report.rendered_markdown, content_type="text/markdown; charset=utf-8")
         extension = "md"
     elif fmt == "html":
-        page = render_to_string("research/report_export.html", {"report": report})
+        page = render_to_string("reports/report_export.html", {"report": report})
         response = HttpResponse(page, content_type="text/html; charset=utf-8")
         extension = "html"
     else:

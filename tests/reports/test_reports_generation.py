@@ -15,8 +15,8 @@ from django.core.cache import caches
 from apps.audit.models import InferenceKind, InferenceRecord
 from apps.jobs.models import Job, JobStatus
 from apps.registry.models import Adapter, AdapterStatus, BaseModel
-from apps.research.models import ReportStatus, ResearchReport
-from apps.research.report_services import report_request
+from apps.reports.models import ReportStatus, ResearchReport
+from apps.reports.services import report_request
 from apps.research.services import UploadMetadata, documents_upload
 from gpu_workers.generation import checkpoint_fingerprint
 from pipelines.reports import INSUFFICIENT
@@ -279,7 +279,7 @@ def test_restricted_document_is_invisible_to_an_analyst_through_reports(
         report_request(user=restricted_reader, ticker="GLBX", question="covenant waiver lenders")
     )
     assert for_reader.chunk_ids and for_reader.access_level == "restricted"
-    from apps.research.report_selectors import report_get_for_user
+    from apps.reports.selectors import report_get_for_user
 
     assert report_get_for_user(analyst, for_reader.pk) is None
 

@@ -11,15 +11,9 @@ from django.utils import timezone
 from apps.jobs.models import JobKind
 from apps.jobs.services import job_create
 from apps.registry.selectors import adapter_latest_ready, base_model_default
-from apps.research.access import allowed_access_levels, can_review_report, most_restricted_level
-from apps.research.models import (
-    Company,
-    ReportReview,
-    ReportStatus,
-    ReportTemplate,
-    ResearchReport,
-    ReviewDecision,
-)
+from apps.reports.access import can_review_report
+from apps.reports.models import ReportReview, ReportStatus, ReportTemplate, ResearchReport, ReviewDecision
+from apps.research.selectors import allowed_access_levels, company_get_by_ticker, most_restricted_level
 
 REPORT_TASK = "gpu_workers.tasks.reports_generate"
 # Generated (or reviewed): a late write from a duplicate job must leave these alone.
@@ -69,7 +63,7 @@ def report_request(
     as_of: dt.date | None = None,
 ) -> ResearchReport:
     """Create a report request and its job; the model worker generates it after commit."""
-    company = Company.objects.filter(ticker__iexact=ticker.strip()).first()
+    company = company_get_by_ticker(ticker)
     if company is None:
         raise ReportRequestError("ticker", f"Unknown ticker {ticker!r}.", code="unknown_ticker")
     if template not in ReportTemplate.values:

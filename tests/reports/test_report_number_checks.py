@@ -15,9 +15,10 @@ from django.urls import reverse
 
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import claim_of
-from apps.research.models import Document, DocumentChunk, ReportReview, ReportStatus, ResearchReport
-from apps.research.report_selectors import chunk_passage
-from apps.research.report_services import report_record_output
+from apps.reports.models import ReportReview, ReportStatus, ResearchReport
+from apps.reports.selectors import chunk_passage
+from apps.reports.services import report_record_output
+from apps.research.models import Document, DocumentChunk
 from gpu_workers.tasks.reports import PreparedReport, finish_report, report_job_message
 from pipelines.reports import INSUFFICIENT, ReportRequestSpec, passages_with_handles, report_schema
 from tests.conftest import client_for
@@ -276,7 +277,7 @@ def test_markdown_export_lists_the_mismatch(api_client, analyst, flagged):
 
 def test_page_shows_each_mismatch_and_the_status(analyst, flagged):
     report, _, _ = flagged
-    page = client_for(analyst).get(reverse("research:report-detail", args=[report.pk]))
+    page = client_for(analyst).get(reverse("reports:report-detail", args=[report.pk]))
     assert page.status_code == 200
     assert find_one(page.content, id="report-status").attrs["data-status"] == "needs_attention"
     table = find_one(page.content, **{"data-testid": "report-mismatches"})
@@ -291,14 +292,14 @@ def test_page_shows_each_mismatch_and_the_status(analyst, flagged):
 def test_page_review_form_refuses_approval_without_a_comment(risk_officer, flagged):
     report, _, _ = flagged
     reviewer = client_for(risk_officer)
-    page = reviewer.get(reverse("research:report-detail", args=[report.pk]))
+    page = reviewer.get(reverse("reports:report-detail", args=[report.pk]))
     assert find_one(page.content, **{"data-testid": "review-form"})
-    response = reviewer.post(reverse("research:report-review", args=[report.pk]), {"decision": "approved"})
+    response = reviewer.post(reverse("reports:report-review", args=[report.pk]), {"decision": "approved"})
     assert response.status_code == 400 and b"Approving it needs a comment" in response.content
     report.refresh_from_db()
     assert report.status == ReportStatus.NEEDS_ATTENTION
     response = reviewer.post(
-        reverse("research:report-review", args=[report.pk]), {"decision": "approved", "comment": "Sign checked."}
+        reverse("reports:report-review", args=[report.pk]), {"decision": "approved", "comment": "Sign checked."}
     )
     assert response.status_code == 302
     report.refresh_from_db()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
 from apps.accounts.roles import Role, user_roles
 from apps.audit.models import InferenceRecord
-from apps.research.access import REPORT_REVIEWER_ROLES, allowed_access_levels
-from apps.research.models import DocumentChunk, ResearchReport
+from apps.reports.access import REPORT_REVIEWER_ROLES
+from apps.reports.models import ReportStatus, ResearchReport
+from apps.research.selectors import allowed_access_levels, chunk_document_ids, chunks_in_order
+
+if TYPE_CHECKING:
+    from apps.research.models import DocumentChunk
 
 
 def report_list_for_user(user: Any) -> QuerySet[ResearchReport]:
@@ -63,19 +67,15 @@ def report_number_check_totals() -> dict[str, Any]:
 
 
 def report_status_counts() -> dict[str, int]:
+    """Reports by status, every status present (0 when none)."""
     rows = ResearchReport.objects.order_by().values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
+    counts = {row["status"]: row["n"] for row in rows}
+    return {status: counts.get(status, 0) for status in ReportStatus.values}
 
 
 def report_source_chunks(report: ResearchReport) -> list[DocumentChunk]:
     """The chunks the model saw, in retrieval order (rows that were deleted since are skipped)."""
-    chunks = {
-        c.chunk_id: c
-        for c in DocumentChunk.objects.select_related("document", "document__company").filter(
-            chunk_id__in=report.chunk_ids
-        )
-    }
-    return [chunks[c] for c in report.chunk_ids if c in chunks]
+    return chunks_in_order(report.chunk_ids)
 
 
 def report_cited_chunks(report: ResearchReport) -> list[dict[str, Any]]:
@@ -90,8 +90,7 @@ def report_cited_chunks(report: ResearchReport) -> list[dict[str, Any]]:
     documents = dict((report.findings or {}).get("chunk_documents") or {})
     missing = [c for c in fields if c not in documents]
     if missing:
-        rows = DocumentChunk.objects.filter(chunk_id__in=missing).values_list("chunk_id", "document_id")
-        documents |= {chunk_id: str(document_id) for chunk_id, document_id in rows}
+        documents |= chunk_document_ids(missing)
     return [
         {"chunk_id": chunk_id, "document_id": documents.get(chunk_id), "fields": cited_by}
         for chunk_id, cited_by in fields.items()

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from apps.jobs.models import Job, JobKind
 from apps.registry.models import BaseModel
-from apps.research.models import Document, DocumentChunk, ReportStatus, ResearchReport
+from apps.reports.models import ReportStatus, ResearchReport
+from apps.research.models import Document, DocumentChunk
 from pipelines.reports import ReportFindings, render_report_html
 from tests.conftest import client_for
 from tests.ui.html import find_all, find_one, parse
@@ -58,14 +59,14 @@ def cited_report(analyst, companies):
 
 def test_form_requests_a_report_and_opens_its_page(analyst, companies, base_model):
     client = client_for(analyst)
-    page = client.get(reverse("research:reports"))
+    page = client.get(reverse("reports:report-list"))
     assert page.status_code == 200 and find_one(page.content, **{"data-testid": "report-form"})
     response = client.post(
-        reverse("research:reports"),
+        reverse("reports:report-list"),
         {"ticker": "acme", "template": "equity_research", "required_indicators": "gross margin, EBITDA"},
     )
     report = ResearchReport.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("research:report-detail", args=[report.pk])
+    assert response.status_code == 302 and response["Location"] == reverse("reports:report-detail", args=[report.pk])
     assert report.required_indicators == ["gross margin", "EBITDA"] and report.company.ticker == "ACME"
     detail = client.get(response["Location"])
     status = find_one(detail.content, id="report-status")
@@ -74,14 +75,16 @@ def test_form_requests_a_report_and_opens_its_page(analyst, companies, base_mode
 
 
 def test_form_refuses_an_unknown_ticker_with_a_message(analyst, companies, base_model):
-    response = client_for(analyst).post(reverse("research:reports"), {"ticker": "NOPE", "template": "equity_research"})
+    response = client_for(analyst).post(
+        reverse("reports:report-list"), {"ticker": "NOPE", "template": "equity_research"}
+    )
     assert response.status_code == 400 and b"Unknown ticker" in response.content
     assert not ResearchReport.objects.exists()
 
 
 def test_rendered_report_links_citations_to_the_cited_chunk(analyst, cited_report):
     report, url = cited_report
-    page = client_for(analyst).get(reverse("research:report-detail", args=[report.pk]))
+    page = client_for(analyst).get(reverse("reports:report-detail", args=[report.pk]))
     assert page.status_code == 200
     body = find_one(page.content, **{"data-testid": "report-body"})
     assert body is not None
@@ -92,26 +95,26 @@ def test_rendered_report_links_citations_to_the_cited_chunk(analyst, cited_repor
 
 def test_status_fragment_asks_for_a_refresh_once_the_report_settles(analyst, cited_report):
     report, _ = cited_report
-    response = client_for(analyst).get(reverse("research:report-status", args=[report.pk]), HTTP_HX_REQUEST="true")
+    response = client_for(analyst).get(reverse("reports:report-status", args=[report.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and response["HX-Refresh"] == "true"
 
 
 def test_reviewer_approves_from_the_page_and_the_requester_cannot(analyst, risk_officer, cited_report):
     report, _ = cited_report
     assert not find_all(
-        client_for(analyst).get(reverse("research:report-detail", args=[report.pk])).content,
+        client_for(analyst).get(reverse("reports:report-detail", args=[report.pk])).content,
         **{"data-testid": "review-form"},
     )
     reviewer = client_for(risk_officer)
-    page = reviewer.get(reverse("research:report-detail", args=[report.pk]))
+    page = reviewer.get(reverse("reports:report-detail", args=[report.pk]))
     assert find_one(page.content, **{"data-testid": "review-form"})
-    response = reviewer.post(reverse("research:report-review", args=[report.pk]), {"decision": "approved"})
+    response = reviewer.post(reverse("reports:report-review", args=[report.pk]), {"decision": "approved"})
     assert response.status_code == 302
     report.refresh_from_db()
     assert report.status == ReportStatus.APPROVED
     assert (
         client_for(analyst)
-        .post(reverse("research:report-review", args=[report.pk]), {"decision": "rejected"})
+        .post(reverse("reports:report-review", args=[report.pk]), {"decision": "rejected"})
         .status_code
         == 403
     )
@@ -120,9 +123,9 @@ def test_reviewer_approves_from_the_page_and_the_requester_cannot(analyst, risk_
 def test_exports_markdown_and_pdf(analyst, cited_report):
     report, _ = cited_report
     client = client_for(analyst)
-    markdown = client.get(reverse("research:report-export", args=[report.pk]) + "?as=md")
+    markdown = client.get(reverse("reports:report-export", args=[report.pk]) + "?as=md")
     assert markdown.status_code == 200 and markdown.content == b"# ACME"
-    pdf = client.get(reverse("research:report-export", args=[report.pk]) + "?as=pdf")
+    pdf = client.get(reverse("reports:report-export", args=[report.pk]) + "?as=pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf["Content-Type"] == "application/pdf"
-    html = client.get(reverse("research:report-export", args=[report.pk]) + "?as=html")
+    html = client.get(reverse("reports:report-export", args=[report.pk]) + "?as=html")
     assert html.status_code == 200 and b"<!doctype html>" in html.content

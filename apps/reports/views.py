@@ -14,18 +14,18 @@ from django.views.decorators.http import require_POST
 from apps.accounts.decorators import role_required
 from apps.accounts.roles import Role, user_has_role, user_roles
 from apps.registry.selectors import adapter_names_ready
-from apps.research.access import REPORT_REQUESTER_ROLES, RESEARCH_READER_ROLES, can_review_report
-from apps.research.forms import ReportRequestForm, ReportReviewForm
-from apps.research.models import ReportStatus, ResearchReport
-from apps.research.report_exports import report_export
-from apps.research.report_selectors import (
+from apps.reports.access import REPORT_READER_ROLES, REPORT_REQUESTER_ROLES, can_review_report
+from apps.reports.exports import report_export
+from apps.reports.forms import ReportRequestForm, ReportReviewForm
+from apps.reports.models import ReportStatus, ResearchReport
+from apps.reports.selectors import (
     report_get_for_user,
     report_inference_records,
     report_list_filtered,
     report_list_for_user,
     report_source_chunks,
 )
-from apps.research.report_services import (
+from apps.reports.services import (
     REVIEWABLE,
     ReportRequestError,
     ReviewError,
@@ -49,7 +49,7 @@ def _may_request(user: Any) -> bool:
     return user_has_role(user, REPORT_REQUESTER_ROLES)
 
 
-@role_required(RESEARCH_READER_ROLES)
+@role_required(REPORT_READER_ROLES)
 def report_list(request: HttpRequest) -> HttpResponse:
     """The reports the user may read, and the form to request a new one."""
     adapters = adapter_names_ready()
@@ -73,7 +73,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
             except ReportRequestError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
-                return redirect("research:report-detail", report_id=report.pk)
+                return redirect("reports:report-detail", report_id=report.pk)
         status = 400
     reports = report_list_filtered(
         report_list_for_user(request.user),
@@ -87,7 +87,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
         "statuses": ReportStatus.choices,
         "can_request": _may_request(request.user),
     }
-    return render(request, "research/report_list.html", context, status=status)
+    return render(request, "reports/report_list.html", context, status=status)
 
 
 def _mismatches(report: ResearchReport) -> list[dict[str, Any]]:
@@ -118,26 +118,26 @@ def _detail_context(
     }
 
 
-@role_required(RESEARCH_READER_ROLES)
+@role_required(REPORT_READER_ROLES)
 def report_detail(request: HttpRequest, report_id) -> HttpResponse:
     report = _report_or_404(request, report_id)
-    return render(request, "research/report_detail.html", _detail_context(request, report))
+    return render(request, "reports/report_detail.html", _detail_context(request, report))
 
 
-@role_required(RESEARCH_READER_ROLES)
+@role_required(REPORT_READER_ROLES)
 def report_status(request: HttpRequest, report_id) -> HttpResponse:
     """The progress card htmx polls; once the report settles the page reloads to show it."""
     report = _report_or_404(request, report_id)
     # Polled every second while generating: only what the status card shows.
     context = {"report": report, "job": report.job, "in_flight": report.status in IN_FLIGHT}
-    response = render(request, "research/_report_status.html", context)
+    response = render(request, "reports/_report_status.html", context)
     if request.headers.get("HX-Request") == "true" and report.status not in IN_FLIGHT:
         response["HX-Refresh"] = "true"
     return response
 
 
 @require_POST
-@role_required(RESEARCH_READER_ROLES)
+@role_required(REPORT_READER_ROLES)
 def report_review_view(request: HttpRequest, report_id) -> HttpResponse:
     report = _report_or_404(request, report_id)
     if not can_review_report(request.user, report):
@@ -145,21 +145,21 @@ def report_review_view(request: HttpRequest, report_id) -> HttpResponse:
     form = ReportReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose approve or reject.")
-        return redirect("research:report-detail", report_id=report.pk)
+        return redirect("reports:report-detail", report_id=report.pk)
     try:
         review = report_review(report=report, reviewer=request.user, **form.cleaned_data)
     except ReviewError as exc:
         if exc.code == "comment_required":
             # Shown on the form itself, with what the reviewer typed, rather than after a redirect.
             form.add_error("comment", str(exc))
-            return render(request, "research/report_detail.html", _detail_context(request, report, form), status=400)
+            return render(request, "reports/report_detail.html", _detail_context(request, report, form), status=400)
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Report {review.get_decision_display().lower()}.")
-    return redirect("research:report-detail", report_id=report.pk)
+    return redirect("reports:report-detail", report_id=report.pk)
 
 
-@role_required(RESEARCH_READER_ROLES)
+@role_required(REPORT_READER_ROLES)
 def report_export_view(request: HttpRequest, report_id) -> HttpResponse:
     report = _report_or_404(request, report_id)
     fmt = request.GET.get("as", "md")

@@ -6,7 +6,7 @@ import pytest
 
 from apps.jobs.models import Job, JobKind
 from apps.registry.models import Adapter, AdapterStatus, BaseModel
-from apps.research.models import ReportReview, ReportStatus, ResearchReport
+from apps.reports.models import ReportReview, ReportStatus, ResearchReport
 
 pytestmark = pytest.mark.django_db
 
