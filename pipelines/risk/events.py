@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
-from pipelines.risk.signals import SentenceSignal
+from pipelines.risk.signals import SentenceSignal, event_subjects
 
 
 class Severity(IntEnum):
@@ -407,7 +407,9 @@ def detect_events_in_text(text: str, sentence_index: int = 0) -> list[EventHit]:
 
 
 def detect_events(signal: SentenceSignal) -> list[EventHit]:
-    """Event hits of one entity-linked sentence, tied to its article, date and tickers."""
+    """Event hits of one entity-linked sentence, tied to its article, date and the companies the
+    event happens to (:func:`~pipelines.risk.signals.event_subjects`)."""
+    subjects = event_subjects(signal)
     return [
         EventHit(
             event_type=hit.event_type,
@@ -415,7 +417,7 @@ def detect_events(signal: SentenceSignal) -> list[EventHit]:
             trigger_text=hit.trigger_text,
             sentence_index=signal.sentence_index,
             confidence=hit.confidence,
-            tickers=signal.tickers,
+            tickers=subjects,
             article_id=signal.article_id,
             published_at=signal.published_at,
             evidence_text=signal.text,

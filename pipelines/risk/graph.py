@@ -41,7 +41,7 @@ from typing import Literal
 
 import networkx as nx
 
-from pipelines.risk.signals import SentenceSignal, age_days, as_utc
+from pipelines.risk.signals import SentenceSignal, age_days, as_utc, mention_spans
 
 
 class RelationType(StrEnum):
@@ -200,27 +200,9 @@ _RELATION_PATTERNS: tuple[tuple[re.Pattern[str], RelationType, bool], ...] = tup
 )
 
 
-def _mentions_of(signal: SentenceSignal) -> list[tuple[int, int, str]]:
-    """(start, end, ticker) of each company mention, from the entity linker or the raw tickers."""
-    if signal.mentions:
-        spans = [(m.start, m.end, m.ticker) for m in signal.mentions]
-    else:
-        # Without linker spans, the ticker itself ("Acme (ACME)", "ACME") is the mention.
-        spans = []
-        for ticker in signal.tickers:
-            for found in re.finditer(rf"(?<![\w$]){re.escape(ticker)}(?!\w)", signal.text):
-                spans.append((found.start(), found.end(), ticker))
-    spans.sort()
-    kept: list[tuple[int, int, str]] = []
-    for span in spans:
-        if not kept or span[0] >= kept[-1][1]:
-            kept.append(span)
-    return kept
-
-
 def extract_relations(signal: SentenceSignal) -> list[StatedRelation]:
     """Supplier, customer, subsidiary, parent and partner relations the sentence states."""
-    mentions = _mentions_of(signal)
+    mentions = mention_spans(signal)
     if len({ticker for _, _, ticker in mentions}) < 2:
         return []
     pieces: list[str] = []

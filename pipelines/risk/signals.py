@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -64,3 +65,48 @@ def as_utc(moment: datetime | date) -> datetime:
 def age_days(published_at: datetime, as_of: datetime) -> float:
     """Days from publication to ``as_of`` (negative for a sentence published after it)."""
     return (as_utc(as_of) - as_utc(published_at)).total_seconds() / 86400.0
+
+
+def mention_spans(signal: SentenceSignal) -> list[tuple[int, int, str]]:
+    """(start, end, ticker) of each company mention, non-overlapping and in text order.
+
+    Uses the entity linker's spans when given; otherwise the ticker symbol itself ("Acme (ACME)").
+    """
+    if signal.mentions:
+        spans = [(m.start, m.end, m.ticker) for m in signal.mentions]
+    else:
+        spans = [
+            (found.start(), found.end(), ticker)
+            for ticker in signal.tickers
+            for found in re.finditer(rf"(?<![\w$]){re.escape(ticker)}(?!\w)", signal.text)
+        ]
+    spans.sort()
+    kept: list[tuple[int, int, str]] = []
+    for span in spans:
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+_POSSESSIVE = re.compile(r"^(?:'s|\u2019s|')(?!\w)")
+_APPOSITIVE_OBJECT = re.compile(r",\s*(?:a|an|the|its|one of)\b[^,]{0,60}\b(?:to|of|for|with|by)\s*$", re.IGNORECASE)
+
+
+def event_subjects(signal: SentenceSignal) -> tuple[str, ...]:
+    """The companies an event in this sentence happens to.
+
+    In "CUST's supplier SUPX filed for bankruptcy" and "SUPX, a key supplier to CUST, filed for
+    bankruptcy" the default is SUPX's; CUST is named only to say whom SUPX supplies, and its
+    exposure is the graph's job (propagation), not a direct event. A company every mention of
+    which is a possessive owner or the object inside an appositive is left out; if that leaves
+    nobody, every company of the sentence is kept.
+    """
+    spans = mention_spans(signal)
+    if len({ticker for *_, ticker in spans}) < 2:
+        return signal.tickers
+    modifier_only: dict[str, bool] = {}
+    for start, end, ticker in spans:
+        is_modifier = bool(_POSSESSIVE.match(signal.text[end:]) or _APPOSITIVE_OBJECT.search(signal.text[:start]))
+        modifier_only[ticker] = modifier_only.get(ticker, True) and is_modifier
+    subjects = tuple(t for t in signal.tickers if not modifier_only.get(t, False))
+    return subjects or signal.tickers
