@@ -19,11 +19,14 @@ Components (raw points)::
               ratio = (articles_R / recent_days + smoothing) / (articles_B / baseline_days + smoothing)
               # split over recent articles by their sum of neg_i: only a burst of bad news is risk
     own     = level + shift + events + volume
-    own_score(T) = 100 * (1 - exp(-own / 100))
+    own_score(T) = 100 * (1 - exp(-own / saturation_scale))                     # saturation_scale = 60
     neighbour = min(neighbour_cap, sum over paths p into T of own_score(source_p)
                     * damping ** hops_p * prod(edge weight * transmission))     # see graph.py
     raw     = own + neighbour
-    score   = 100 * (1 - exp(-raw / 100))
+    score   = 100 * (1 - exp(-raw / saturation_scale))
+
+With the defaults a fresh, confirmed bankruptcy report with bearish coverage lands near 60
+(warning), several concurrent severe events near 90, a lone officer departure under 20.
 
 Saturation is attributed, not absorbed: every contribution is multiplied by ``score / raw`` (and a
 capped component's by ``cap / sum``, recorded in ``detail``). Amounts are then rounded to multiples
@@ -91,6 +94,7 @@ class ScoringConfig:
     damping: float = DEFAULT_DAMPING
     max_hops: int = DEFAULT_MAX_HOPS
     co_mention_scope: str = "sentence"
+    saturation_scale: float = 60.0
 
 
 DEFAULT_CONFIG = ScoringConfig()
@@ -367,8 +371,8 @@ def _volume_components(
     return items
 
 
-def _saturate(raw_total: float) -> float:
-    return SCORE_MAX * (1.0 - math.exp(-raw_total / SCORE_MAX)) if raw_total > 0.0 else 0.0
+def _saturate(raw_total: float, config: ScoringConfig) -> float:
+    return SCORE_MAX * (1.0 - math.exp(-raw_total / config.saturation_scale)) if raw_total > 0.0 else 0.0
 
 
 def _finalise(
@@ -377,7 +381,7 @@ def _finalise(
     raw_total = math.fsum(item.amount for item in items)
     if raw_total <= 0.0:
         return ScoreBreakdown(ticker, as_of, 0.0, (), {}, 0.0, inputs, config)
-    factor = _saturate(raw_total) / raw_total
+    factor = _saturate(raw_total, config) / raw_total
     items = sorted(items, key=_Raw.order)
     exact = [item.amount * factor * QUANTUM_UNITS for item in items]
     units = [math.floor(value) for value in exact]
@@ -454,7 +458,7 @@ def score_universe(
             + _event_components(ticker, events, as_of, config)
             + _volume_components(recent, baseline, config)
         )
-    own_score = {t: _saturate(math.fsum(i.amount for i in items)) for t, items in own_items.items()}
+    own_score = {t: _saturate(math.fsum(i.amount for i in items), config) for t, items in own_items.items()}
     relations = sorted(
         set(inputs.relations), key=lambda r: (r.source, r.target, r.relation.value, r.article_id, r.sentence_index)
     )
