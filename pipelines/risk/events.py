@@ -1,7 +1,7 @@
 """Risk-event taxonomy and detection over entity-linked sentences and 8-K item codes.
 
 Each :class:`EventType` has a base :class:`Severity` (1 low .. 4 critical) and a numeric weight
-(``SEVERITY_WEIGHT``: 0.25, 0.5, 0.75, 1.0) that scoring multiplies by confidence and recency.
+(``SEVERITY_WEIGHT``: 0.25, 0.5, 0.9, 1.5) that scoring multiplies by confidence and recency.
 
 Detection is regular expressions with inflection variants written out ("downgrade|downgraded|
 downgrades|downgrading") rather than spaCy lemmas, so it runs in the web process and in tests
@@ -32,11 +32,13 @@ class Severity(IntEnum):
     CRITICAL = 4
 
 
+# Convex in severity: one confirmed default or fraud case alone should reach a warning, while
+# an officer departure alone should stay under the watch line (see scoring.py for the scale).
 SEVERITY_WEIGHT: dict[Severity, float] = {
     Severity.LOW: 0.25,
     Severity.MEDIUM: 0.5,
-    Severity.HIGH: 0.75,
-    Severity.CRITICAL: 1.0,
+    Severity.HIGH: 0.9,
+    Severity.CRITICAL: 1.5,
 }
 
 

@@ -3,8 +3,9 @@
 Notation for company ``T`` at ``as_of`` (ages in days, sentences published after ``as_of`` are
 never seen; ``neg_i = max(0, -sentiment_score_i)``):
 
-- recent window ``R``: sentences about ``T`` (``signals.event_subjects``: "SUPX, a supplier to
-  CUST, defaulted" is about SUPX; CUST's exposure comes through the graph) with ``0 <= age < recent_days`` (7);
+- recent window ``R``: sentences about ``T`` with ``0 <= age < recent_days`` (7). "About" is
+  ``signals.event_subjects``: "SUPX, a supplier to CUST, defaulted" is about SUPX; CUST's
+  exposure comes through the graph;
 - baseline window ``B``: ``recent_days <= age < recent_days + baseline_days`` (the 90 days before).
 
 Components (raw points)::
@@ -25,8 +26,9 @@ Components (raw points)::
     raw     = own + neighbour
     score   = 100 * (1 - exp(-raw / saturation_scale))
 
-With the defaults a fresh, confirmed bankruptcy report with bearish coverage lands near 60
-(warning), several concurrent severe events near 90, a lone officer departure under 20.
+With the defaults, one bearish article a day old scores about 68 for a Chapter 11 filing (a
+warning at the default thresholds 40/60/80), 57 for an SEC investigation, 35 for a downgrade,
+32 for an impairment and 21 for an officer departure; several concurrent severe events pass 85.
 
 Saturation is attributed, not absorbed: every contribution is multiplied by ``score / raw`` (and a
 capped component's by ``cap / sum``, recorded in ``detail``). Amounts are then rounded to multiples
