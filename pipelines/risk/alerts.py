@@ -84,7 +84,7 @@ def dominant_story(breakdown: ScoreBreakdown, story_of_article: Mapping[str, str
             cluster = f"event:{contribution.event_type.value}"
         elif contribution.kind is ContributionKind.NEIGHBOUR:
             cluster = f"neighbour:{contribution.neighbour}"
-        elif story_of_article and contribution.article_id in story_of_article:
+        elif story_of_article and contribution.article_id is not None and contribution.article_id in story_of_article:
             cluster = f"story:{story_of_article[contribution.article_id]}"
         else:
             cluster = "coverage"

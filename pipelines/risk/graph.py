@@ -270,10 +270,10 @@ class CompanyGraph:
         self, signals: Iterable[SentenceSignal], scope: Literal["sentence", "article"] = "sentence"
     ) -> None:
         """A co-mention edge per pair of companies named in one sentence (or one article)."""
-        groups: dict[tuple, set[str]] = {}
-        dates: dict[tuple, datetime] = {}
+        groups: dict[tuple[str, int], set[str]] = {}
+        dates: dict[tuple[str, int], datetime] = {}
         for signal in signals:
-            key = (signal.article_id,) if scope == "article" else signal.key
+            key = (signal.article_id, -1) if scope == "article" else signal.key
             groups.setdefault(key, set()).update(signal.tickers)
             dates[key] = min(dates.get(key, as_utc(signal.published_at)), as_utc(signal.published_at))
         for key, tickers in groups.items():

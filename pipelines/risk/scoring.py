@@ -159,7 +159,7 @@ class ScoreBreakdown:
 # --------------------------------------------------------------------------------- canonical inputs
 
 
-def _signal_order(signal: SentenceSignal) -> tuple:
+def _signal_order(signal: SentenceSignal) -> tuple[Any, ...]:
     return (
         signal.article_id,
         signal.sentence_index,
@@ -188,7 +188,7 @@ def _canonical_events(signals: list[SentenceSignal], inputs: RiskInputs) -> list
     if inputs.detect:
         for signal in signals:
             candidates.extend(detect_events(signal))
-    chosen: dict[tuple, EventHit] = {}
+    chosen: dict[tuple[str, int, str], EventHit] = {}
     for hit in candidates:
         if hit.published_at is None or not hit.tickers:
             continue
@@ -222,7 +222,7 @@ class _Raw:
     neighbour: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
-    def order(self) -> tuple:
+    def order(self) -> tuple[Any, ...]:
         return (
             self.kind.value,
             self.article_id or "",
