@@ -253,6 +253,8 @@ EVENT_PATTERNS: tuple[EventPattern, ...] = (
             r"non-?reliance|should no longer be relied upon|material weakness(es)?|"
             r"inconsistent with generally accepted accounting principles)\b"
         ),
+        # Recasting prior periods for a discontinued operation is presentation, not an error.
+        excludes=_rx(r"\b(restated|recast) to reflect\b|\bdiscontinued operations?\b"),
     ),
     # impairment
     EventPattern(
@@ -343,7 +345,10 @@ _HEDGE = _rx(
 _BOILERPLATE = _rx(
     r"\b(forward-looking|could cause actual|differ materially|risk factors|events? of default|"
     r"securities litigation reform act|indemnif(y|ies|ied|ication)|including,? but not limited to|"
-    r"amended and restated|uncertaint(y|ies)|indebtedness for (money )?borrowed)\b"
+    r"amended and restated|uncertaint(y|ies)|indebtedness for (money )?borrowed|"
+    # Expense lists of non-GAAP reconciliations and employment-contract definitions.
+    r"non-gaap|adjusted (ebitda|earnings|eps|net income|operating)|items such as|included in these expenses|"
+    r"terminable|as defined in|good reason|for cause|gross misconduct)\b"
 )
 BOILERPLATE_FACTOR = 0.2
 _CLAUSE_BREAK = re.compile(r"[;:.!?,()]|\b(but|although|though|however|while|whereas)\b", re.IGNORECASE)
