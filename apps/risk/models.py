@@ -120,6 +120,9 @@ class ArticleCompany(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["article", "company"], name="risk_articlecompany_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.article_id} mentions {self.company_id} x{self.mention_count}"
+
 
 class EventSeverity(models.TextChoices):
     LOW = "low", "Low"
@@ -146,6 +149,9 @@ class RiskEvent(models.Model):
         ordering = ["-occurred_at"]
         indexes = [models.Index(fields=["company", "occurred_at"], name="risk_event_company_time")]
 
+    def __str__(self) -> str:
+        return f"{self.event_type} ({self.severity}) on {self.company_id}"
+
 
 class ArticleRejection(models.Model):
     """An item a feed delivered that could not become an article, and why; the rest of the feed proceeded."""
@@ -162,6 +168,9 @@ class ArticleRejection(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"rejected item of feed {self.feed_id}: {self.reason}"
 
 
 class RelationType(models.TextChoices):
@@ -191,6 +200,9 @@ class RelationEdge(models.Model):
             models.UniqueConstraint(fields=["source", "target", "relation"], name="risk_relation_unique"),
             models.CheckConstraint(condition=~Q(source=models.F("target")), name="risk_relation_not_self"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.relation} {self.target_id}"
 
 
 class AlertLevel(models.TextChoices):
@@ -347,7 +359,9 @@ class AlertAction(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="actions")
     # Null for the scheduler (``actor_label`` then says which job).
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor_label = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=20, choices=AlertActionKind.choices)
     note = models.TextField(blank=True)
@@ -357,3 +371,6 @@ class AlertAction(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on alert {self.alert_id}"
