@@ -311,6 +311,11 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "apps.research.models.DocumentStatus",
         "DocumentTypeEnum": "apps.research.models.DocumentType",
         "AccessLevelEnum": "apps.research.models.AccessLevel",
+        "FeedKindEnum": "apps.risk.models.FeedKind",
+        "ArticleStatusEnum": "apps.risk.models.ArticleStatus",
+        "AlertStatusEnum": "apps.risk.models.AlertStatus",
+        "AlertLevelEnum": "apps.risk.models.AlertLevel",
+        "AlertActionKindEnum": "apps.risk.models.AlertActionKind",
     },
     "TAGS": [
         {"name": "auth", "description": "API tokens and the current user."},

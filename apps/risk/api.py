@@ -28,6 +28,7 @@ from apps.risk.models import (
     AlertStatus,
     Article,
     ArticleRejection,
+    ArticleStatus,
     Feed,
     FeedKind,
     Watchlist,
@@ -198,7 +199,7 @@ class ArticleDetailSerializer(ArticleSerializer):
 class ArticleFilterInputSerializer(serializers.Serializer):
     feed = serializers.IntegerField(required=False)
     ticker = serializers.CharField(required=False, max_length=16)
-    status = serializers.ChoiceField(choices=["new", "processed", "failed"], required=False)
+    status = serializers.ChoiceField(choices=ArticleStatus.choices, required=False)
     include_duplicates = serializers.BooleanField(required=False, default=True)
 
 
@@ -256,8 +257,12 @@ class AlertDetailSerializer(AlertSerializer):
 
 class AlertFilterInputSerializer(serializers.Serializer):
     watchlist = serializers.IntegerField(required=False)
-    status = serializers.ChoiceField(choices=[*AlertStatus.values, "unresolved"], required=False)
-    level = serializers.ChoiceField(choices=[v for v in AlertLevel.values if v != "none"], required=False)
+    status = serializers.RegexField(
+        rf"^({'|'.join([*AlertStatus.values, 'unresolved'])})$",
+        required=False,
+        help_text="open, acknowledged, escalated, resolved, or unresolved (the first three).",
+    )
+    level = serializers.ChoiceField(choices=AlertLevel.choices, required=False)
     ticker = serializers.CharField(required=False, max_length=16)
 
 
@@ -289,7 +294,7 @@ class FeedListCreateApi(GenericAPIView):
         operation_id="risk_feeds_list",
         summary="List feeds",
         description="Every feed with its polling state: last success, last error and the backoff count.",
-        responses={200: FeedSerializer(many=True), **error_responses(401, 403)},
+        responses={200: FeedSerializer(many=True), **error_responses(401, 403, 429)},
         examples=[OpenApiExample("Feeds", value=[FEED_EXAMPLE], response_only=True, status_codes=["200"])],
     )
     def get(self, request: Request) -> Response:
@@ -302,7 +307,7 @@ class FeedListCreateApi(GenericAPIView):
         summary="Create a feed (risk officers, admins)",
         description="An RSS/Atom URL, a JSON lines file or folder, an upload target, the demo world or the 8-K replay.",
         request=FeedCreateInputSerializer,
-        responses={201: FeedSerializer, **error_responses(400, 401, 403)},
+        responses={201: FeedSerializer, **error_responses(400, 401, 403, 429)},
         examples=[
             OpenApiExample(
                 "RSS feed",
@@ -327,7 +332,9 @@ class FeedDetailApi(GenericAPIView):
         tags=["risk"],
         operation_id="risk_feeds_retrieve",
         summary="A feed, its cursor and recent rejected items",
-        responses={200: FeedDetailSerializer, **error_responses(401, 403, 404)},
+        description="The polling state, where a replay or file feed continues (cursor), and the last 20 rejected items "
+        "with their reason and a bounded raw excerpt.",
+        responses={200: FeedDetailSerializer, **error_responses(401, 403, 404, 429)},
         examples=[
             OpenApiExample(
                 "Feed",
@@ -384,7 +391,7 @@ class ArticleListApi(ListAPIView):
         summary="List articles",
         description="Newest first. `include_duplicates=false` leaves out syndicated copies (they count once).",
         parameters=[ArticleFilterInputSerializer],
-        responses={200: ArticleSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: ArticleSerializer(many=True), **error_responses(400, 401, 403, 429)},
         examples=[OpenApiExample("Articles", value=[ARTICLE_EXAMPLE], response_only=True, status_codes=["200"])],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -399,7 +406,10 @@ class ArticleDetailApi(GenericAPIView):
         tags=["risk"],
         operation_id="risk_articles_retrieve",
         summary="An article with its companies, sentiment and risk events",
-        responses={200: ArticleDetailSerializer, **error_responses(401, 403, 404)},
+        description="The text, the source facts (e.g. the 8-K item code), the pipelines' analysis, the linked "
+        "companies "
+        "with their sentiment, the risk events with evidence sentences, and the syndicated copies of the story.",
+        responses={200: ArticleDetailSerializer, **error_responses(401, 403, 404, 429)},
         examples=[
             OpenApiExample(
                 "Article",
@@ -437,7 +447,8 @@ class WatchlistListApi(ListAPIView):
         tags=["risk"],
         operation_id="risk_watchlists_list",
         summary="List watchlists",
-        responses={200: WatchlistSerializer(many=True), **error_responses(401, 403)},
+        description="Every watchlist with its thresholds (watch < warning < critical), hysteresis and open alerts.",
+        responses={200: WatchlistSerializer(many=True), **error_responses(401, 403, 429)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -451,7 +462,8 @@ class WatchlistDetailApi(GenericAPIView):
         tags=["risk"],
         operation_id="risk_watchlists_retrieve",
         summary="A watchlist and its companies",
-        responses={200: WatchlistDetailSerializer, **error_responses(401, 403, 404)},
+        description="The watchlist, its companies and who receives its critical alerts.",
+        responses={200: WatchlistDetailSerializer, **error_responses(401, 403, 404, 429)},
     )
     def get(self, request: Request, watchlist_id: int) -> Response:
         watchlist = selectors.watchlist_get(watchlist_id)
@@ -486,7 +498,7 @@ class AlertListApi(ListAPIView):
         summary="List alerts",
         description="Newest first; `status=unresolved` gives open, acknowledged and escalated alerts.",
         parameters=[AlertFilterInputSerializer],
-        responses={200: AlertSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: AlertSerializer(many=True), **error_responses(400, 401, 403, 429)},
         examples=[OpenApiExample("Alerts", value=[ALERT_EXAMPLE], response_only=True, status_codes=["200"])],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -535,7 +547,9 @@ class AlertDetailApi(GenericAPIView):
         tags=["risk"],
         operation_id="risk_alerts_retrieve",
         summary="An alert, its attribution and its history",
-        responses={200: AlertDetailSerializer, **error_responses(401, 403, 404)},
+        description="The contributions that made the score (each with its evidence) as they stood when the alert was "
+        "raised or last updated, and every action taken on it.",
+        responses={200: AlertDetailSerializer, **error_responses(401, 403, 404, 429)},
         examples=[OpenApiExample("Alert", value=ALERT_DETAIL_EXAMPLE, response_only=True, status_codes=["200"])],
     )
     def get(self, request: Request, alert_id: int) -> Response:
@@ -558,7 +572,7 @@ class _AlertActionApi(GenericAPIView):
         return {"note": data.get("note", "")}
 
 
-_ACTION_RESPONSES = {200: AlertDetailSerializer, **error_responses(400, 401, 403, 404, 409)}
+_ACTION_RESPONSES = {200: AlertDetailSerializer, **error_responses(400, 401, 403, 404, 409, 429)}
 
 
 class AlertAcknowledgeApi(_AlertActionApi):
@@ -568,6 +582,7 @@ class AlertAcknowledgeApi(_AlertActionApi):
         tags=["risk"],
         operation_id="risk_alerts_acknowledge",
         summary="Acknowledge an alert (risk officers, admins)",
+        description="Open or escalated -> acknowledged; the note goes into the history. 409 for a resolved alert.",
         request=AlertNoteInputSerializer,
         responses=_ACTION_RESPONSES,
         examples=[
@@ -591,6 +606,7 @@ class AlertResolveApi(_AlertActionApi):
         tags=["risk"],
         operation_id="risk_alerts_resolve",
         summary="Resolve an alert (risk officers, admins)",
+        description="Any unresolved alert -> resolved; a later crossing of the same story raises a new alert.",
         request=AlertNoteInputSerializer,
         responses=_ACTION_RESPONSES,
         examples=[
@@ -618,6 +634,7 @@ class AlertAssignApi(_AlertActionApi):
         tags=["risk"],
         operation_id="risk_alerts_assign",
         summary="Assign an alert to a risk officer (risk officers, admins)",
+        description="The assignee must be a risk officer or an admin; null unassigns. 409 for a resolved alert.",
         request=AlertAssignInputSerializer,
         responses=_ACTION_RESPONSES,
         examples=[OpenApiExample("Assign", value={"assignee": "rita-risk", "note": "Yours."}, request_only=True)],
