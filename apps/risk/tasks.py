@@ -27,5 +27,6 @@ def risk_feeds_poll_scheduled() -> dict[str, Any]:
         "article_ids": [a for o in outcomes for a in o.article_ids][:1000],
     }
     if summary["feeds"]:
-        logger.info("risk feeds polled", extra={k: v for k, v in summary.items() if k != "article_ids"})
+        # LogRecord reserves "created": prefix the counts.
+        logger.info("risk feeds polled", extra={f"feeds_{k}": v for k, v in summary.items() if k != "article_ids"})
     return summary
