@@ -167,8 +167,9 @@ def parse_feed_document(
         if not title:
             batch.rejections.append(ItemRejection("item has no title", raw, item_index=index))
             continue
-        published_struct = entry.get("published_parsed") or entry.get("updated_parsed")
-        stated = entry.get("published") or entry.get("updated")
+        # dict.get, not entry.get: feedparser maps missing published_* keys to updated_* with a warning.
+        published_struct = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+        stated = dict.get(entry, "published") or dict.get(entry, "updated")
         if published_struct is None and stated:
             batch.rejections.append(ItemRejection(f"unparseable published date {stated!r}", raw, item_index=index))
             continue
