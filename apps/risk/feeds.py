@@ -265,11 +265,12 @@ def _near_duplicate_of(item: FeedItem, published: datetime, limits: dict[str, An
 def article_store(
     *, item: FeedItem, feed: Feed | None, now: datetime, limits: dict[str, Any] | None = None, check_near: bool = True
 ) -> tuple[Article | None, str]:
-    """Store one item: ("created" | "near_duplicate", article) or ("duplicate", None) when already stored."""
+    """Store one item: (article, "created" | "near_duplicate"), or (the stored article, "duplicate")."""
     limits = limits or feed_limits()
     digest = content_hash(item.title, item.body, item.identity)
-    if Article.objects.filter(content_hash=digest).exists():
-        return None, "duplicate"
+    existing = Article.objects.filter(content_hash=digest).first()
+    if existing is not None:
+        return existing, "duplicate"
     published = item.published or now
     near = _near_duplicate_of(item, published, limits) if check_near else None
     try:
@@ -289,7 +290,7 @@ def article_store(
             )
     except IntegrityError:
         # A concurrent poll stored the same text between the check and the insert.
-        return None, "duplicate"
+        return Article.objects.filter(content_hash=digest).first(), "duplicate"
     return article, ("near_duplicate" if near else "created")
 
 
