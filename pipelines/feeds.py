@@ -99,8 +99,16 @@ def near_duplicate_similarity(a: str, b: str) -> float:
     names_a, names_b = _distinctive_tokens(a), _distinctive_tokens(b)
     if not names_a or not names_b:
         return float(textual)
-    containment = len(names_a & names_b) / min(len(names_a), len(names_b))
+    # The smaller set is checked against every word of the other text, so a word capitalised only
+    # because a reworded sentence starts with it ("Deliveries of ..." / "... deliveries of") still counts.
+    (small, _), (other_names, other_text) = sorted(((names_a, a), (names_b, b)), key=lambda pair: len(pair[0]))
+    other_words = _words(other_text) | other_names
+    containment = sum(1 for token in small if token in other_words) / len(small)
     return float(textual) * containment**2
+
+
+def _words(text: str) -> set[str]:
+    return {t.strip(".,").lower() for t in _WORD.findall(text)} - {""}
 
 
 def best_near_duplicate(text: str, candidates: Iterable[tuple[Any, str]], threshold: float) -> tuple[Any, float] | None:

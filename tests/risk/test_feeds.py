@@ -375,3 +375,19 @@ def test_the_scheduled_task_reports_what_it_polled(tmp_path):
     summary = risk_feeds_poll_scheduled()
     assert summary["feeds"] == 1 and summary["created"] == 1 and summary["near_duplicates"] == 1
     assert len(summary["article_ids"]) == 2
+
+
+def test_similarity_keeps_template_twins_apart_and_reworded_copies_together():
+    from pipelines.feeds import dedup_text, near_duplicate_similarity
+
+    original = dedup_text(ORIGINAL["title"], ORIGINAL["body"])
+    assert near_duplicate_similarity(original, dedup_text(COPY["title"], COPY["body"])) >= 88
+    assert near_duplicate_similarity(original, dedup_text("UPDATE 1 - " + ORIGINAL["title"], ORIGINAL["body"])) >= 88
+    assert near_duplicate_similarity(original, dedup_text(TEMPLATE_TWIN["title"], TEMPLATE_TWIN["body"])) < 88
+    # Same template, other company; same company, other figures.
+    a = "PayPal to present at Global Industrials Summit. PayPal will present in Boston on October 30."
+    b = "International Paper to present at Global Industrials Summit. International Paper will present in Boston on October 30."
+    assert near_duplicate_similarity(a, b) < 88
+    c = "Walmart announces $13,270 million share buyback. The board of Walmart approved up to $13,270 million."
+    d = "Walmart announces $18,620 million share buyback. The board of Walmart approved up to $18,620 million."
+    assert near_duplicate_similarity(c, d) < 88
