@@ -386,7 +386,10 @@ def test_similarity_keeps_template_twins_apart_and_reworded_copies_together():
     assert near_duplicate_similarity(original, dedup_text(TEMPLATE_TWIN["title"], TEMPLATE_TWIN["body"])) < 88
     # Same template, other company; same company, other figures.
     a = "PayPal to present at Global Industrials Summit. PayPal will present in Boston on October 30."
-    b = "International Paper to present at Global Industrials Summit. International Paper will present in Boston on October 30."
+    b = (
+        "International Paper to present at Global Industrials Summit. "
+        "International Paper will present in Boston on October 30."
+    )
     assert near_duplicate_similarity(a, b) < 88
     c = "Walmart announces $13,270 million share buyback. The board of Walmart approved up to $13,270 million."
     d = "Walmart announces $18,620 million share buyback. The board of Walmart approved up to $18,620 million."
