@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,7 @@ from rest_framework.response import Response
 from apps.accounts.roles import Role
 from apps.core.api_errors import error_responses
 from apps.risk import selectors, services
+from apps.risk.feeds import feed_upload
 from apps.risk.models import (
     Alert,
     AlertAction,
@@ -363,6 +365,77 @@ class FeedDetailApi(GenericAPIView):
         if feed is None:
             raise NotFound("No such feed.")
         return Response(FeedDetailSerializer(feed).data)
+
+
+class FeedUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=False,
+        use_url=False,
+        help_text="A JSON lines file (one object per line: title, body or summary, url, published, source, id) "
+        "or an RSS/Atom document.",
+    )
+
+
+class FeedUploadOutputSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="New articles.")
+    near_duplicates = serializers.IntegerField(help_text="Syndicated copies stored and linked to their first article.")
+    duplicates = serializers.IntegerField(help_text="Items already stored: nothing written.")
+    rejected = serializers.IntegerField(help_text="Malformed items, recorded with their reason on the feed.")
+    article_ids = serializers.ListField(child=serializers.CharField())
+
+
+class FeedUploadApi(GenericAPIView):
+    """Items posted as a file into a feed (any kind; an ``upload`` feed receives nothing else)."""
+
+    allowed_roles = RISK_ACTOR_ROLES
+    parser_classes = [MultiPartParser]
+    serializer_class = FeedUploadInputSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_feeds_upload",
+        summary="Upload a JSON lines or RSS/Atom file into a feed (risk officers, admins)",
+        description="Each item becomes an article unless it is already stored; a syndicated copy is linked to the "
+        "first article of its story; a malformed item is rejected with its reason and the rest proceed. A file "
+        "that is not JSON lines, RSS or Atom at all is a 400 and stores nothing.",
+        request={"multipart/form-data": FeedUploadInputSerializer},
+        responses={200: FeedUploadOutputSerializer, **error_responses(400, 401, 403, 404, 429)},
+        examples=[
+            OpenApiExample(
+                "Uploaded",
+                value={
+                    "created": 41,
+                    "near_duplicates": 6,
+                    "duplicates": 2,
+                    "rejected": 1,
+                    "article_ids": [ARTICLE_ID_EXAMPLE],
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def post(self, request: Request, feed_id: int) -> Response:
+        feed = selectors.feed_get(feed_id)
+        if feed is None:
+            raise NotFound("No such feed.")
+        params = FeedUploadInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        upload = params.validated_data["file"]
+        outcome = feed_upload(feed=feed, data=upload.read(), filename=upload.name)
+        if outcome.error:
+            raise DrfValidationError({"file": [f"Nothing was stored: {outcome.error}"]})
+        return Response(
+            FeedUploadOutputSerializer(
+                {
+                    "created": outcome.created,
+                    "near_duplicates": outcome.near_duplicates,
+                    "duplicates": outcome.duplicates,
+                    "rejected": outcome.rejected,
+                    "article_ids": outcome.article_ids,
+                }
+            ).data
+        )
 
 
 # --- articles -----------------------------------------------------------------------------------------

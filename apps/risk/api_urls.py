@@ -7,6 +7,7 @@ from apps.risk import api
 urlpatterns = [
     path("feeds/", api.FeedListCreateApi.as_view(), name="api-risk-feed-list"),
     path("feeds/<int:feed_id>/", api.FeedDetailApi.as_view(), name="api-risk-feed-detail"),
+    path("feeds/<int:feed_id>/upload/", api.FeedUploadApi.as_view(), name="api-risk-feed-upload"),
     path("articles/", api.ArticleListApi.as_view(), name="api-risk-article-list"),
     path("articles/<uuid:article_id>/", api.ArticleDetailApi.as_view(), name="api-risk-article-detail"),
     path("watchlists/", api.WatchlistListApi.as_view(), name="api-risk-watchlist-list"),

@@ -120,6 +120,8 @@ EXPECTED: dict[str, tuple] = {
     "api-adapter-list":                        ("GET",  401,   403,   200,   200,   403,   200),
     "api-risk-feed-list":                      ("GET",  401,   403,   200,   200,   200,   200),
     "api-risk-feed-detail":                    ("GET",  401,   403,   200,   200,   200,   200),
+    # No file in the multipart body: a 400 once the role check passed.
+    "api-risk-feed-upload":                    ("POST", 401,   403,   403,   400,   403,   400),
     "api-risk-article-list":                   ("GET",  401,   403,   200,   200,   200,   200),
     "api-risk-article-detail":                 ("GET",  401,   403,   200,   200,   200,   200),
     "api-risk-watchlist-list":                 ("GET",  401,   403,   200,   200,   200,   200),

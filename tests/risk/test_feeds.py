@@ -394,3 +394,37 @@ def test_similarity_keeps_template_twins_apart_and_reworded_copies_together():
     c = "Walmart announces $13,270 million share buyback. The board of Walmart approved up to $13,270 million."
     d = "Walmart announces $18,620 million share buyback. The board of Walmart approved up to $18,620 million."
     assert near_duplicate_similarity(c, d) < 88
+
+
+def test_uploading_a_file_through_the_api(risk_officer, analyst, api_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    feed = Feed.objects.create(name="Uploads", kind=FeedKind.UPLOAD)
+    data = (json.dumps(ORIGINAL) + "\n" + json.dumps(COPY) + "\n{broken\n").encode()
+    api_client.force_authenticate(analyst)
+    denied = api_client.post(f"/api/risk/feeds/{feed.pk}/upload/", {"file": SimpleUploadedFile("a.jsonl", data)})
+    assert denied.status_code == 403
+    api_client.force_authenticate(risk_officer)
+    response = api_client.post(f"/api/risk/feeds/{feed.pk}/upload/", {"file": SimpleUploadedFile("a.jsonl", data)})
+    assert response.status_code == 200
+    assert {k: response.json()[k] for k in ("created", "near_duplicates", "rejected")} == {
+        "created": 1,
+        "near_duplicates": 1,
+        "rejected": 1,
+    }
+    junk = api_client.post(
+        f"/api/risk/feeds/{feed.pk}/upload/", {"file": SimpleUploadedFile("a.xml", b"<html><p>no</p></html>")}
+    )
+    assert junk.status_code == 400 and "Nothing was stored" in json.dumps(junk.json())
+
+
+def test_the_feed_page_shows_the_error_and_the_rejected_items(feed_server, analyst):
+    from tests.conftest import client_for
+
+    feed_server.routes["/rss"] = Route(rss(rss_item("bad", "", "no title")))
+    feed = rss_feed(feed_server.url("/rss"))
+    feed_poll(feed, now=T0)
+    feed_server.routes["/rss"] = Route(b"", status=502)
+    feed_poll(feed, now=T0 + timedelta(hours=1))
+    page = client_for(analyst).get(f"/risk/feeds/{feed.pk}/").content.decode()
+    assert "HTTP 502" in page and "item has no title" in page
