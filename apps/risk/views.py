@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
@@ -17,6 +18,7 @@ from apps.research.services import company_for_ticker
 from apps.risk import selectors, services
 from apps.risk.feeds import feed_upload
 from apps.risk.models import AlertStatus
+from pipelines.parsing.errors import DocumentRejected
 
 READERS = {Role.ANALYST, Role.RISK_OFFICER, Role.AUDITOR}
 ACTORS = {Role.RISK_OFFICER}
@@ -118,8 +120,8 @@ class WatchlistForm(forms.Form):
                 continue
             try:
                 companies.append(company_for_ticker(ticker))
-            except Exception as exc:  # the research service raises its own input error for unknown tickers
-                raise forms.ValidationError(str(exc)) from None
+            except DocumentRejected as exc:  # the research service's input error for an unknown ticker
+                raise forms.ValidationError(exc.message) from None
         return companies
 
     def clean_notify_emails(self) -> list[str]:
@@ -198,6 +200,17 @@ def _risk_officers() -> list:
     return [u for u in get_user_model().objects.filter(is_active=True).order_by("username") if user_has_role(u, ACTORS)]
 
 
+def _article_url(contribution: dict) -> str:
+    # The attribution is stored JSON: an id that is not an article's must not break the page.
+    article_id = contribution.get("article_id")
+    if not article_id:
+        return ""
+    try:
+        return reverse("risk:article-detail", args=[article_id])
+    except NoReverseMatch:
+        return ""
+
+
 @role_required(READERS)
 def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = selectors.alert_get(alert_id)
@@ -206,6 +219,7 @@ def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     can_act = _can_act(request)
     context = {
         "alert": alert,
+        "contributions": [{**item, "article_url": _article_url(item)} for item in alert.attribution or []],
         "history": selectors.alert_history(alert),
         "can_act": can_act,
         "assignees": _risk_officers() if can_act else [],

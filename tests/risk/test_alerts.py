@@ -274,3 +274,25 @@ def test_the_watchlist_form_creates_a_watchlist(risk_officer, companies):
     assert sorted(created.companies.values_list("ticker", flat=True)) == ["ACME", "GLBX"]
     assert created.notify_emails == ["a@bank.example", "b@bank.example"]
     assert created.owner == risk_officer
+
+
+def test_an_attribution_with_a_bad_article_id_still_renders(watchlist, companies, analyst):
+    alert, _ = services.alert_raise(
+        watchlist=watchlist,
+        company=companies["ACME"],
+        level="watch",
+        score=0.35,
+        dedup_key="k",
+        attribution=[{"kind": "event", "value": 0.35, "article_id": "not-a-uuid", "evidence": "Acme was fined."}],
+    )
+    response = client_for(analyst).get(f"/risk/alerts/{alert.pk}/")
+    assert response.status_code == 200 and "Acme was fined." in response.content.decode()
+
+
+def test_an_unknown_ticker_is_a_form_error(risk_officer, companies):
+    response = client_for(risk_officer).post(
+        "/risk/watchlists/new/",
+        {"name": "X", "tickers": "ACME, NOPE", "watch_threshold": 0.2, "warning_threshold": 0.4,
+         "critical_threshold": 0.7, "hysteresis": 0.05, "notify_emails": ""},
+    )  # fmt: skip
+    assert response.status_code == 200 and "NOPE" in response.content.decode()
