@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 
 from apps.accounts import api as accounts_api
 from apps.core.api_docs import DocsView, SchemaApi
@@ -33,4 +33,5 @@ urlpatterns = [
     path("reports/<uuid:report_id>/review/", reports_api.ReportReviewApi.as_view(), name="api-report-review"),
     path("reports/<uuid:report_id>/export/", reports_api.ReportExportApi.as_view(), name="api-report-export"),
     path("adapters/", reports_api.AdapterListApi.as_view(), name="api-adapter-list"),
+    path("risk/", include("apps.risk.api_urls")),
 ]

@@ -35,4 +35,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "kwargs": {"full": True},
         "options": {"expires": 6 * 3600},
     },
+    # Every minute; each feed is polled only when its own interval (or backoff) has passed.
+    "risk-feeds-poll": {
+        "task": "apps.risk.tasks.risk_feeds_poll_scheduled",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
 }

@@ -312,11 +312,17 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "apps.research.models.DocumentStatus",
         "DocumentTypeEnum": "apps.research.models.DocumentType",
         "AccessLevelEnum": "apps.research.models.AccessLevel",
+        "FeedKindEnum": "apps.risk.models.FeedKind",
+        "ArticleStatusEnum": "apps.risk.models.ArticleStatus",
+        "AlertStatusEnum": "apps.risk.models.AlertStatus",
+        "AlertLevelEnum": "apps.risk.models.AlertLevel",
+        "AlertActionKindEnum": "apps.risk.models.AlertActionKind",
     },
     "TAGS": [
         {"name": "auth", "description": "API tokens and the current user."},
         {"name": "jobs", "description": "Background jobs: start one (202), then poll it."},
         {"name": "research", "description": "Documents (upload, list, re-index, delete), search and cited answers."},
+        {"name": "risk", "description": "Feeds, articles, watchlists and alerts (acknowledge, resolve, assign)."},
     ],
     # The UI works offline: Swagger UI comes from drf-spectacular-sidecar's static files.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -431,6 +437,29 @@ ARGUS_AUDIT_SIGNING_KEY_FILE = env.str("ARGUS_AUDIT_SIGNING_KEY_FILE", default="
 ARGUS_AUDIT_CHECKPOINT_DIR = Path(env.str("ARGUS_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
 # Another sink (an object store): a dotted class path implementing apps.audit.checkpoints.CheckpointSink.
 ARGUS_AUDIT_CHECKPOINT_SINK = env.str("ARGUS_AUDIT_CHECKPOINT_SINK", default="")
+
+# --- Risk monitoring: feeds and alert mail ----------------------------------
+# Critical alerts are e-mailed; development prints them on the console, production sets SMTP.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="argus@localhost")
+# Links in e-mails (no request to build them from): the public address of the web app.
+ARGUS_BASE_URL = env.str("ARGUS_BASE_URL", default=f"http://127.0.0.1:{env.int('ARGUS_PORT', default=8000)}")
+ARGUS_FEED_TIMEOUT_SECONDS = env.float("ARGUS_FEED_TIMEOUT_SECONDS", default=10.0)
+ARGUS_FEED_MAX_ITEMS_PER_POLL = env.int("ARGUS_FEED_MAX_ITEMS_PER_POLL", default=200)
+ARGUS_FEED_MAX_BODY_CHARS = env.int("ARGUS_FEED_MAX_BODY_CHARS", default=100_000)
+ARGUS_FEED_MAX_RESPONSE_BYTES = env.int("ARGUS_FEED_MAX_RESPONSE_BYTES", default=5_000_000)
+ARGUS_FEED_MAX_BACKOFF_SECONDS = env.int("ARGUS_FEED_MAX_BACKOFF_SECONDS", default=6 * 3600)
+# rapidfuzz token_set_ratio (0-100, weighted by shared names and figures) at or above which a
+# story within the window counts as a syndicated copy of an earlier one.
+ARGUS_NEAR_DUPLICATE_THRESHOLD = env.float("ARGUS_NEAR_DUPLICATE_THRESHOLD", default=88.0)
+ARGUS_NEAR_DUPLICATE_WINDOW_DAYS = env.int("ARGUS_NEAR_DUPLICATE_WINDOW_DAYS", default=3)
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env.str("ARGUS_LOG_LEVEL", default="INFO")

@@ -17,11 +17,15 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from apps.accounts.roles import Role
+from apps.accounts.services import user_create
 from apps.jobs.artifacts import job_vectors_save
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.reports.models import ReportStatus, ResearchReport
 from apps.research.models import AccessLevel, Company, Document, DocumentStatus
+from apps.risk.models import Alert, Article, Feed, FeedKind, Watchlist
 from tests.conftest import client_for
 
 PERSONAS = ("anonymous", "outsider", "analyst", "risk_officer", "auditor", "admin")
@@ -80,6 +84,20 @@ EXPECTED: dict[str, tuple] = {
     "reports:report-review":                   ("POST", LOGIN, 403,   403,   302,   403,   302),
     "reports:report-export":                   ("GET",  LOGIN, 403,   200,   200,   403,   200),
     "risk:home":                               ("GET",  LOGIN, 403,   200,   200,   403,   200),
+    # Risk pages: every role reads (auditors too); risk officers and admins act.
+    "risk:feeds":                              ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:feed-detail":                        ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    # No file in the POST: the actor is sent back to the feed with an error message.
+    "risk:feed-upload":                        ("POST", LOGIN, 403,   403,   302,   403,   302),
+    "risk:articles":                           ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:article-detail":                     ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:watchlists":                         ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:watchlist-create":                   ("GET",  LOGIN, 403,   403,   200,   403,   200),
+    "risk:watchlist-detail":                   ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:watchlist-edit":                     ("GET",  LOGIN, 403,   403,   200,   403,   200),
+    "risk:alerts":                             ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:alert-detail":                       ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:alert-act":                          ("POST", LOGIN, 403,   403,   302,   403,   302),
     "admin:index":                             ("GET",  ADMIN, ADMIN, ADMIN, ADMIN, 200,   200),
     "admin:audit_inferencerecord_changelist":  ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 200,   200),
     "admin:accounts_user_changelist":          ("GET",  LOGIN, ADMIN, ADMIN, ADMIN, 403,   200),
@@ -108,6 +126,19 @@ EXPECTED: dict[str, tuple] = {
     "api-report-review":                       ("POST", 401,   403,   403,   400,   403,   400),
     "api-report-export":                       ("GET",  401,   403,   200,   200,   403,   200),
     "api-adapter-list":                        ("GET",  401,   403,   200,   200,   403,   200),
+    "api-risk-feed-list":                      ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-feed-detail":                    ("GET",  401,   403,   200,   200,   200,   200),
+    # No file in the multipart body: a 400 once the role check passed.
+    "api-risk-feed-upload":                    ("POST", 401,   403,   403,   400,   403,   400),
+    "api-risk-article-list":                   ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-article-detail":                 ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-watchlist-list":                 ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-watchlist-detail":               ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-alert-list":                     ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-alert-detail":                   ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-alert-acknowledge":              ("POST", 401,   403,   403,   200,   403,   200),
+    "api-risk-alert-resolve":                  ("POST", 401,   403,   403,   200,   403,   200),
+    "api-risk-alert-assign":                   ("POST", 401,   403,   403,   200,   403,   200),
 }
 # fmt: on
 
@@ -119,6 +150,9 @@ POST_BODIES: dict[str, Any] = {
     "api-search": {"query": ""},
     "api-ask": {"question": ""},
     "api-report-review": {},
+    "api-risk-alert-acknowledge": {"note": "Seen."},
+    "api-risk-alert-resolve": {"note": "Exposure closed."},
+    "api-risk-alert-assign": {"assignee": None},
 }
 
 
@@ -130,6 +164,10 @@ class World:
     analyst_job: Job
     analyst_document: Document
     analyst_report: ResearchReport
+    risk_feed: Feed
+    risk_article: Article
+    risk_watchlist: Watchlist
+    risk_alert: Alert
 
 
 # Path parameter name -> its sample value. A URL with a parameter not listed here
@@ -139,6 +177,10 @@ SAMPLE_KWARGS: dict[str, Callable[[World], Any]] = {
     "document_id": lambda world: world.analyst_document.pk,
     "report_id": lambda world: world.analyst_report.pk,
     "seq": lambda world: 999_999,
+    "feed_id": lambda world: world.risk_feed.pk,
+    "article_id": lambda world: world.risk_article.pk,
+    "watchlist_id": lambda world: world.risk_watchlist.pk,
+    "alert_id": lambda world: world.risk_alert.pk,
 }
 
 
@@ -231,7 +273,25 @@ def world(analyst) -> World:
         rendered_markdown="# ACME",
         allowed_access_levels=["internal", "public"],
     )
-    return World(analyst=analyst, analyst_job=job, analyst_document=document, analyst_report=report)
+    # Risk samples: a feed with one article, a watchlist (owned by a risk officer) with an open alert.
+    feed = Feed.objects.create(name="Wire", kind=FeedKind.UPLOAD)
+    article = Article.objects.create(
+        feed=feed, title="Acme misses", body="Acme missed.", published_at=timezone.now(), content_hash="1" * 64
+    )
+    watch_owner = user_create(username="wendy-watch", password="x-long-enough-pw", role=Role.RISK_OFFICER)
+    watchlist = Watchlist.objects.create(name="Credit book", owner=watch_owner)
+    watchlist.companies.add(company)
+    alert = Alert.objects.create(watchlist=watchlist, company=company, level="warning", dedup_key="ACME:x", score=0.6)
+    return World(
+        analyst=analyst,
+        analyst_job=job,
+        analyst_document=document,
+        analyst_report=report,
+        risk_feed=feed,
+        risk_article=article,
+        risk_watchlist=watchlist,
+        risk_alert=alert,
+    )
 
 
 # Persona -> its fixture in tests/conftest.py. Only the requester is created (and the

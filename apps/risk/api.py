@@ -1,0 +1,716 @@
+"""Risk API (/api/risk/): feeds, articles, watchlists, alerts and the alert actions.
+
+Analysts, risk officers, auditors and admins read; risk officers and admins create feeds and act on alerts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import ValidationError as DrfValidationError
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.roles import Role
+from apps.core.api_errors import error_responses
+from apps.risk import selectors, services
+from apps.risk.feeds import feed_upload
+from apps.risk.models import (
+    Alert,
+    AlertAction,
+    AlertLevel,
+    AlertStatus,
+    Article,
+    ArticleRejection,
+    ArticleStatus,
+    Feed,
+    FeedKind,
+    Watchlist,
+)
+
+RISK_READER_ROLES: frozenset[Role] = frozenset({Role.ANALYST, Role.RISK_OFFICER, Role.AUDITOR, Role.ADMIN})
+RISK_ACTOR_ROLES = services.RISK_ACTOR_ROLES
+
+ALERT_ID_EXAMPLE = 42
+ARTICLE_ID_EXAMPLE = "9d7c6b5a-4e3f-4a1b-8c2d-0e9f8a7b6c5d"
+FEED_EXAMPLE = {
+    "id": 3,
+    "name": "Demo world news",
+    "kind": "demo",
+    "url_or_path": "var/demo_feed/items.jsonl",
+    "poll_interval_seconds": 900,
+    "enabled": True,
+    "next_poll_at": "2026-03-04T09:30:00Z",
+    "last_polled_at": "2026-03-04T09:15:00Z",
+    "last_success_at": "2026-03-04T09:15:00Z",
+    "last_error": "",
+    "consecutive_errors": 0,
+    "min_seconds_between_requests": 1.0,
+    "items_total": 412,
+    "article_count": 412,
+    "rejection_count": 2,
+    "owner": "rita-risk",
+    "created_at": "2026-03-01T08:00:00Z",
+}
+ARTICLE_EXAMPLE = {
+    "id": ARTICLE_ID_EXAMPLE,
+    "feed": 3,
+    "source": "Wire One",
+    "url": "https://news.example/acme-supplier-halt",
+    "external_id": "demo-0412",
+    "title": "Acme Components halts production; a key supplier to Globex",
+    "published_at": "2026-02-27T07:00:00Z",
+    "fetched_at": "2026-03-04T09:15:00Z",
+    "content_hash": "4f1c...e2",
+    "duplicate_of": None,
+    "duplicate_similarity": None,
+    "status": "new",
+    "error": "",
+    "processed_at": None,
+    "metadata": {"ticker": "ACME"},
+}
+ALERT_EXAMPLE = {
+    "id": ALERT_ID_EXAMPLE,
+    "watchlist": 1,
+    "watchlist_name": "Credit book",
+    "company": {"ticker": "ACME", "name": "Acme Industrial Corp"},
+    "level": "critical",
+    "status": "open",
+    "dedup_key": "ACME:supply_chain_disruption:2026-02-27",
+    "score": 81.0,
+    "risk_score": 1207,
+    "assigned_to": None,
+    "raised_at": "2026-03-04T09:16:02Z",
+    "updated_at": "2026-03-04T09:16:02Z",
+    "resolved_at": None,
+}
+
+
+def _readers_or_actors(view: Any) -> frozenset[Role]:
+    return RISK_READER_ROLES if view.request.method in SAFE_METHODS else RISK_ACTOR_ROLES
+
+
+class AlertConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "alert_conflict"
+
+
+def _call(fn: Any, **kwargs: Any) -> Any:
+    """Run a service; its input and transition errors become 400 and 409."""
+    try:
+        return fn(**kwargs)
+    except services.AlertTransitionError as exc:
+        raise AlertConflict(str(exc)) from exc
+    except DjangoValidationError as exc:
+        raise DrfValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+
+
+# --- serializers --------------------------------------------------------------------------------------
+
+
+class CompanyRefSerializer(serializers.Serializer):
+    ticker = serializers.CharField()
+    name = serializers.CharField()
+
+
+class FeedSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True)
+    article_count = serializers.IntegerField(read_only=True, default=0)
+    rejection_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Feed
+        fields = [
+            "id", "name", "kind", "url_or_path", "poll_interval_seconds", "enabled", "next_poll_at",
+            "last_polled_at", "last_success_at", "last_error", "consecutive_errors", "min_seconds_between_requests",
+            "items_total", "article_count", "rejection_count", "owner", "created_at",
+        ]  # fmt: skip
+
+
+class RejectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ArticleRejection
+        fields = ["id", "received_at", "reason", "line_number", "item_index", "location", "raw_excerpt"]
+
+
+class FeedDetailSerializer(FeedSerializer):
+    cursor = serializers.JSONField()
+    recent_rejections = serializers.SerializerMethodField()
+
+    class Meta(FeedSerializer.Meta):
+        fields = [*FeedSerializer.Meta.fields, "cursor", "recent_rejections"]
+
+    def get_recent_rejections(self, feed: Feed) -> list[dict[str, Any]]:
+        return RejectionSerializer(selectors.feed_rejections(feed, limit=20), many=True).data
+
+
+class FeedCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=FeedKind.choices)
+    url_or_path = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    poll_interval_seconds = serializers.IntegerField(min_value=60, max_value=7 * 86400, default=900)
+    min_seconds_between_requests = serializers.FloatField(min_value=0, max_value=3600, default=1.0)
+    enabled = serializers.BooleanField(default=True)
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Article
+        fields = [
+            "id", "feed", "source", "url", "external_id", "title", "published_at", "fetched_at", "content_hash",
+            "duplicate_of", "duplicate_similarity", "status", "error", "processed_at", "metadata",
+        ]  # fmt: skip
+
+
+class ArticleMentionSerializer(serializers.Serializer):
+    ticker = serializers.CharField(source="company.ticker")
+    name = serializers.CharField(source="company.name")
+    mention_count = serializers.IntegerField()
+    sentiment_score = serializers.FloatField(allow_null=True)
+    sentiment_label = serializers.CharField()
+
+
+class ArticleEventSerializer(serializers.Serializer):
+    ticker = serializers.CharField(source="company.ticker")
+    event_type = serializers.CharField()
+    severity = serializers.CharField()
+    sentence_index = serializers.IntegerField(allow_null=True)
+    evidence_text = serializers.CharField()
+    confidence = serializers.FloatField()
+    occurred_at = serializers.DateTimeField()
+    source = serializers.CharField()
+
+
+class ArticleDetailSerializer(ArticleSerializer):
+    companies = ArticleMentionSerializer(source="company_mentions", many=True, read_only=True)
+    events = ArticleEventSerializer(source="risk_events", many=True, read_only=True)
+    syndicated_copies = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta(ArticleSerializer.Meta):
+        fields = [*ArticleSerializer.Meta.fields, "body", "analysis", "companies", "events", "syndicated_copies"]
+
+
+class ArticleFilterInputSerializer(serializers.Serializer):
+    feed = serializers.IntegerField(required=False)
+    ticker = serializers.CharField(required=False, max_length=16)
+    status = serializers.ChoiceField(choices=ArticleStatus.choices, required=False)
+    include_duplicates = serializers.BooleanField(required=False, default=True)
+
+
+class WatchlistSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+    company_count = serializers.IntegerField(read_only=True, default=0)
+    open_alert_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Watchlist
+        fields = [
+            "id", "name", "owner", "watch_threshold", "warning_threshold", "critical_threshold", "hysteresis",
+            "notify_emails", "company_count", "open_alert_count", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class WatchlistDetailSerializer(WatchlistSerializer):
+    companies = CompanyRefSerializer(many=True, read_only=True)
+
+    class Meta(WatchlistSerializer.Meta):
+        fields = [*WatchlistSerializer.Meta.fields, "companies"]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    watchlist_name = serializers.CharField(source="watchlist.name")
+    company = CompanyRefSerializer()
+    assigned_to = serializers.CharField(source="assigned_to.username", default=None, allow_null=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "watchlist", "watchlist_name", "company", "level", "status", "dedup_key", "score", "risk_score",
+            "assigned_to", "raised_at", "updated_at", "resolved_at",
+        ]  # fmt: skip
+
+
+class AlertActionSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AlertAction
+        fields = ["id", "action", "actor", "note", "details", "at"]
+
+    def get_actor(self, action: AlertAction) -> str:
+        return action.actor.username if action.actor else action.actor_label
+
+
+class AlertDetailSerializer(AlertSerializer):
+    attribution = serializers.JSONField()
+    history = AlertActionSerializer(source="actions", many=True, read_only=True)
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "attribution", "history"]
+
+
+class AlertFilterInputSerializer(serializers.Serializer):
+    watchlist = serializers.IntegerField(required=False)
+    status = serializers.RegexField(
+        rf"^({'|'.join([*AlertStatus.values, 'unresolved'])})$",
+        required=False,
+        help_text="open, acknowledged, escalated, resolved, or unresolved (the first three).",
+    )
+    level = serializers.ChoiceField(choices=AlertLevel.choices, required=False)
+    ticker = serializers.CharField(required=False, max_length=16)
+
+
+class AlertNoteInputSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+
+
+class AlertAssignInputSerializer(AlertNoteInputSerializer):
+    assignee = serializers.CharField(
+        max_length=150, allow_null=True, help_text="Username of a risk officer or admin; null unassigns."
+    )
+
+
+# --- feeds --------------------------------------------------------------------------------------------
+
+
+class FeedListCreateApi(GenericAPIView):
+    serializer_class = FeedSerializer
+
+    @property
+    def allowed_roles(self) -> frozenset[Role]:
+        return _readers_or_actors(self)
+
+    def get_queryset(self):
+        return selectors.feed_list()
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_feeds_list",
+        summary="List feeds",
+        description="Every feed with its polling state: last success, last error and the backoff count.",
+        responses={200: FeedSerializer(many=True), **error_responses(401, 403, 429)},
+        examples=[OpenApiExample("Feeds", value=[FEED_EXAMPLE], response_only=True, status_codes=["200"])],
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(FeedSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_feeds_create",
+        summary="Create a feed (risk officers, admins)",
+        description="An RSS/Atom URL, a JSON lines file or folder, an upload target, the demo world or the 8-K replay.",
+        request=FeedCreateInputSerializer,
+        responses={201: FeedSerializer, **error_responses(400, 401, 403, 429)},
+        examples=[
+            OpenApiExample(
+                "RSS feed",
+                value={"name": "Wire One", "kind": "rss", "url_or_path": "https://news.example/rss.xml"},
+                request_only=True,
+            ),
+            OpenApiExample("Created", value=FEED_EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        params = FeedCreateInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        feed = _call(services.feed_create, actor=request.user, **params.validated_data)
+        return Response(FeedSerializer(selectors.feed_get(feed.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class FeedDetailApi(GenericAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = FeedDetailSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_feeds_retrieve",
+        summary="A feed, its cursor and recent rejected items",
+        description="The polling state, where a replay or file feed continues (cursor), and the last 20 rejected items "
+        "with their reason and a bounded raw excerpt.",
+        responses={200: FeedDetailSerializer, **error_responses(401, 403, 404, 429)},
+        examples=[
+            OpenApiExample(
+                "Feed",
+                value={
+                    **FEED_EXAMPLE,
+                    "cursor": {"files": {"items.jsonl": {"offset": 81234, "line": 412}}},
+                    "recent_rejections": [
+                        {
+                            "id": 7,
+                            "received_at": "2026-03-04T09:15:00Z",
+                            "reason": "missing title",
+                            "line_number": 17,
+                            "item_index": None,
+                            "location": "items.jsonl",
+                            "raw_excerpt": '{"body": "..."}',
+                        }
+                    ],
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def get(self, request: Request, feed_id: int) -> Response:
+        feed = selectors.feed_get(feed_id)
+        if feed is None:
+            raise NotFound("No such feed.")
+        return Response(FeedDetailSerializer(feed).data)
+
+
+class FeedUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=False,
+        use_url=False,
+        help_text="A JSON lines file (one object per line: title, body or summary, url, published, source, id) "
+        "or an RSS/Atom document.",
+    )
+
+
+class FeedUploadOutputSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="New articles.")
+    near_duplicates = serializers.IntegerField(help_text="Syndicated copies stored and linked to their first article.")
+    duplicates = serializers.IntegerField(help_text="Items already stored: nothing written.")
+    rejected = serializers.IntegerField(help_text="Malformed items, recorded with their reason on the feed.")
+    article_ids = serializers.ListField(child=serializers.CharField())
+
+
+class FeedUploadApi(GenericAPIView):
+    """Items posted as a file into a feed (any kind; an ``upload`` feed receives nothing else)."""
+
+    allowed_roles = RISK_ACTOR_ROLES
+    parser_classes = [MultiPartParser]
+    serializer_class = FeedUploadInputSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_feeds_upload",
+        summary="Upload a JSON lines or RSS/Atom file into a feed (risk officers, admins)",
+        description="Each item becomes an article unless it is already stored; a syndicated copy is linked to the "
+        "first article of its story; a malformed item is rejected with its reason and the rest proceed. A file "
+        "that is not JSON lines, RSS or Atom at all is a 400 and stores nothing.",
+        request={"multipart/form-data": FeedUploadInputSerializer},
+        responses={200: FeedUploadOutputSerializer, **error_responses(400, 401, 403, 404, 429)},
+        examples=[
+            OpenApiExample(
+                "Uploaded",
+                value={
+                    "created": 41,
+                    "near_duplicates": 6,
+                    "duplicates": 2,
+                    "rejected": 1,
+                    "article_ids": [ARTICLE_ID_EXAMPLE],
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def post(self, request: Request, feed_id: int) -> Response:
+        feed = selectors.feed_get(feed_id)
+        if feed is None:
+            raise NotFound("No such feed.")
+        params = FeedUploadInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        upload = params.validated_data["file"]
+        outcome = feed_upload(feed=feed, data=upload.read(), filename=upload.name)
+        if outcome.error:
+            raise DrfValidationError({"file": [f"Nothing was stored: {outcome.error}"]})
+        return Response(
+            FeedUploadOutputSerializer(
+                {
+                    "created": outcome.created,
+                    "near_duplicates": outcome.near_duplicates,
+                    "duplicates": outcome.duplicates,
+                    "rejected": outcome.rejected,
+                    "article_ids": outcome.article_ids,
+                }
+            ).data
+        )
+
+
+# --- articles -----------------------------------------------------------------------------------------
+
+
+class ArticleListApi(ListAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = ArticleSerializer
+
+    def get_queryset(self):
+        params = ArticleFilterInputSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        return selectors.article_list(
+            selectors.ArticleFilters(
+                feed_id=data.get("feed"),
+                ticker=data.get("ticker", ""),
+                status=data.get("status", ""),
+                include_duplicates=data.get("include_duplicates", True),
+            )
+        )
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_articles_list",
+        summary="List articles",
+        description="Newest first. `include_duplicates=false` leaves out syndicated copies (they count once).",
+        parameters=[ArticleFilterInputSerializer],
+        responses={200: ArticleSerializer(many=True), **error_responses(400, 401, 403, 429)},
+        examples=[OpenApiExample("Articles", value=[ARTICLE_EXAMPLE], response_only=True, status_codes=["200"])],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ArticleDetailApi(GenericAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = ArticleDetailSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_articles_retrieve",
+        summary="An article with its companies, sentiment and risk events",
+        description="The text, the source facts (e.g. the 8-K item code), the pipelines' analysis, the linked "
+        "companies "
+        "with their sentiment, the risk events with evidence sentences, and the syndicated copies of the story.",
+        responses={200: ArticleDetailSerializer, **error_responses(401, 403, 404, 429)},
+        examples=[
+            OpenApiExample(
+                "Article",
+                value={
+                    **ARTICLE_EXAMPLE,
+                    "body": "Acme Components, a key supplier to Globex, halted...",
+                    "analysis": {},
+                    "companies": [],
+                    "events": [],
+                    "syndicated_copies": [],
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def get(self, request: Request, article_id: Any) -> Response:
+        article = selectors.article_get(article_id)
+        if article is None:
+            raise NotFound("No such article.")
+        return Response(ArticleDetailSerializer(article).data)
+
+
+# --- watchlists ---------------------------------------------------------------------------------------
+
+
+class WatchlistListApi(ListAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = WatchlistSerializer
+
+    def get_queryset(self):
+        return selectors.watchlist_list()
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_watchlists_list",
+        summary="List watchlists",
+        description="Every watchlist with its thresholds (watch < warning < critical), hysteresis and open alerts.",
+        responses={200: WatchlistSerializer(many=True), **error_responses(401, 403, 429)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class WatchlistDetailApi(GenericAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = WatchlistDetailSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_watchlists_retrieve",
+        summary="A watchlist and its companies",
+        description="The watchlist, its companies and who receives its critical alerts.",
+        responses={200: WatchlistDetailSerializer, **error_responses(401, 403, 404, 429)},
+    )
+    def get(self, request: Request, watchlist_id: int) -> Response:
+        watchlist = selectors.watchlist_get(watchlist_id)
+        if watchlist is None:
+            raise NotFound("No such watchlist.")
+        return Response(WatchlistDetailSerializer(watchlist).data)
+
+
+# --- alerts -------------------------------------------------------------------------------------------
+
+
+class AlertListApi(ListAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = AlertSerializer
+
+    def get_queryset(self):
+        params = AlertFilterInputSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        return selectors.alert_list(
+            selectors.AlertFilters(
+                watchlist_id=data.get("watchlist"),
+                status=data.get("status", ""),
+                level=data.get("level", ""),
+                ticker=data.get("ticker", ""),
+            )
+        )
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_alerts_list",
+        summary="List alerts",
+        description="Newest first; `status=unresolved` gives open, acknowledged and escalated alerts.",
+        parameters=[AlertFilterInputSerializer],
+        responses={200: AlertSerializer(many=True), **error_responses(400, 401, 403, 429)},
+        examples=[OpenApiExample("Alerts", value=[ALERT_EXAMPLE], response_only=True, status_codes=["200"])],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+def _alert_or_404(alert_id: int) -> Alert:
+    alert = selectors.alert_get(alert_id)
+    if alert is None:
+        raise NotFound("No such alert.")
+    return alert
+
+
+ALERT_DETAIL_EXAMPLE = {
+    **ALERT_EXAMPLE,
+    "attribution": [
+        {
+            "kind": "event",
+            "amount": 52.0,
+            "event_type": "supply_chain_disruption",
+            "article_id": ARTICLE_ID_EXAMPLE,
+            "sentence_index": 0,
+            "evidence": "Acme Components, a key supplier to Globex, halted production.",
+        },
+        {"kind": "sentiment_level", "amount": 21.0},
+        {"kind": "volume", "amount": 8.0},
+    ],
+    "history": [
+        {
+            "id": 1,
+            "action": "raised",
+            "actor": "schedule:risk-scan",
+            "note": "",
+            "details": {"level": "critical", "score": 81.0},
+            "at": "2026-03-04T09:16:02Z",
+        },
+    ],
+}
+
+
+class AlertDetailApi(GenericAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = AlertDetailSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_alerts_retrieve",
+        summary="An alert, its attribution and its history",
+        description="The contributions that made the score (each with its evidence) as they stood when the alert was "
+        "raised or last updated, and every action taken on it.",
+        responses={200: AlertDetailSerializer, **error_responses(401, 403, 404, 429)},
+        examples=[OpenApiExample("Alert", value=ALERT_DETAIL_EXAMPLE, response_only=True, status_codes=["200"])],
+    )
+    def get(self, request: Request, alert_id: int) -> Response:
+        return Response(AlertDetailSerializer(_alert_or_404(alert_id)).data)
+
+
+class _AlertActionApi(GenericAPIView):
+    allowed_roles = RISK_ACTOR_ROLES
+    serializer_class = AlertNoteInputSerializer
+    service: Any = None
+
+    def post(self, request: Request, alert_id: int) -> Response:
+        alert = _alert_or_404(alert_id)
+        params = self.serializer_class(data=request.data)
+        params.is_valid(raise_exception=True)
+        _call(type(self).service, alert=alert, actor=request.user, **self.service_kwargs(params.validated_data))
+        return Response(AlertDetailSerializer(_alert_or_404(alert_id)).data)
+
+    def service_kwargs(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"note": data.get("note", "")}
+
+
+_ACTION_RESPONSES = {200: AlertDetailSerializer, **error_responses(400, 401, 403, 404, 409, 429)}
+
+
+class AlertAcknowledgeApi(_AlertActionApi):
+    service = staticmethod(services.alert_acknowledge)
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_alerts_acknowledge",
+        summary="Acknowledge an alert (risk officers, admins)",
+        description="Open or escalated -> acknowledged; the note goes into the history. 409 for a resolved alert.",
+        request=AlertNoteInputSerializer,
+        responses=_ACTION_RESPONSES,
+        examples=[
+            OpenApiExample("Note", value={"note": "Called the relationship manager."}, request_only=True),
+            OpenApiExample(
+                "Acknowledged",
+                value={**ALERT_DETAIL_EXAMPLE, "status": "acknowledged"},
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+    )
+    def post(self, request: Request, alert_id: int) -> Response:
+        return super().post(request, alert_id)
+
+
+class AlertResolveApi(_AlertActionApi):
+    service = staticmethod(services.alert_resolve)
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_alerts_resolve",
+        summary="Resolve an alert (risk officers, admins)",
+        description="Any unresolved alert -> resolved; a later crossing of the same story raises a new alert.",
+        request=AlertNoteInputSerializer,
+        responses=_ACTION_RESPONSES,
+        examples=[
+            OpenApiExample("Note", value={"note": "Exposure reduced; covered by collateral."}, request_only=True)
+        ],
+    )
+    def post(self, request: Request, alert_id: int) -> Response:
+        return super().post(request, alert_id)
+
+
+class AlertAssignApi(_AlertActionApi):
+    serializer_class = AlertAssignInputSerializer
+    service = staticmethod(services.alert_assign)
+
+    def service_kwargs(self, data: dict[str, Any]) -> dict[str, Any]:
+        username = data.get("assignee")
+        assignee = None
+        if username:
+            assignee = get_user_model().objects.filter(username=username, is_active=True).first()
+            if assignee is None:
+                raise DrfValidationError({"assignee": [f"No active user {username!r}."]})
+        return {"assignee": assignee, "note": data.get("note", "")}
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_alerts_assign",
+        summary="Assign an alert to a risk officer (risk officers, admins)",
+        description="The assignee must be a risk officer or an admin; null unassigns. 409 for a resolved alert.",
+        request=AlertAssignInputSerializer,
+        responses=_ACTION_RESPONSES,
+        examples=[OpenApiExample("Assign", value={"assignee": "rita-risk", "note": "Yours."}, request_only=True)],
+    )
+    def post(self, request: Request, alert_id: int) -> Response:
+        return super().post(request, alert_id)
