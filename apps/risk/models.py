@@ -223,9 +223,12 @@ class RiskScore(models.Model):
     score = models.FloatField()
     # The level against the default thresholds; watchlists apply their own when they raise alerts.
     level = models.CharField(max_length=10, choices=AlertLevel.choices, default=AlertLevel.NONE)
-    # [{"kind": "event"|"sentiment"|"volume"|"neighbour", "value": float, "article_id", "sentence_index",
-    #   "evidence", "company", ...}] — produced by the scoring code; the values sum to ``score``.
+    # pipelines.risk.scoring contributions as dicts: [{"kind": "sentiment_level"|"sentiment_shift"|"event"|
+    #   "volume"|"neighbour", "amount": float, "article_id", "sentence_index", "evidence_text", "event_type",
+    #   "neighbour", "detail": {...}}] — produced by the scoring code itself; the amounts sum to ``score``.
     components = models.JSONField(default=list, blank=True)
+    # {article_id: the score this company would have without that article} — exact leave-one-out reruns.
+    counterfactuals = models.JSONField(default=dict, blank=True)
     sentiment_level = models.FloatField(default=0.0)
     sentiment_shift = models.FloatField(default=0.0)
     event_subtotal = models.FloatField(default=0.0)
