@@ -41,4 +41,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    # Process what the polls brought in, rescore today, evaluate every watchlist (a RISK_SCAN job
+    # on the jobs page; skipped while the previous run is still active).
+    "risk-monitor": {
+        "task": "apps.risk.tasks.risk_monitor_scheduled",
+        "schedule": timedelta(minutes=10),
+        "options": {"expires": 540},
+    },
 }

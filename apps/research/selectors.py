@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from celery.exceptions import TimeoutError as ResultTimeout
@@ -377,3 +378,8 @@ def chunks_readable_at(chunk_ids: list[str], allowed_access_levels: list[str]) -
         )
     }
     return [rows[chunk_id] for chunk_id in chunk_ids if chunk_id in rows]
+
+
+def company_ids_by_ticker(tickers: Iterable[str]) -> dict[str, int]:
+    """Company ids of the tickers the master knows (unknown tickers are left out)."""
+    return dict(Company.objects.filter(ticker__in=set(tickers)).values_list("ticker", "id"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.roles import Role, user_has_role
+from apps.jobs.models import ACTIVE_STATUSES, Job, JobKind
+from apps.jobs.services import job_create
 from apps.risk.models import (
     LEVEL_RANK,
     UNRESOLVED_STATUSES,
@@ -469,3 +472,50 @@ def _notify_critical(alert: Alert) -> None:
             logger.exception("critical alert %s: e-mail to %s failed", alert_id, recipients)
 
     transaction.on_commit(send)
+
+
+RISK_MONITOR_TASK = "apps.risk.tasks.risk_monitor_run"
+# Two years of days: the demo world's span. Each day is one scoring pass over its window.
+RISK_BACKFILL_MAX_DAYS = 800
+
+
+def risk_monitor_job_create(
+    *,
+    date_from: date,
+    date_to: date,
+    poll: bool = False,
+    owner: Any | None = None,
+    actor_label: str = "",
+    article_ids: Sequence[str] = (),
+) -> Job:
+    """A monitoring run as a job: (poll,) process new articles, score each day of the window, evaluate watchlists.
+
+    Running the same window twice changes nothing: scores are one row per company and day, and an
+    alert's story alerts once.
+    """
+    if date_to < date_from:
+        raise ValidationError("The window ends before it starts.")
+    if (date_to - date_from).days > RISK_BACKFILL_MAX_DAYS:
+        raise ValidationError(f"A window is at most {RISK_BACKFILL_MAX_DAYS} days; split a longer backfill.")
+    if owner is not None:
+        _require_actor(owner)
+    return job_create(
+        kind=JobKind.RISK_SCAN,
+        owner=owner,
+        params={
+            "date_from": date_from.isoformat(),
+            "date_to": date_to.isoformat(),
+            "poll": poll,
+            "article_ids": [str(a) for a in article_ids],
+        },
+        task_name=RISK_MONITOR_TASK,
+        actor_label=actor_label,
+        message="Waiting for the ingest worker",
+    )
+
+
+def risk_monitor_scheduled_job_create(*, today: date) -> Job | None:
+    """The beat's run: none while another monitoring run is queued or running (they would do the same work)."""
+    if Job.objects.filter(kind=JobKind.RISK_SCAN, status__in=ACTIVE_STATUSES).exists():
+        return None
+    return risk_monitor_job_create(date_from=today, date_to=today, poll=True, actor_label="schedule:risk-monitor")
