@@ -130,6 +130,7 @@ SCORE_FIELDS = (
     "score",
     "level",
     "components",
+    "counterfactuals",
     "sentiment_level",
     "sentiment_shift",
     "event_subtotal",

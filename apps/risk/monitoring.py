@@ -183,7 +183,7 @@ def articles_process(
         actor=actor,
         model_name=linker.model_name,
         model_version=linker.model_version,
-        parameters=linker.parameters,
+        parameters=linker.parameters(),
         model_input=texts,
         input_redacted="\n---\n".join(t[:300] for t in texts)[:4000],
         job_id=job_id,

@@ -152,17 +152,33 @@ def test_an_8k_item_code_is_the_filers_event(companies):
     assert any(c["kind"] == "event" and c["event_type"] == "restatement" for c in initech.components)
 
 
-def test_a_backfill_run_twice_changes_nothing(crisis, watchlist):
+@pytest.fixture
+def eager_tasks():
+    from config.celery import app
+
+    was_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was_eager
+
+
+def run_backfill(capture, first_day: date, last_day: date) -> Job:
+    with capture(execute=True):
+        job = risk_monitor_job_create(date_from=first_day, date_to=last_day, actor_label=ACTOR_LABEL)
+    job.refresh_from_db()
+    return job
+
+
+def test_a_backfill_run_twice_changes_nothing(crisis, watchlist, eager_tasks, django_capture_on_commit_callbacks):
     first_day, last_day = date(2024, 11, 10), date(2024, 11, 14)
-    job = risk_monitor_job_create(date_from=first_day, date_to=last_day, actor_label=ACTOR_LABEL)
+    job = run_backfill(django_capture_on_commit_callbacks, first_day, last_day)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.result["days_scored"] == 5 and job.result["processing"]["processed"] == 2
     scores = sorted(RiskScore.objects.values_list("company__ticker", "as_of", "score"))
     alerts, actions = Alert.objects.count(), AlertAction.objects.count()
 
-    again = risk_monitor_job_create(date_from=first_day, date_to=last_day, actor_label=ACTOR_LABEL)
-    again.refresh_from_db()
+    again = run_backfill(django_capture_on_commit_callbacks, first_day, last_day)
     assert again.status == JobStatus.SUCCEEDED
     assert again.result["processing"]["processed"] == 0
     assert sorted(RiskScore.objects.values_list("company__ticker", "as_of", "score")) == scores
