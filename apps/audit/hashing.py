@@ -102,6 +102,7 @@ _ENCODE_BY_TYPE: dict[type, Any] = {
     dict: _encode_json_value,
     list: _encode_json_value,
     uuid.UUID: lambda value: _encode_str(str(value)),
+    dt.datetime: lambda value: _encode_str(value.astimezone(dt.UTC).isoformat(timespec="microseconds")),
 }
 
 
