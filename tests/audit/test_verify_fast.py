@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 import apps.audit.chain_ranges as chain_ranges
@@ -205,3 +207,23 @@ def test_worker_processes_name_the_record_the_reference_names(append_record, mon
     reference = selectors.audit_chain_verify(reference=True)
     assert verdict.broken_seq == broken_seq
     assert verdict == reference
+
+
+def test_verify_audit_takes_a_worker_count(chain_of_30):
+    out = StringIO()
+    call_command("verify_audit", "--workers", "1", stdout=out)
+    assert "intact: 30 records verified" in out.getvalue()
+    with pytest.raises(CommandError) as caught:
+        call_command("verify_audit", "--workers", "0", stdout=StringIO())
+    assert caught.value.returncode == 2
+
+
+def test_no_worker_processes_inside_a_transaction(chain_of_30, monkeypatch):
+    """Workers on other connections could not see this transaction's rows: the walk stays here."""
+    monkeypatch.setattr(chain_ranges, "PARALLEL_MIN_RECORDS", 1)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("worker processes started inside a transaction")
+
+    monkeypatch.setattr(chain_ranges, "walk_in_parallel", refused)
+    assert selectors.audit_chain_verify(workers=2).checked == 30
