@@ -93,7 +93,7 @@ def _encode_float(value: float) -> str:
 
 # Per exact type: a subclass (an IntEnum, a str enum) or any other type is not handled here
 # and the caller falls back to canonical_json, so only spellings identical to it are produced.
-_ENCODE_BY_TYPE: dict[type, Any] = {
+CANONICAL_SPELLING_BY_TYPE: dict[type, Any] = {
     str: _encode_str,
     int: int.__repr__,
     bool: {True: "true", False: "false"}.__getitem__,
@@ -129,7 +129,7 @@ class CanonicalRowEncoder:
 
     def encode(self, row: tuple[Any, ...] | list[Any]) -> str | None:
         template, values_in_key_order = self._variants[tuple(row[i] is not None for i in self._optional_at)]
-        encode_by_type = _ENCODE_BY_TYPE
+        encode_by_type = CANONICAL_SPELLING_BY_TYPE
         try:
             return template % tuple([encode_by_type[type(value)](value) for value in values_in_key_order(row)])
         except KeyError:

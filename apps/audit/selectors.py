@@ -32,7 +32,7 @@ from django.db.models import (
 
 from apps.audit import chain_ranges
 from apps.audit.checkpoints import SignedCheckpoint, checkpoint_signature_valid
-from apps.audit.hashing import _ENCODE_BY_TYPE, GENESIS_HASH, CanonicalRowEncoder, chain_hash
+from apps.audit.hashing import CANONICAL_SPELLING_BY_TYPE, GENESIS_HASH, CanonicalRowEncoder, chain_hash
 from apps.audit.models import AuditChainHead, AuditVerification, InferenceRecord, record_hashed_content
 
 
@@ -273,7 +273,7 @@ def _rendered_row_hash_matches(prev_hash: str, row: Sequence[Any], record_hash: 
             value = json_values[index] if from_json else row[index]
             if optional and value is None:
                 continue
-            arguments.append(_ENCODE_BY_TYPE[type(value)](value))
+            arguments.append(CANONICAL_SPELLING_BY_TYPE[type(value)](value))
         text = row[2] % tuple(arguments)
     except (KeyError, TypeError, ValueError):
         text = None
