@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,8 +160,14 @@ def walk_in_parallel(walk: Any, *, after_seq: int, last_seq: int, workers: int) 
     bounds = split_ranges(after_seq, last_seq, workers * RANGES_PER_WORKER)
     # Forked children must not share this process's socket: each opens its own connection.
     connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(processes=workers) as pool:
-        # imap hands the results back in order while later ranges are still being checked;
-        # leaving the block on a break terminates the workers still walking.
-        return walk_ranges(walk, pool.imap(check_range, bounds))
+    # Not multiprocessing.Pool: terminating it with ranges still queued (a break found early)
+    # can leave its task thread blocked on a queue lock forever. The executor cancels the
+    # queued ranges and waits for the few already running.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as executor:
+        pending = [executor.submit(check_range, range_bounds) for range_bounds in bounds]
+        try:
+            # Results taken in seq order while later ranges are still being checked.
+            return walk_ranges(walk, (future.result() for future in pending))
+        finally:
+            for future in pending:
+                future.cancel()
