@@ -148,6 +148,20 @@ def _fetch_batch(after_seq: int, up_to_seq: int | None, limit: int) -> list[Sequ
     return list(records.order_by("seq").values_list(*VERIFY_COLUMNS)[:limit])
 
 
+def _canonical_timestamp_sql(column: str) -> str:
+    """A timestamptz as canonical_json spells a datetime: UTC, microseconds, +00:00.
+
+    A year outside 1..9999 cannot come from Python, and to_char would spell the same moment
+    BC exactly as AD (it writes no era): such a value is spelled 'out of range', which matches
+    no hashed record, so a date moved into another era shows as altered.
+    """
+    utc = f"{column} AT TIME ZONE 'UTC'"
+    return (
+        f"CASE WHEN {utc} < '0001-01-01' OR {utc} >= '10000-01-01' THEN 'out of range' "
+        f"""ELSE to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') END"""
+    )
+
+
 def _postgresql_batch_sql() -> str:
     """The JSON columns of a row joined into one JSON array text: one json.loads per record.
 
@@ -158,9 +172,7 @@ def _postgresql_batch_sql() -> str:
     columns = {f.attname: quote(f.column) for f in InferenceRecord._meta.concrete_fields}
     # created_at already spelled as canonical_json spells a datetime (UTC, microseconds, +00:00):
     # parsing timestamps into datetimes and formatting them again cost more than hashing.
-    columns["created_at"] = (
-        f"""to_char({columns["created_at"]} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
-    )
+    columns["created_at"] = _canonical_timestamp_sql(columns["created_at"])
     plain = [columns[name] for name in VERIFY_COLUMNS if name not in _JSON_COLUMNS]
     joined = " || ',' || ".join(f"coalesce({columns[name]}::text, 'null')" for name in _JSON_COLUMNS)
     seq = columns["seq"]
@@ -206,14 +218,7 @@ _RENDERED_ARGUMENTS = tuple(
 
 def _rendered_value_sql(field: Any, column: str) -> str:
     if isinstance(field, DateTimeField):
-        # canonical_json's datetime: UTC, microseconds, +00:00. A year outside 1..9999 (a BC
-        # date, say) cannot come from Python, so it is spelled to differ from anything the
-        # append service hashed.
-        spelled = f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
-        return (
-            f"""CASE WHEN {column} AT TIME ZONE 'UTC' < '0001-01-01' OR {column} AT TIME ZONE 'UTC' >= '10000-01-01' """
-            f"""THEN '"out of range"' ELSE '"' || {spelled} || '"' END"""
-        )
+        return f"""'"' || {_canonical_timestamp_sql(column)} || '"'"""
     if isinstance(field, BooleanField | IntegerField) or (
         isinstance(field, ForeignKey) and isinstance(field.target_field, IntegerField | AutoField)
     ):

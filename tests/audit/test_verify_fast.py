@@ -91,6 +91,12 @@ def test_rendered_rows_hash_without_the_reference_fallback(append_record, make_u
         ("UPDATE audit_inferencerecord SET latency_ms = 1e16 + 2 WHERE seq = 7", []),
         ("UPDATE audit_inferencerecord SET actor_user_id = NULL WHERE seq = 2", []),
         ("UPDATE audit_inferencerecord SET created_at = created_at + interval '1 microsecond' WHERE seq = 9", []),
+        # The same moment BC: to_char writes no era, so an unguarded spelling would not change.
+        (
+            "UPDATE audit_inferencerecord SET created_at = created_at"
+            " - make_interval(years => 2 * extract(year from created_at AT TIME ZONE 'UTC')::int - 1) WHERE seq = 6",
+            [],
+        ),
         ("DELETE FROM audit_inferencerecord WHERE seq = 5", []),
     ],
 )
