@@ -16,8 +16,13 @@ interleaved rounds, three ways:
 Ratios are against the plain insert of the same round.
 
 Verify: ``--verify-records`` records written as one valid chain (bulk, not through the
-service), then the full walk ``audit_chain_verify()`` timed; records/s and the time
-projected for one million.
+service), then full walks timed in this process, each against the same chain:
+- reference: ``audit_chain_verify(reference=True)``, the walk as it was before the fast paths
+  (one process, the prefetching fetch thread, a content dict and ``canonical_json`` per record);
+- fast with 1 worker: rows spelled by PostgreSQL, hashed in this process;
+- fast with N workers (``--workers``, default: one per core): seq ranges in N processes.
+Each walk prints records/s, the time projected for one million records and the speed-up
+over the reference walk of the same run.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import BENCH_VAR, print_table, print_thread_settings
+from bench.common import BENCH_VAR, pin_threads, print_table, print_thread_settings
 
 
 def _django() -> None:
@@ -153,7 +158,7 @@ def _write_chain(total: int, batch: int = 5000) -> None:
 
 
 def _orm_walk() -> int:
-    """The walk as it was: model instances from an ORM iterator, each one's content hashed."""
+    """The walk as it was before the reference one: model instances from an ORM iterator."""
     from apps.audit.hashing import GENESIS_HASH, chain_hash
     from apps.audit.models import InferenceRecord
 
@@ -165,9 +170,20 @@ def _orm_walk() -> int:
     return checked
 
 
-def bench_verify(records: int, *, orm_baseline: bool) -> float:
+def _timed_walk(label: str, walk: Any, reference_rate: float | None) -> tuple[Any, ...]:
+    started, cpu = time.perf_counter(), time.process_time()
+    verdict = walk()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert verdict.ok, str(verdict)
+    rate = verdict.checked / elapsed
+    speed_up = rate / reference_rate if reference_rate else 1.0
+    return (label, verdict.checked, elapsed, cpu, rate, 1_000_000 / rate, speed_up)
+
+
+def bench_verify(records: int, *, orm_baseline: bool, workers: list[int]) -> float:
     from django.db import connection
 
+    from apps.audit import chain_ranges, selectors
     from apps.audit.models import InferenceRecord
     from apps.audit.selectors import audit_chain_verify
 
@@ -181,25 +197,26 @@ def bench_verify(records: int, *, orm_baseline: bool) -> float:
             # Without it the first walk also pays for setting hint bits on every freshly written page.
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM (ANALYZE) audit_inferencerecord")
-    rows = []
-    started, cpu = time.perf_counter(), time.process_time()
-    verdict = audit_chain_verify()
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    assert verdict.ok, str(verdict)
-    rate = verdict.checked / elapsed
-    rows.append(("audit_chain_verify()", verdict.checked, elapsed, cpu, rate, 1_000_000 / rate, 1.0))
+    print("== Verification settings ==")
+    print(f"  cores this process may use      {chain_ranges.default_workers()}")
+    print(f"  worker counts timed             {', '.join(map(str, workers))} (1 = in this process)")
+    print(f"  parallel from                   {chain_ranges.PARALLEL_MIN_RECORDS:,} records")
+    print(f"  ranges per worker               {chain_ranges.RANGES_PER_WORKER}")
+    print(f"  batch size (rows per fetch)     {selectors.VERIFY_BATCH_SIZE:,}")
+    print(f"  worker processes possible here  {chain_ranges.parallel_walk_possible()}\n")
+    reference = _timed_walk("reference (before)", lambda: audit_chain_verify(reference=True), None)
+    rows = [reference]
+    for count in workers:
+        label = f"fast, {count} worker{'s' if count > 1 else ''}"
+        rows.append(_timed_walk(label, lambda count=count: audit_chain_verify(workers=count), reference[4]))
     if orm_baseline:
-        started, cpu = time.perf_counter(), time.process_time()
-        checked = _orm_walk()
-        orm_elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        orm_rate = checked / orm_elapsed
-        rows.append(("ORM walk (before)", checked, orm_elapsed, cpu, orm_rate, 1_000_000 / orm_rate, rate / orm_rate))
+        rows.append(_timed_walk("ORM walk (older)", lambda: selectors.ChainVerdict(True, _orm_walk()), reference[4]))
     print_table(
-        ["walk", "records", "wall s", "cpu s (this process)", "records/s", "1M projected s", "speed-up"],
+        ["walk", "records", "wall s", "cpu s (this process)", "records/s", "1M projected s", "x reference"],
         rows,
         title=f"Verify: full walk of the chain ({connection.vendor})",
     )
-    return rate
+    return max(row[4] for row in rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -207,9 +224,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--appends", type=int, default=2000, help="rows per append path (default 2000)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--verify-records", type=int, default=20000, help="chain length to verify (default 20000)")
-    parser.add_argument("--no-orm-baseline", action="store_true", help="skip timing the ORM walk (before)")
+    parser.add_argument("--no-orm-baseline", action="store_true", help="skip timing the ORM walk (older)")
+    parser.add_argument(
+        "--workers",
+        default=None,
+        help="comma-separated worker counts to time the fast walk with (default: 1 and one per core)",
+    )
     args = parser.parse_args(argv)
     _django()
+    pin_threads(1)
 
     from django.db import connection
 
@@ -220,7 +243,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.appends:
             bench_appends(args.appends, args.rounds)
         if args.verify_records:
-            bench_verify(args.verify_records, orm_baseline=not args.no_orm_baseline)
+            from apps.audit.chain_ranges import default_workers
+
+            workers = [int(n) for n in args.workers.split(",")] if args.workers else sorted({1, default_workers()})
+            bench_verify(args.verify_records, orm_baseline=not args.no_orm_baseline, workers=workers)
     finally:
         connection.creation.destroy_test_db(test_db, verbosity=0)
 

@@ -9,6 +9,9 @@ records removed with the head row rewritten, or the chain rewritten from some re
 with every hash recomputed. ``--public-key FILE`` verifies their signatures with the
 public key alone (``manage.py audit_public_key`` exports it); without it, the public
 half of the configured signing key is used.
+
+On PostgreSQL a long chain is checked in ``seq`` ranges by one worker process per core;
+``--workers 1`` keeps the walk in this process.
 """
 
 from __future__ import annotations
@@ -49,6 +52,13 @@ class Command(BaseCommand):
             metavar="FILE",
             help="Ed25519 public key (PEM) the checkpoints must be signed with; repeat after a key rotation.",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Processes checking seq ranges of a long chain on PostgreSQL (default: one per core).",
+        )
 
     def handle(
         self,
@@ -56,9 +66,12 @@ class Command(BaseCommand):
         as_json: bool = False,
         checkpoints: Path | None = None,
         public_keys: list[Path] | None = None,
+        workers: int | None = None,
         **options: Any,
     ) -> None:
-        verdict = audit_chain_verify()
+        if workers is not None and workers < 1:
+            raise CommandError("--workers must be at least 1", returncode=2)
+        verdict = audit_chain_verify(workers=workers)
         if verdict.ok and checkpoints is not None:
             if not checkpoints.is_dir():
                 raise CommandError(f"--checkpoints {checkpoints}: no such directory", returncode=2)
