@@ -14,7 +14,8 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from apps.jobs.services import models_call
 from apps.research.access import allowed_access_levels
-from apps.research.models import Document, DocumentChunk, DocumentStatus
+from apps.research.models import Company, Document, DocumentChunk, DocumentStatus
+from pipelines.entities import CompanyRecord
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
 # Passages an answer is generated from: the prompt of a small model has room for about this many.
@@ -25,6 +26,16 @@ STOPWORDS = frozenset(
     """a an and are as at be by did do does for from had has have how in is it its of on or that the this to
     was were what when where which who why will with""".split()  # noqa: SIM905 - a word list reads better this way
 )
+
+
+def company_records() -> list[CompanyRecord]:
+    """The whole company master as the entity linker takes it (not user-specific: the master is public)."""
+    return [
+        CompanyRecord(ticker=ticker, name=name, aliases=tuple(aliases or ()), cik=cik)
+        for ticker, name, aliases, cik in Company.objects.order_by("ticker").values_list(
+            "ticker", "name", "aliases", "cik"
+        )
+    ]
 
 
 def document_list_for_user(user: Any) -> QuerySet[Document]:

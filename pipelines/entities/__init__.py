@@ -227,8 +227,9 @@ class EntityLinker:
         kept: list[str] = []
         for name in names:
             name = name.strip()
-            # A ticker among the aliases would bypass the ticker rules; lower-case aliases would catch prose.
-            if len(name) < 2 or name == ticker or name.islower() or name in kept:
+            # A ticker among the aliases would bypass the ticker rules; a short lower-case alias would catch prose
+            # (a brand such as "onsemi" is long and unusual enough).
+            if len(name) < 2 or name == ticker or (name.islower() and len(name) < 5) or name in kept:
                 continue
             kept.append(name)
         return kept
@@ -342,7 +343,9 @@ class EntityLinker:
             ticker, score, linked = self.link_name(span.text)
             if linked:
                 method = "alias" if score >= 100.0 else "fuzzy"
-                mention = Mention(span.text, "ORG", span.start_char, span.end_char, sentence_index, ticker, score, method)
+                mention = Mention(
+                    span.text, "ORG", span.start_char, span.end_char, sentence_index, ticker, score, method
+                )
             else:
                 candidates.append(Candidate(mention, ticker, score))
             mentions.append(mention)

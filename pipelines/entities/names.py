@@ -23,10 +23,11 @@ _SPACES = re.compile(r"\s+")
 # S&P 500 tickers that are English words or everyday acronyms ("IT spending", "CF" for cash flow, "MAR" for
 # March). These link only in ticker form ($ALL, NYSE: ALL, "(ALL)" after a company name, next to "ticker");
 # one- and two-letter tickers are treated the same way without being listed.
-COMMON_WORD_TICKERS: frozenset[str] = frozenset(
-    "ALL ALLE AMP APP ARE BALL BEN CAT CMS COO COR COST DAY DOC DOW EXE FAST FIX GEN HAS HOOD HUM ICE IT KEY "
-    "KEYS KIM LEN LIN LOW MAR MAS MET NOW ON PEG POOL PSA REG SOLV TAP TECH TEL TER USB WAT WELL YUM".split()
-)
+_COMMON_WORD_TICKER_LIST = """
+    ALL ALLE AMP APP ARE BALL BEN CAT CMS COO COR COST DAY DOC DOW EXE FAST FIX GEN HAS HOOD HUM ICE IT KEY
+    KEYS KIM LEN LIN LOW MAR MAS MET NOW ON PEG POOL PSA REG SOLV TAP TECH TEL TER USB WAT WELL YUM
+"""
+COMMON_WORD_TICKERS: frozenset[str] = frozenset(_COMMON_WORD_TICKER_LIST.split())
 
 
 def normalise_company_name(name: str) -> str:
