@@ -25,7 +25,7 @@ from apps.jobs.services import job_create
 from apps.research.access import allowed_access_levels
 from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
 from pipelines.documents import DocumentFormat
-from pipelines.entities.names import short_company_name
+from pipelines.entities.master import MasterEntry, sp500_entries
 from pipelines.parsing import MEGABYTE, ParseLimits, parse
 from pipelines.parsing.errors import DocumentRejected, FileTooLarge
 
@@ -119,12 +119,6 @@ def company_upsert(
     return company
 
 
-GICS_SECTORS = (
-    "Communication Services", "Consumer Discretionary", "Consumer Staples", "Energy", "Financials", "Health Care",
-    "Industrials", "Information Technology", "Materials", "Real Estate", "Utilities",
-)  # fmt: skip
-
-
 @dataclass(frozen=True)
 class CompanyMasterImport:
     created: int
@@ -132,51 +126,32 @@ class CompanyMasterImport:
     unchanged: int
 
 
-def _sp500_entries() -> list[dict[str, Any]]:
-    """S&P 500 members from pytickersymbols as master entries: ticker, name, aliases, sector."""
-    from pytickersymbols import PyTickerSymbols  # its YAML loads in about a second: only when importing
-
-    entries: dict[str, dict[str, Any]] = {}
-    for stock in PyTickerSymbols().get_stocks_by_index("S&P 500"):
-        symbol = (stock.get("symbol") or "").strip().upper()
-        name = (stock.get("name") or "").replace("\u2013", "-").strip()
-        if not symbol or not name:
-            continue
-        ticker = symbol.replace("-", ".")  # BRK.B, as the demo master and most news write it
-        aliases = [name, short_company_name(name)]
-        if "." in ticker:  # "BRK-B", "BRK/B": how other sources spell a share class
-            aliases += [ticker.replace(".", "-"), ticker.replace(".", "/")]
-        sector = next((s for s in GICS_SECTORS if s in (stock.get("industries") or [])), "")
-        entries.setdefault(ticker, {"ticker": ticker, "name": name, "aliases": aliases, "sector": sector})
-    return list(entries.values())
-
-
-def company_master_import_sp500(*, entries: Sequence[dict[str, Any]] | None = None) -> CompanyMasterImport:
+def company_master_import_sp500(*, entries: Sequence[MasterEntry] | None = None) -> CompanyMasterImport:
     """Add the S&P 500 to the company master (idempotent).
 
     Missing companies are created; an existing company keeps its name (the demo master's or an analyst's) and
     gains the new aliases, and an empty sector is filled. ``entries`` replaces the pytickersymbols list in tests.
     """
-    entries = list(entries) if entries is not None else _sp500_entries()
-    existing = {c.ticker: c for c in Company.objects.filter(ticker__in=[e["ticker"] for e in entries])}
+    entries = list(entries) if entries is not None else sp500_entries()
+    existing = {c.ticker: c for c in Company.objects.filter(ticker__in=[e.ticker for e in entries])}
     to_create: list[Company] = []
     to_update: list[Company] = []
     for entry in entries:
-        aliases = [a for a in dict.fromkeys(entry.get("aliases", [])) if a]
-        company = existing.get(entry["ticker"])
+        aliases = [a for a in entry.aliases if a]
+        company = existing.get(entry.ticker)
         if company is None:
             to_create.append(
                 Company(
-                    ticker=entry["ticker"],
-                    name=entry["name"],
+                    ticker=entry.ticker,
+                    name=entry.name,
                     aliases=sorted(set(aliases)),
-                    sector=entry.get("sector", ""),
-                    cik=entry.get("cik", ""),
+                    sector=entry.sector,
+                    cik=entry.cik,
                 )
             )
             continue
         merged = sorted(set(company.aliases or []) | {a for a in aliases if a != company.name})
-        sector = company.sector or entry.get("sector", "")
+        sector = company.sector or entry.sector
         if merged != sorted(company.aliases or []) or sector != company.sector:
             company.aliases, company.sector = merged, sector
             to_update.append(company)

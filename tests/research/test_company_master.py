@@ -9,12 +9,13 @@ from apps.research.models import Company
 from apps.research.selectors import company_records
 from apps.research.services import company_master_import_sp500
 from pipelines.entities import CompanyRecord
+from pipelines.entities.master import MasterEntry
 
 pytestmark = pytest.mark.django_db
 
 ENTRIES = [
-    {"ticker": "AAPL", "name": "Apple Inc.", "aliases": ["Apple Inc.", "Apple"], "sector": "Information Technology"},
-    {"ticker": "BRK.B", "name": "Berkshire Hathaway", "aliases": ["Berkshire Hathaway", "BRK-B"], "sector": ""},
+    MasterEntry("AAPL", "Apple Inc.", ("Apple Inc.", "Apple"), "Information Technology"),
+    MasterEntry("BRK.B", "Berkshire Hathaway", ("Berkshire Hathaway", "BRK-B")),
 ]
 
 
