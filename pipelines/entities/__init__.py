@@ -63,6 +63,8 @@ EXCHANGES = ("NYSE", "NASDAQ", "Nasdaq", "NasdaqGS", "NasdaqGM", "AMEX", "NYSEAM
 TICKER_KEYWORDS = ("ticker", "symbol")
 RULER_NAME = "company_ruler"
 FILTER_NAME = "company_ruler_filter"
+# "the Dow", "the Nasdaq": the index, not Dow Inc. or Nasdaq, Inc.
+INDEX_NAMES = frozenset({"Dow", "DOW", "Nasdaq", "NASDAQ"})
 # A sentence this upper-case is a heading or a filing cover page: capitals there are not tickers.
 SHOUTING_SHARE = 0.6
 
@@ -145,8 +147,13 @@ def _register_filter() -> None:
 
     @Language.component(FILTER_NAME)
     def company_ruler_filter(doc: Any) -> Any:
-        kept = [span for span in doc.ents if not span.ent_id_ or _ruler_match_holds(doc, span)]
-        if len(kept) != len(doc.ents):
+        kept, dropped = [], []
+        for span in doc.ents:
+            (kept if not span.ent_id_ or _ruler_match_holds(doc, span) else dropped).append(span)
+        if dropped:
+            for span in dropped:
+                for token in span:
+                    token.ent_id_ = ""  # else a span the model finds there later inherits the ruler's ticker
             doc.ents = kept  # the dropped tokens stay unset, so the model's "ner" labels them
         return doc
 
@@ -156,9 +163,15 @@ def _is_shouting(sentence: Any) -> bool:
     return len(words) >= 3 and sum(t.is_upper for t in words) / len(words) >= SHOUTING_SHARE
 
 
+def _is_index_name(doc: Any, span: Any) -> bool:
+    return span.text in INDEX_NAMES and span.start > 0 and doc[span.start - 1].lower_ == "the"
+
+
 def _ruler_match_holds(doc: Any, span: Any) -> bool:
     kind, _, ticker = span.ent_id_.partition("|")
     if kind == "name":
+        if _is_index_name(doc, span):
+            return False
         after = span.end
         # "Meta-analysis", "Apple-like": a name glued by a hyphen to a lower-case word is not the company.
         return not (
@@ -341,6 +354,7 @@ class EntityLinker:
                 mentions.append(mention)
                 continue
             ticker, score, linked = self.link_name(span.text)
+            linked = linked and not _is_index_name(doc, span)
             if linked:
                 method = "alias" if score >= 100.0 else "fuzzy"
                 mention = Mention(

@@ -13,6 +13,24 @@ GICS_SECTORS = (
 )  # fmt: skip
 
 
+# Names a company goes by that its listed name does not contain. Only unambiguous ones: "Walt" or "Platforms"
+# alone would catch prose.
+KNOWN_SHORT_NAMES: dict[str, tuple[str, ...]] = {
+    "META": ("Meta", "Facebook"),
+    "DIS": ("Disney",),
+    "GOOGL": ("Google",),
+    "GOOG": ("Google",),
+    "BRK.B": ("Berkshire",),
+    "JPM": ("JPMorgan", "J.P. Morgan"),
+    "GS": ("Goldman",),
+    "KO": ("Coca-Cola",),
+    "WMT": ("Wal-Mart",),
+    "ON": ("ON Semiconductor", "onsemi"),
+    "ATVI": ("Activision",),
+    "F": ("Ford",),
+}
+
+
 @dataclass(frozen=True)
 class MasterEntry:
     ticker: str
@@ -35,7 +53,7 @@ def sp500_entries() -> list[MasterEntry]:
         if not symbol or not name:
             continue
         ticker = symbol.replace("-", ".")  # BRK.B, as the demo master and most news write it
-        aliases = [name, short_company_name(name)]
+        aliases = [name, short_company_name(name), *KNOWN_SHORT_NAMES.get(ticker, ())]
         if "." in ticker:
             aliases += [ticker.replace(".", "-"), ticker.replace(".", "/")]
         sector = next((s for s in GICS_SECTORS if s in (stock.get("industries") or [])), "")
