@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pipelines.entities.names import (
     COMMON_WORD_TICKERS,
+    is_generic_name,
     is_word_like_ticker,
     normalise_company_name,
     short_company_name,
@@ -236,6 +237,7 @@ class EntityLinker:
         names = [company.name, short_company_name(company.name)]
         for alias in company.aliases:
             names += [alias, short_company_name(alias)]
+        names = [n for n in names if not is_generic_name(n)]
         ticker = company.ticker.upper()
         kept: list[str] = []
         for name in names:
@@ -255,7 +257,9 @@ class EntityLinker:
         def add(kind: str, ticker: str, pattern: str | list[dict[str, Any]]) -> None:
             patterns.append({"label": "ORG", "pattern": pattern, "id": f"{kind}|{ticker}"})
 
-        for ticker, company in sorted(self.companies.items()):
+        # Share classes share a name (GOOG/GOOGL, FOX/FOXA, NWS/NWSA): the first claimant keeps it, and the
+        # longer symbol is the class-A listing that news and filings usually quote.
+        for ticker, company in sorted(self.companies.items(), key=lambda item: (-len(item[0]), item[0])):
             for name in self._company_names(company):
                 self._names_by_key.setdefault(normalise_company_name(name), ticker)
                 variants = [name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pipelines.entities.names import short_company_name
+from pipelines.entities.names import is_generic_name, short_company_name
 
 GICS_SECTORS = (
     "Communication Services", "Consumer Discretionary", "Consumer Staples", "Energy", "Financials", "Health Care",
@@ -54,6 +54,7 @@ def sp500_entries() -> list[MasterEntry]:
             continue
         ticker = symbol.replace("-", ".")  # BRK.B, as the demo master and most news write it
         aliases = [name, short_company_name(name), *KNOWN_SHORT_NAMES.get(ticker, ())]
+        aliases = [a for a in aliases if not is_generic_name(a)]
         if "." in ticker:
             aliases += [ticker.replace(".", "-"), ticker.replace(".", "/")]
         sector = next((s for s in GICS_SECTORS if s in (stock.get("industries") or [])), "")

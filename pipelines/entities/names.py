@@ -30,6 +30,18 @@ _COMMON_WORD_TICKER_LIST = """
 COMMON_WORD_TICKERS: frozenset[str] = frozenset(_COMMON_WORD_TICKER_LIST.split())
 
 
+# A name cut down to one of these words ("News Corp" -> "News") would catch prose: keep the full name only.
+_GENERIC_NAME_WORD_LIST = """
+    news general american united first national international global public southern federal
+    western eastern northern central pacific atlantic standard universal
+"""
+GENERIC_NAME_WORDS: frozenset[str] = frozenset(_GENERIC_NAME_WORD_LIST.split())
+
+
+def is_generic_name(name: str) -> bool:
+    return name.strip().lower() in GENERIC_NAME_WORDS
+
+
 def normalise_company_name(name: str) -> str:
     """Lower-case, accent- and punctuation-free, without "The" and legal suffixes: the fuzzy-match key."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()

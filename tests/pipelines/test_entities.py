@@ -195,3 +195,24 @@ def test_content_hash_covers_the_patterns(linker):
 def test_a_pipeline_is_not_shared_between_linkers(linker):
     with pytest.raises(ValueError, match="own pipeline"):
         EntityLinker(COMPANIES, nlp=linker.nlp)
+
+
+def test_generic_short_names_and_share_classes():
+    linker = EntityLinker(
+        [
+            CompanyRecord("NWS", "News Corp", ("News Corp",)),
+            CompanyRecord("NWSA", "News Corp", ("News Corp",)),
+        ],
+        nlp=load_english_pipeline(),
+    )
+    result = linker.analyse(["A copy of the Financial News Release is attached. News Corp (NASDAQ: NWSA) rose."])[0]
+    assert linked(result) == [("News Corp", "NWSA"), ("NASDAQ: NWSA", "NWSA")]
+
+
+def test_the_dow_and_the_nasdaq_are_indexes():
+    linker = EntityLinker(
+        [CompanyRecord("DOW", "Dow Inc.", ("Dow",)), CompanyRecord("NDAQ", "Nasdaq, Inc.", ("Nasdaq",))],
+        nlp=load_english_pipeline(),
+    )
+    result = linker.analyse(["The Dow fell 300 points and the Nasdaq slipped, while Dow said margins held."])[0]
+    assert linked(result) == [("Dow", "DOW")]
