@@ -216,3 +216,15 @@ def test_the_dow_and_the_nasdaq_are_indexes():
     )
     result = linker.analyse(["The Dow fell 300 points and the Nasdaq slipped, while Dow said margins held."])[0]
     assert linked(result) == [("Dow", "DOW")]
+
+
+def test_importing_the_entities_package_loads_no_model_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pipelines.entities, pipelines.entities.master; "
+        "print(sorted(m for m in ('spacy', 'rapidfuzz', 'pytickersymbols', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
