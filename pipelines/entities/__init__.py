@@ -65,6 +65,7 @@ EXCHANGES = ("NYSE", "NASDAQ", "Nasdaq", "NasdaqGS", "NasdaqGM", "AMEX", "NYSEAM
 TICKER_KEYWORDS = ("ticker", "symbol")
 RULER_NAME = "company_ruler"
 FILTER_NAME = "company_ruler_filter"
+OWNERSHIP_SUFFIXES = frozenset({"owned", "backed", "based", "led", "controlled", "made", "branded", "listed", "run"})
 # "the Dow", "the Nasdaq": the index, not Dow Inc. or Nasdaq, Inc.
 INDEX_NAMES = frozenset({"Dow", "DOW", "Nasdaq", "NASDAQ"})
 # A sentence this upper-case is a heading or a filing cover page: capitals there are not tickers.
@@ -165,6 +166,19 @@ def _is_shouting(sentence: Any) -> bool:
     return len(words) >= 3 and sum(t.is_upper for t in words) / len(words) >= SHOUTING_SHARE
 
 
+def _glued_to_word(doc: Any, span: Any) -> bool:
+    """ "Meta-analysis", "Apple-like": a name joined by a hyphen to a lower-case word is not the company, unless
+    the word says whose it is ("Meta-owned WhatsApp", "Apple-backed")."""
+    after = span.end
+    return (
+        after + 1 < len(doc)
+        and doc[after].text == "-"
+        and not doc[after - 1].whitespace_
+        and doc[after + 1].is_lower
+        and doc[after + 1].lower_ not in OWNERSHIP_SUFFIXES
+    )
+
+
 def _is_index_name(doc: Any, span: Any) -> bool:
     return span.text in INDEX_NAMES and span.start > 0 and doc[span.start - 1].lower_ == "the"
 
@@ -174,14 +188,7 @@ def _ruler_match_holds(doc: Any, span: Any) -> bool:
     if kind == "name":
         if _is_index_name(doc, span):
             return False
-        after = span.end
-        # "Meta-analysis", "Apple-like": a name glued by a hyphen to a lower-case word is not the company.
-        return not (
-            after + 1 < len(doc)
-            and doc[after].text == "-"
-            and not doc[after - 1].whitespace_
-            and doc[after + 1].is_lower
-        )
+        return not _glued_to_word(doc, span)
     if kind == "paren":
         if not is_word_like_ticker(ticker):
             return True
@@ -359,7 +366,7 @@ class EntityLinker:
                 mentions.append(mention)
                 continue
             ticker, score, linked = self.link_name(span.text)
-            linked = linked and not _is_index_name(doc, span)
+            linked = linked and not _is_index_name(doc, span) and not _glued_to_word(doc, span)
             if linked:
                 method = "alias" if score >= 100.0 else "fuzzy"
                 mention = Mention(

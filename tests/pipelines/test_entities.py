@@ -62,6 +62,13 @@ def test_meta_links_but_meta_analysis_and_meta_data_do_not(linker):
     assert linked(result) == [("Meta", "META")]
 
 
+def test_meta_owned_is_meta(linker):
+    assert linked(analyse(linker, "Microsoft and Meta-owned WhatsApp signed a deal.")) == [
+        ("Microsoft", "MSFT"),
+        ("Meta", "META"),
+    ]
+
+
 def test_capitalised_meta_analysis_at_sentence_start_is_not_meta(linker):
     result = analyse(linker, "Meta-analysis of 40 trials found no effect on blood pressure.")
     assert linked(result) == []
