@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery.exceptions import TimeoutError as ResultTimeout
@@ -20,6 +20,7 @@ from apps.research.access import RESEARCH_READER_ROLES as RESEARCH_READER_ROLES
 from apps.research.access import allowed_access_levels as allowed_access_levels
 from apps.research.access import most_restricted_level as most_restricted_level
 from apps.research.models import Company, Document, DocumentChunk, DocumentStatus
+from pipelines.entities import CompanyRecord
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
 # Passages an answer is generated from: the prompt of a small model has room for about this many.
@@ -30,6 +31,16 @@ STOPWORDS = frozenset(
     """a an and are as at be by did do does for from had has have how in is it its of on or that the this to
     was were what when where which who why will with""".split()  # noqa: SIM905 - a word list reads better this way
 )
+
+
+def company_records() -> list[CompanyRecord]:
+    """The whole company master as the entity linker takes it (not user-specific: the master is public)."""
+    return [
+        CompanyRecord(ticker=ticker, name=name, aliases=tuple(aliases or ()), cik=cik)
+        for ticker, name, aliases, cik in Company.objects.order_by("ticker").values_list(
+            "ticker", "name", "aliases", "cik"
+        )
+    ]
 
 
 def document_list_for_user(user: Any) -> QuerySet[Document]:

@@ -25,6 +25,7 @@ from apps.jobs.services import job_create
 from apps.research.access import allowed_access_levels
 from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
 from pipelines.documents import DocumentFormat
+from pipelines.entities.master import MasterEntry, sp500_entries
 from pipelines.parsing import MEGABYTE, ParseLimits, parse
 from pipelines.parsing.errors import DocumentRejected, FileTooLarge
 
@@ -116,6 +117,48 @@ def company_upsert(
         defaults={"name": name, "aliases": sorted(set(aliases or [])), "sector": sector, "cik": cik},
     )
     return company
+
+
+@dataclass(frozen=True)
+class CompanyMasterImport:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def company_master_import_sp500(*, entries: Sequence[MasterEntry] | None = None) -> CompanyMasterImport:
+    """Add the S&P 500 to the company master (idempotent).
+
+    Missing companies are created; an existing company keeps its name (the demo master's or an analyst's) and
+    gains the new aliases, and an empty sector is filled. ``entries`` replaces the pytickersymbols list in tests.
+    """
+    entries = list(entries) if entries is not None else sp500_entries()
+    existing = {c.ticker: c for c in Company.objects.filter(ticker__in=[e.ticker for e in entries])}
+    to_create: list[Company] = []
+    to_update: list[Company] = []
+    for entry in entries:
+        aliases = [a for a in entry.aliases if a]
+        company = existing.get(entry.ticker)
+        if company is None:
+            to_create.append(
+                Company(
+                    ticker=entry.ticker,
+                    name=entry.name,
+                    aliases=sorted(set(aliases)),
+                    sector=entry.sector,
+                    cik=entry.cik,
+                )
+            )
+            continue
+        merged = sorted(set(company.aliases or []) | {a for a in aliases if a != company.name})
+        sector = company.sector or entry.sector
+        if merged != sorted(company.aliases or []) or sector != company.sector:
+            company.aliases, company.sector = merged, sector
+            to_update.append(company)
+    with transaction.atomic():
+        Company.objects.bulk_create(to_create, ignore_conflicts=True)
+        Company.objects.bulk_update(to_update, ["aliases", "sector"])
+    return CompanyMasterImport(len(to_create), len(to_update), len(entries) - len(to_create) - len(to_update))
 
 
 def _choice(value: str, choices: type, field_name: str) -> str:

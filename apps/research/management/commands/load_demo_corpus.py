@@ -8,7 +8,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.research.services import DuplicateDocument, UploadMetadata, company_upsert, documents_upload
+from apps.research.services import (
+    DuplicateDocument,
+    UploadMetadata,
+    company_master_import_sp500,
+    company_upsert,
+    documents_upload,
+)
 from fixtures.demo_corpus import build_company_master, build_demo_corpus, write_demo_corpus
 
 
@@ -35,6 +41,9 @@ class Command(BaseCommand):
                 sector=company.get("sector", ""),
                 cik=str(company.get("cik", "")).lstrip("0"),
             )
+        # After the demo companies, so their names stay; the rest of the S&P 500 gives the entity linker
+        # the names a document may mention besides its own company.
+        company_master_import_sp500()
         data = (out / "documents.jsonl").read_bytes()
         try:
             result = documents_upload(
