@@ -33,6 +33,7 @@ setup: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py load_demo_corpus
+	$(PY) manage.py load_demo_risk
 	$(PY) manage.py prepare_models
 
 run: setup
