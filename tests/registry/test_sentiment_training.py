@@ -38,7 +38,7 @@ def folders(settings, tmp_path):
 
 
 def test_command_trains_registers_a_row_and_points_classify_at_it(folders):
-    shared, models = folders
+    _, models = folders
     out = StringIO()
     call_command("train_sentiment", "--max-steps=1", "--batch-size=8", "--eval-every=1", stdout=out)
 
