@@ -34,8 +34,6 @@ setup: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py load_demo_corpus
 	$(PY) manage.py prepare_models
-	# Queues the sentiment classifier's training on the training worker (skipped, with a line, without ../shared/data).
-	$(PY) manage.py train_sentiment --queue --if-absent
 
 run: setup
 	@echo
