@@ -66,7 +66,7 @@ def demo_world_check(classifier: Any, n_documents: int) -> None:
     from pipelines.sentiment.entities import aggregate_entity_sentiment, split_sentences, tag_entity_mentions
 
     corpus = build_demo_corpus(build_company_master(), n_documents=n_documents, seed=7)
-    agree = total = 0
+    agree = total = signed_agree = signed_total = 0
     examples: list[tuple[str, str, str]] = []
     for document in corpus.documents:
         if document.doc_type not in ("news", "report"):
@@ -81,10 +81,17 @@ def demo_world_check(classifier: Any, n_documents: int) -> None:
         aggregate = aggregate_entity_sentiment(tagged, results)[document.ticker]
         total += 1
         agree += aggregate.label == planted
+        if planted != "neutral":  # the tone the document was written with, against the sign of the mean
+            signed_total += 1
+            signed_agree += (aggregate.mean_score > 0) == (planted == "positive")
         for t, r in zip(tagged, results, strict=True):
             if (len(examples) < 12 and r.label != "neutral") or len(examples) < 4:
                 examples.append((r.label, f"{r.score:+.2f}", t.text[:150]))
-    print(f"== demo world: {total} news/report documents, entity label vs planted tone: {agree}/{total} agree ==")
+    print(
+        f"== demo world: {total} news/report documents about a company; its entity label equals the planted "
+        f"tone in {agree}/{total}; for the {signed_total} with a non-neutral planted tone the sign of the "
+        f"entity's mean score agrees in {signed_agree}/{signed_total} =="
+    )
     for label, value, text in examples[:12]:
         print(f"  {label:8} {value}  {text}")
     print()
