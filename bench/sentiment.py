@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=None, help="where active.json is (ARGUS_MODELS_DIR)")
     parser.add_argument("--model-dir", type=Path, default=None, help="a saved classifier directory")
     parser.add_argument("--train", action="store_true", help="fine-tune a new classifier here")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-seconds", type=float, default=900.0)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("ARGUS_TORCH_THREADS", "1")))
     parser.add_argument("--demo-docs", type=int, default=120, help="demo corpus size for the sanity check, 0 skips")
