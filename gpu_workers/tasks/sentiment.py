@@ -59,17 +59,17 @@ def sentiment_train_and_register(
     from pipelines.sentiment.training import train_and_save
 
     classifier = text_classifier_get(classifier_id)
-    config = training_config(params)
     shared = Path(shared_data or settings.ARGUS_SHARED_DATA)
     models = Path(models_dir or settings.ARGUS_MODELS_DIR)
-    split = load_tweet_split(shared)
-    if params.get("limit"):
-        # A quick run on the first rows of each side (smoke tests, demos); the split stays the same.
-        limit = int(params["limit"])
-        split = type(split)(
-            train=split.train[:limit], held_out=split.held_out[: max(limit // 4, 1)], description=split.description
-        )
     try:
+        config = training_config(params)
+        split = load_tweet_split(shared)
+        if params.get("limit"):
+            # A quick run on the first rows of each side (smoke tests, demos); the split stays the same.
+            limit = int(params["limit"])
+            split = type(split)(
+                train=split.train[:limit], held_out=split.held_out[: max(limit // 4, 1)], description=split.description
+            )
         with audited(
             kind=InferenceKind.TRAIN,
             actor=actor,

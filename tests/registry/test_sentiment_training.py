@@ -100,3 +100,16 @@ def test_training_queue_job_registers_the_classifier(folders, eager):
     assert InferenceRecord.objects.get(kind=InferenceKind.TRAIN).job_id == job.pk
     pointer = json.loads((models / "sentiment" / "active.json").read_text())
     assert pointer["version"] == str(classifier.version) and pointer["content_hash"] == classifier.content_hash
+
+
+def test_training_job_without_data_fails_the_job_and_the_version(settings, tmp_path, eager):
+    settings.ARGUS_SHARED_DATA, settings.ARGUS_MODELS_DIR = tmp_path / "nowhere", tmp_path / "models"
+    from pipelines.sentiment.data import SentimentDataError
+
+    with pytest.raises(SentimentDataError):  # eager tasks re-raise; a worker logs it and moves on
+        sentiment_training_job_create(params=QUICK, actor_label="system:test")
+    classifier = TextClassifier.objects.get()
+    job = Job.objects.get(pk=classifier.job_id)
+    assert job.status == JobStatus.FAILED and "labelled tweets not found" in job.error
+    assert classifier.status == TextClassifierStatus.FAILED and "ARGUS_SHARED_DATA" in classifier.provenance["failure"]
+    assert read_active_pointer(tmp_path / "models") is None
