@@ -25,13 +25,14 @@ class CeleryQueue(enum.StrEnum):
     # never behind batch work. In embedded mode its worker owns the vector store.
     INTERACTIVE = "interactive"
     MODELS = "models"  # batch model work: report generation, bulk embeddings, replays
-    TRAINING = "training"  # adapter training: long runs that must not hold up the models queue
+    TRAINING = "training"  # adapter and classifier training: long runs that must not hold up the models queue
 
 
 # Routing by task module: everything in gpu_workers.tasks runs where the models are.
 # Exact names are matched before patterns.
 TASK_ROUTES = {
     "gpu_workers.tasks.adapter_train": {"queue": CeleryQueue.TRAINING.value},
+    "gpu_workers.tasks.sentiment_train": {"queue": CeleryQueue.TRAINING.value},
     "gpu_workers.tasks.search_chunks": {"queue": CeleryQueue.INTERACTIVE.value},
     "gpu_workers.tasks.answer_generate": {"queue": CeleryQueue.INTERACTIVE.value},
     "gpu_workers.tasks.document_vectors_delete": {"queue": CeleryQueue.INTERACTIVE.value},

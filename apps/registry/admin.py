@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.registry.models import Adapter, BaseModel
+from apps.registry.models import Adapter, BaseModel, TextClassifier
 
 
 @admin.register(BaseModel)
@@ -28,3 +28,17 @@ class AdapterAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # adapters come from training jobs or `manage.py register_adapter`
+
+
+@admin.register(TextClassifier)
+class TextClassifierAdmin(admin.ModelAdmin):
+    list_display = ("name", "task", "version", "status", "short_hash", "created_at")
+    list_filter = ("task", "status", "name")
+    readonly_fields = [f.name for f in TextClassifier._meta.fields]
+
+    @admin.display(description="content hash")
+    def short_hash(self, obj: TextClassifier) -> str:
+        return obj.content_hash[:16]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # classifiers come from `manage.py train_sentiment` or its training job

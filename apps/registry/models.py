@@ -75,3 +75,50 @@ class Adapter(models.Model):
     @property
     def label(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+class TextClassifierStatus(models.TextChoices):
+    TRAINING = "training", "Training"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    RETIRED = "retired", "Retired"
+
+
+class TextClassifier(models.Model):
+    """A fine-tuned sentence classifier (sentiment first); the newest ready version of a task serves.
+
+    ``pipelines.sentiment.classify`` cannot read this table: registering a version also writes
+    ``<ARGUS_MODELS_DIR>/sentiment/active.json`` (path, version, content hash), which it reads and
+    checks against the files before loading them.
+    """
+
+    name = models.CharField(max_length=100)
+    task = models.CharField(max_length=50, default="sentiment")
+    version = models.PositiveIntegerField()
+    path = models.CharField(max_length=1000, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    # The encoder it was fine-tuned from (all-MiniLM-L6-v2's directory hash).
+    base_encoder_hash = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=20, choices=TextClassifierStatus.choices, default=TextClassifierStatus.TRAINING
+    )
+    # Held-out and validation accuracy, macro-F1, per-class F1.
+    metrics = models.JSONField(default=dict, blank=True)
+    # How it was made: dataset hash, split description, training configuration, steps, threads, job.
+    provenance = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "name", "version"], name="text_classifier_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} ({self.task})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"

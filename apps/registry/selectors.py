@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from apps.registry.models import Adapter, AdapterStatus, BaseModel
+from apps.registry.models import Adapter, AdapterStatus, BaseModel, TextClassifier, TextClassifierStatus
 
 
 def base_model_default() -> BaseModel | None:
@@ -33,3 +33,19 @@ def adapter_get(adapter_id: int) -> Adapter:
 def adapter_with_hash(*, name: str, version: str, file_hash: str) -> Adapter | None:
     """The registered adapter of that name and version whose files hash to ``file_hash`` (replay)."""
     return Adapter.objects.filter(name=name, version=version, file_hash=file_hash).first()
+
+
+def text_classifier_get(classifier_id: int) -> TextClassifier:
+    return TextClassifier.objects.get(pk=classifier_id)
+
+
+def text_classifier_latest(*, task: str = "sentiment", name: str | None = None) -> TextClassifier | None:
+    """The newest ready classifier of a task (the one ``active.json`` points at after registration)."""
+    rows = TextClassifier.objects.filter(task=task, status=TextClassifierStatus.READY)
+    if name:
+        rows = rows.filter(name=name)
+    return rows.order_by("-created_at", "-version").first()
+
+
+def text_classifier_in_training(*, task: str = "sentiment") -> TextClassifier | None:
+    return TextClassifier.objects.filter(task=task, status=TextClassifierStatus.TRAINING).order_by("-version").first()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from apps.registry.models import Adapter, AdapterStatus, BaseModel
+from apps.registry.models import Adapter, AdapterStatus, BaseModel, TextClassifier, TextClassifierStatus
 
 
 class RegistryError(Exception):
@@ -129,3 +131,80 @@ def adapter_training_job_create(
         adapter.job = job
         adapter.save(update_fields=["job"])
     return adapter
+
+
+SENTIMENT_CLASSIFIER_NAME = "argus-finance-sentiment"
+SENTIMENT_TRAIN_TASK = "gpu_workers.tasks.sentiment_train"
+
+
+def text_classifier_create_training(*, name: str, task: str = "sentiment", job: Any = None) -> TextClassifier:
+    """The next version of ``name`` in status ``training``; its directory is ``<task>/v<version>``."""
+    with transaction.atomic():
+        latest = (
+            TextClassifier.objects.select_for_update().filter(task=task, name=name).aggregate(v=Max("version"))["v"]
+            or 0
+        )
+        return TextClassifier.objects.create(
+            name=name, task=task, version=latest + 1, job=job, status=TextClassifierStatus.TRAINING
+        )
+
+
+def text_classifier_register(
+    *,
+    classifier_id: int,
+    path: str,
+    content_hash: str,
+    base_encoder_hash: str,
+    metrics: dict[str, Any],
+    provenance: dict[str, Any],
+    models_dir: Path | None = None,
+) -> TextClassifier:
+    """Mark a trained version ready and make it the one ``pipelines.sentiment.classify`` serves.
+
+    The pointer file (``active.json``) is written once the row is committed, so a rolled-back
+    registration never points the pipelines at a model the registry does not know.
+    """
+    from pipelines.sentiment.artifacts import ActiveClassifier, write_active_pointer
+
+    with transaction.atomic():
+        classifier = TextClassifier.objects.select_for_update().get(pk=classifier_id)
+        classifier.path, classifier.content_hash = path, content_hash
+        classifier.base_encoder_hash = base_encoder_hash
+        classifier.metrics, classifier.provenance = metrics, provenance
+        classifier.status = TextClassifierStatus.READY
+        classifier.save()
+        active = ActiveClassifier(
+            name=classifier.name, version=str(classifier.version), path=path, content_hash=content_hash
+        )
+        target_dir = Path(models_dir or settings.ARGUS_MODELS_DIR)
+        transaction.on_commit(lambda: write_active_pointer(target_dir, active))
+    return classifier
+
+
+def text_classifier_mark_failed(*, classifier_id: int, reason: str) -> None:
+    classifier = TextClassifier.objects.get(pk=classifier_id)
+    classifier.status = TextClassifierStatus.FAILED
+    classifier.provenance = {**classifier.provenance, "failure": reason[:2000]}
+    classifier.save(update_fields=["status", "provenance", "updated_at"])
+
+
+def sentiment_training_job_create(
+    *, params: dict[str, Any], name: str = SENTIMENT_CLASSIFIER_NAME, actor_label: str = ""
+) -> TextClassifier:
+    """A new sentiment classifier version in training, and the training-queue job that trains it."""
+    from apps.jobs.models import JobKind
+    from apps.jobs.services import job_create
+
+    with transaction.atomic():
+        classifier = text_classifier_create_training(name=name, task="sentiment")
+        job = job_create(
+            kind=JobKind.TRAIN,
+            owner=None,
+            actor_label=actor_label or "system",
+            params={**params, "classifier_id": classifier.pk},
+            task_name=SENTIMENT_TRAIN_TASK,
+            message=f"Waiting for the training worker to train sentiment classifier {classifier.label}",
+        )
+        classifier.job = job
+        classifier.save(update_fields=["job"])
+    return classifier

@@ -16,6 +16,7 @@ from gpu_workers.tasks.research import (
     store_optimize,
     store_replace_document,
 )
+from gpu_workers.tasks.sentiment import sentiment_train
 from gpu_workers.tasks.training import adapter_train
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "inference_replay",
     "reports_generate",
     "search_chunks",
+    "sentiment_train",
     "store_delete_document",
     "store_optimize",
     "store_replace_document",

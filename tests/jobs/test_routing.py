@@ -19,6 +19,7 @@ from config.celery import CeleryQueue, app
         ("gpu_workers.tasks.documents_index", CeleryQueue.MODELS),
         ("gpu_workers.tasks.inference_replay", CeleryQueue.MODELS),
         ("gpu_workers.tasks.adapter_train", CeleryQueue.TRAINING),
+        ("gpu_workers.tasks.sentiment_train", CeleryQueue.TRAINING),
     ],
 )
 def test_tasks_are_routed_to_their_queue_only(task_name, queue):

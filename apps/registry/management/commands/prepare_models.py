@@ -1,7 +1,9 @@
-"""Set-up of the generation models: convert the packaged base model once, register it, train the demo adapter.
+"""Set-up of the models: convert the packaged base model once, register it, queue the demo adapter and the
+sentiment classifier trainings.
 
 Idempotent: a converted checkpoint is reused, a registered model with the same hash is
-left alone, and the demo adapter is trained only when no version of it is ready or training.
+left alone, and the demo adapter and the sentiment classifier are trained only when no version of
+them is ready or training.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from apps.registry.models import Adapter, AdapterStatus
@@ -24,6 +27,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--skip-adapter", action="store_true", help="do not queue the demo adapter training")
         parser.add_argument("--adapter-steps", type=int, default=settings.ARGUS_DEMO_ADAPTER_STEPS)
+        parser.add_argument(
+            "--skip-sentiment", action="store_true", help="do not queue the sentiment classifier's training"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Heavy imports here, not at module level: the web process imports management commands' modules too.
@@ -48,8 +54,14 @@ class Command(BaseCommand):
             registered_by="manage.py prepare_models",
         )
         self.stdout.write(f"registered {base.name} {base.content_hash[:16]} (default)")
-        if options["skip_adapter"]:
-            return
+        if not options["skip_adapter"]:
+            self._queue_demo_adapter(base, options)
+        if not options["skip_sentiment"]:
+            # Queued, never run here: set-up must reach the login page without waiting for training.
+            # Without ../shared/data it prints why it skipped, and classify serves the lexicon fallback.
+            call_command("train_sentiment", queue=True, if_absent=True, stdout=self.stdout)
+
+    def _queue_demo_adapter(self, base: Any, options: dict[str, Any]) -> None:
         existing = Adapter.objects.filter(
             name=DEMO_ADAPTER_NAME,
             base_model=base,

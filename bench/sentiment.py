@@ -1,0 +1,177 @@
+"""Finance sentiment: four models on the same de-duplicated held-out tweets, then a demo-world sanity check.
+
+    python -m bench.sentiment                      # the registered classifier (active.json), else train one
+    python -m bench.sentiment --model-dir DIR      # a saved classifier directory
+    python -m bench.sentiment --train              # fine-tune a new one into var/bench/sentiment/
+    python -m bench.sentiment --demo-docs 0        # skip the demo-world check
+
+Models: the Loughran-McDonald and FinVADER lexicons, a linear probe (logistic regression on frozen
+MiniLM embeddings, C chosen on the validation split), and the fine-tuned MiniLM classifier. All are
+scored on the held-out split of ``sent_train.csv`` (``ARGUS_SHARED_DATA``), which none was trained or
+tuned on; the split is printed first. Ratios are macro-F1 against FinVADER, in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import REPO_ROOT, pin_threads, print_table, print_thread_settings
+
+
+def shared_data_default() -> Path:
+    return Path(os.environ.get("ARGUS_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+
+
+def score(model: Any, rows: list[Any]) -> tuple[dict[str, Any], float]:
+    from pipelines.sentiment.metrics import classification_metrics
+
+    started = time.perf_counter()
+    predicted = [r.label for r in model.predict([r.text for r in rows])]
+    seconds = time.perf_counter() - started
+    return classification_metrics([r.label for r in rows], predicted), seconds
+
+
+def fine_tuned_classifier(args: argparse.Namespace, split: Any, threads: int) -> tuple[Any, dict[str, Any], str]:
+    """(classifier, its metrics.json, where it came from)."""
+    from pipelines.sentiment.artifacts import read_active_pointer
+    from pipelines.sentiment.classifier import SentimentClassifier
+    from pipelines.sentiment.training import METRICS_FILE, SentimentTrainingConfig, train_and_save
+
+    model_dir: Path | None = args.model_dir
+    origin = "--model-dir"
+    if model_dir is None and not args.train:
+        active = read_active_pointer(args.models_dir)
+        if active is not None:
+            model_dir, origin = Path(active.path), f"registered {active.model_label}"
+    if model_dir is None:
+        config = SentimentTrainingConfig(threads=threads, epochs=args.epochs, max_seconds=args.max_seconds)
+        version = time.strftime("bench-%Y%m%d-%H%M%S")
+        print(f"training a classifier ({config.to_dict()}) ...", flush=True)
+        report = train_and_save(models_dir=REPO_ROOT / "var" / "bench", version=version, split=split, config=config)
+        model_dir, origin = report.path, "trained now"
+    classifier = SentimentClassifier(model_dir, model_label=f"fine-tuned:{model_dir.name}", threads=threads)
+    classifier.setup()
+    metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    return classifier, metrics, f"{origin} ({model_dir})"
+
+
+def demo_world_check(classifier: Any, n_documents: int) -> None:
+    """News and notes of the demo corpus: per-document entity sentiment against the tone it was written with."""
+    from fixtures.demo_corpus import build_company_master, build_demo_corpus
+    from pipelines.sentiment.entities import aggregate_entity_sentiment, split_sentences, tag_entity_mentions
+
+    corpus = build_demo_corpus(build_company_master(), n_documents=n_documents, seed=7)
+    agree = total = signed_agree = signed_total = 0
+    examples: list[tuple[str, str, str]] = []
+    for document in corpus.documents:
+        if document.doc_type not in ("news", "report"):
+            continue
+        planted = document.planted["sentiment"]["polarity"]
+        aliases = {e["ticker"]: e["mentions"] for e in document.planted["entities"]}
+        sentences = [s for s in split_sentences(document.text) if 20 <= len(s) <= 400]
+        tagged = [t for t in tag_entity_mentions(sentences, aliases) if document.ticker in t.entities]
+        if not tagged:
+            continue
+        results = classifier.predict([t.text for t in tagged])
+        aggregate = aggregate_entity_sentiment(tagged, results)[document.ticker]
+        total += 1
+        agree += aggregate.label == planted
+        if planted != "neutral":  # the tone the document was written with, against the sign of the mean
+            signed_total += 1
+            signed_agree += (aggregate.mean_score > 0) == (planted == "positive")
+        for t, r in zip(tagged, results, strict=True):
+            if (len(examples) < 12 and r.label != "neutral") or len(examples) < 4:
+                examples.append((r.label, f"{r.score:+.2f}", t.text[:150]))
+    print(
+        f"== demo world: {total} news/report documents about a company; its entity label equals the planted "
+        f"tone in {agree}/{total}; for the {signed_total} with a non-neutral planted tone the sign of the "
+        f"entity's mean score agrees in {signed_agree}/{signed_total} =="
+    )
+    for label, value, text in examples[:12]:
+        print(f"  {label:8} {value}  {text}")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared-data", type=Path, default=shared_data_default())
+    parser.add_argument("--models-dir", type=Path, default=None, help="where active.json is (ARGUS_MODELS_DIR)")
+    parser.add_argument("--model-dir", type=Path, default=None, help="a saved classifier directory")
+    parser.add_argument("--train", action="store_true", help="fine-tune a new classifier here")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("ARGUS_TORCH_THREADS", "1")))
+    parser.add_argument("--demo-docs", type=int, default=120, help="demo corpus size for the sanity check, 0 skips")
+    args = parser.parse_args()
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    pin_threads(args.threads)
+    from pipelines.sentiment.data import load_tweet_split, validation_split
+    from pipelines.sentiment.lexicons import FinVaderLexicon, LoughranMcDonaldLexicon
+    from pipelines.sentiment.probe import LinearProbe
+
+    split = load_tweet_split(args.shared_data)
+    print("== split ==")
+    print(split.description.describe())
+    fit_rows, validation_rows = validation_split(split.train)
+    print(f"validation for early stopping / probe C: {len(validation_rows)} rows carved from the training side")
+    print()
+
+    rows: list[list[Any]] = []
+    results: dict[str, dict[str, Any]] = {}
+    for lexicon in (LoughranMcDonaldLexicon(), FinVaderLexicon()):
+        started = time.perf_counter()
+        lexicon.setup()
+        setup_seconds = time.perf_counter() - started
+        results[lexicon.name], seconds = score(lexicon, split.held_out)
+        rows.append([lexicon.name, results[lexicon.name], f"load {setup_seconds:.1f}", seconds])
+
+    probe = LinearProbe(threads=args.threads).fit(fit_rows, validation_rows)
+    results["probe"], seconds = score(probe, split.held_out)
+    rows.append([f"probe:minilm-logreg {probe.chosen}", results["probe"], f"{probe.seconds:.0f}", seconds])
+
+    classifier, metrics, origin = fine_tuned_classifier(args, split, args.threads)
+    results["fine-tuned"], seconds = score(classifier, split.held_out)
+    train_seconds = metrics.get("train_seconds", 0.0)
+    rows.append(
+        [
+            f"fine-tuned MiniLM (steps {metrics.get('steps')}, best {metrics.get('best_step')})",
+            results["fine-tuned"],
+            f"{train_seconds:.0f} (threads {metrics.get('threads')})",
+            seconds,
+        ]
+    )
+
+    baseline = results["lexicon:finvader"]["macro_f1"]
+    print_table(
+        ["model", "accuracy", "macro-F1", "F1 neg", "F1 neu", "F1 pos", "vs FinVADER", "train s", "predict s"],
+        [
+            [
+                name,
+                m["accuracy"],
+                m["macro_f1"],
+                m["per_class"]["negative"]["f1"],
+                m["per_class"]["neutral"]["f1"],
+                m["per_class"]["positive"]["f1"],
+                f"{m['macro_f1'] / baseline:.2f}x",
+                train,
+                predict,
+            ]
+            for name, m, train, predict in rows
+        ],
+        title=f"held-out tweets (n={len(split.held_out)}); fine-tuned model: {origin}",
+    )
+    print_thread_settings()
+    if args.demo_docs:
+        print()
+        demo_world_check(classifier, args.demo_docs)
+
+
+if __name__ == "__main__":
+    main()
