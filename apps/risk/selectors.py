@@ -664,6 +664,10 @@ def attribution_report(risk_score: RiskScore) -> AttributionReport:
 # --- an article's analysis ----------------------------------------------------------------------------
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def article_analysis(article: Article) -> dict[str, Any]:
     """The pipelines' output of an article shaped for reading: sentences with their sentiment, events and
     mentions; linked entities (with the company they link to) and unlinked candidates.
@@ -671,13 +675,19 @@ def article_analysis(article: Article) -> dict[str, Any]:
     Empty lists when the article is not processed yet; anything malformed in the stored JSON is skipped.
     """
     analysis = article.analysis if isinstance(article.analysis, dict) else {}
-    sentences = [s for s in analysis.get("sentences") or [] if isinstance(s, dict)]
-    mentions = [m for m in analysis.get("mentions") or [] if isinstance(m, dict)]
-    events = [e for e in analysis.get("events") or [] if isinstance(e, dict)]
-    candidates = [c if isinstance(c, dict) else {"text": str(c)} for c in analysis.get("candidates") or []]
+    sentences = _dicts(analysis.get("sentences"))
+    mentions = _dicts(analysis.get("mentions"))
+    events = _dicts(analysis.get("events"))
+    raw_candidates = analysis.get("candidates")
+    candidates = [
+        c if isinstance(c, dict) else {"text": str(c)}
+        for c in (raw_candidates if isinstance(raw_candidates, list) else [])
+    ]
     tickers = {m.get("ticker") for m in mentions if m.get("ticker")}
     for sentence in sentences:
-        tickers.update(t for t in sentence.get("tickers") or [] if isinstance(t, str))
+        sentence_tickers = sentence.get("tickers")
+        if isinstance(sentence_tickers, list):
+            tickers.update(t for t in sentence_tickers if isinstance(t, str))
     known = {c.ticker: c for c in Company.objects.filter(ticker__in=[t for t in tickers if isinstance(t, str)])}
 
     def company_ref(ticker: Any) -> dict[str, Any] | None:
@@ -709,7 +719,9 @@ def article_analysis(article: Article) -> dict[str, Any]:
         {
             "index": s.get("index"),
             "text": s.get("text", ""),
-            "tickers": [t for t in s.get("tickers") or [] if isinstance(t, str)],
+            "tickers": [t for t in s.get("tickers") or [] if isinstance(t, str)]
+            if isinstance(s.get("tickers"), list)
+            else [],
             "sentiment_label": s.get("sentiment_label", ""),
             "sentiment_score": s.get("sentiment_score"),
             "events": by_sentence[s.get("index")]["events"],
