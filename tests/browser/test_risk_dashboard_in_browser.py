@@ -31,10 +31,19 @@ NODE_POSITION = """(ticker) => {
 
 
 def test_auditor_reads_the_dashboard_sees_critical_alerts_and_follows_the_graph(
-    live_server, transactional_db, watchlist, companies
+    live_server, transactional_db, risk_officer
 ):
+    from apps.research.services import company_upsert
+    from apps.risk.services import watchlist_create
+
     # An auditor: the dashboard is for every reader role, and auditors act on nothing.
     user_create(username=USERNAME, password=PASSWORD, role=Role.AUDITOR)
+    companies = {
+        "ACME": company_upsert(ticker="ACME", name="Acme Industrial Corp", aliases=["Acme"]),
+        "GLBX": company_upsert(ticker="GLBX", name="Globex Corporation", aliases=["Globex"]),
+        "INIT": company_upsert(ticker="INIT", name="Initech Inc", aliases=["Initech"]),
+    }
+    watchlist = watchlist_create(actor=risk_officer, name="Credit book", companies=companies.values())
     world = build_scored_world(watchlist, companies)
 
     with chromium_page(live_server.url) as (page, problems):
@@ -58,6 +67,13 @@ def test_auditor_reads_the_dashboard_sees_critical_alerts_and_follows_the_graph(
         assert "INIT" in page.locator("[data-testid=critical-banner]").inner_text()
 
         # A click on a node opens that company's risk page.
+        # Scroll as a user would (wheel events): Cytoscape re-reads where its container is on scroll.
+        page.mouse.move(600, 400)
+        page.mouse.wheel(0, 2000)
+        page.wait_for_function(
+            "() => document.getElementById('risk-graph').getBoundingClientRect().bottom <= innerHeight"
+        )
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
         point = page.evaluate(NODE_POSITION, "ACME")
         page.mouse.click(point["x"], point["y"])
         page.wait_for_url(lambda url: urlsplit(url).path == reverse("risk:company", args=["ACME"]))

@@ -103,6 +103,8 @@
       container: container,
       elements: elements,
       wheelSensitivity: 0.3,
+      minZoom: 0.2,
+      maxZoom: 1.6,
       style: [
         {
           selector: "node",
@@ -130,13 +132,18 @@
           }
         }
       ],
-      layout: { name: data.nodes.length > 1 ? "cose" : "grid", animate: false, randomize: false, padding: 20 }
+      layout: { name: data.nodes.length > 1 ? "cose" : "grid", animate: false, randomize: false, padding: 40 }
     });
     cy.on("tap", "node", function (event) {
       var url = event.target.data("url");
       if (url) {
         window.location.assign(url);
       }
+    });
+    // Cytoscape caches where its container sits; the critical banner above it grows when htmx swaps
+    // in a new alert, which moves the graph without a scroll or resize event: clicks would miss.
+    document.body.addEventListener("htmx:afterSettle", function () {
+      cy.resize();
     });
     container.setAttribute("data-rendered", "true");
     container.setAttribute("data-node-count", String(cy.nodes().length));
