@@ -9,7 +9,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.exceptions import ValidationError as DrfValidationError
@@ -21,6 +23,7 @@ from rest_framework.response import Response
 
 from apps.accounts.roles import Role
 from apps.core.api_errors import error_responses
+from apps.research.selectors import company_get_by_ticker
 from apps.risk import selectors, services
 from apps.risk.feeds import feed_upload
 from apps.risk.models import (
@@ -33,6 +36,7 @@ from apps.risk.models import (
     ArticleStatus,
     Feed,
     FeedKind,
+    RiskScore,
     Watchlist,
 )
 
@@ -714,3 +718,373 @@ class AlertAssignApi(_AlertActionApi):
     )
     def post(self, request: Request, alert_id: int) -> Response:
         return super().post(request, alert_id)
+
+
+class AlertEscalateApi(_AlertActionApi):
+    service = staticmethod(services.alert_escalate)
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_alerts_escalate",
+        summary="Escalate an alert (risk officers, admins)",
+        description="Open or acknowledged -> escalated; the note (say to whom) goes into the history. 409 for a "
+        "resolved or already escalated alert.",
+        request=AlertNoteInputSerializer,
+        responses=_ACTION_RESPONSES,
+        examples=[
+            OpenApiExample("Note", value={"note": "Raised with the credit committee."}, request_only=True),
+            OpenApiExample(
+                "Escalated",
+                value={**ALERT_DETAIL_EXAMPLE, "status": "escalated"},
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+    )
+    def post(self, request: Request, alert_id: int) -> Response:
+        return super().post(request, alert_id)
+
+
+# --- scores, attribution, article analysis -------------------------------------------------------------
+
+SCORE_ID_EXAMPLE = 1207
+SCORE_EXAMPLE = {
+    "id": SCORE_ID_EXAMPLE,
+    "as_of": "2026-03-04",
+    "score": 81.03,
+    "level": "critical",
+    "sentiment_level": 0.42,
+    "sentiment_shift": 0.27,
+    "event_subtotal": 52.1,
+    "sentiment_subtotal": 20.4,
+    "volume_subtotal": 8.53,
+    "neighbour_subtotal": 0.0,
+    "article_count": 9,
+    "model_version": "risk-score-1;sentiment=minilm-ft-3",
+    "attribution_url": f"/api/risk/scores/{SCORE_ID_EXAMPLE}/attribution/",
+}
+
+
+class RiskScoreSerializer(serializers.ModelSerializer):
+    attribution_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RiskScore
+        fields = [
+            "id", "as_of", "score", "level", "sentiment_level", "sentiment_shift", "event_subtotal",
+            "sentiment_subtotal", "volume_subtotal", "neighbour_subtotal", "article_count", "model_version",
+            "attribution_url",
+        ]  # fmt: skip
+
+    def get_attribution_url(self, score: RiskScore) -> str:
+        return reverse("api-risk-score-attribution", args=[score.pk])
+
+
+class ScoreRangeInputSerializer(serializers.Serializer):
+    # ``from`` is a Python keyword: declared under other names and mapped in ``get_fields``.
+    date_from = serializers.DateField(required=False, help_text="First day (YYYY-MM-DD), included.")
+    date_to = serializers.DateField(required=False, help_text="Last day (YYYY-MM-DD), included.")
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        return {"from": fields.pop("date_from"), "to": fields.pop("date_to")}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+            raise DrfValidationError({"to": ["Must not be before 'from'."]})
+        return attrs
+
+
+class CompanyScoresApi(ListAPIView):
+    """A company's score time series, oldest first."""
+
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = RiskScoreSerializer
+
+    def get_queryset(self):
+        ticker = self.kwargs["ticker"]
+        company = company_get_by_ticker(ticker)
+        if company is None:
+            raise DrfValidationError({"ticker": [f"Unknown ticker {ticker[:16]!r}: not in the company master."]})
+        params = ScoreRangeInputSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.company_risk_scores(
+            company, date_from=params.validated_data.get("from"), date_to=params.validated_data.get("to")
+        )
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_company_scores",
+        summary="A company's risk score time series",
+        description="One score per day (0-100) with its level against the default thresholds and its subtotals, "
+        "oldest first, optionally between `from` and `to` (both included). Each links to its attribution. "
+        "An unknown ticker is a 400 that names it.",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, OpenApiParameter.QUERY, description="First day, included."),
+            OpenApiParameter("to", OpenApiTypes.DATE, OpenApiParameter.QUERY, description="Last day, included."),
+        ],
+        responses={200: RiskScoreSerializer(many=True), **error_responses(400, 401, 403, 429)},
+        examples=[
+            OpenApiExample(
+                "Scores",
+                value={"count": 1, "next": None, "previous": None, "results": [SCORE_EXAMPLE]},
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Unknown ticker",
+                value={
+                    "error": {
+                        "status": 400,
+                        "code": "invalid",
+                        "detail": "Unknown ticker 'ZZZZ': not in the company master.",
+                        "fields": {"ticker": ["Unknown ticker 'ZZZZ': not in the company master."]},
+                    }
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ContributionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["sentiment_level", "sentiment_shift", "event", "volume", "neighbour"])
+    amount = serializers.FloatField(help_text="Points of the score (0-100) this contribution makes.")
+    share = serializers.FloatField(help_text="amount / score (0-1).")
+    article_id = serializers.CharField(allow_null=True)
+    article_title = serializers.CharField(allow_blank=True)
+    sentence_index = serializers.IntegerField(allow_null=True)
+    evidence_text = serializers.CharField(allow_blank=True)
+    event_type = serializers.CharField(allow_null=True)
+    neighbour = serializers.CharField(allow_null=True, help_text="Ticker the risk propagated from (kind neighbour).")
+    detail = serializers.DictField()
+
+
+class AttributionCheckSerializer(serializers.Serializer):
+    contributions_total = serializers.FloatField()
+    score = serializers.FloatField()
+    sums_to_score = serializers.BooleanField()
+
+
+class CounterfactualSerializer(serializers.Serializer):
+    article_id = serializers.CharField()
+    article_title = serializers.CharField(allow_blank=True)
+    score_without = serializers.FloatField(help_text="The score of an exact rerun without this article.")
+    difference = serializers.FloatField(help_text="score - score_without.")
+
+
+class AttributionSerializer(serializers.Serializer):
+    risk_score = serializers.IntegerField()
+    company = CompanyRefSerializer()
+    as_of = serializers.DateField()
+    score = serializers.FloatField()
+    level = serializers.CharField()
+    sentiment_level = serializers.FloatField()
+    sentiment_shift = serializers.FloatField()
+    article_count = serializers.IntegerField()
+    model_version = serializers.CharField(allow_blank=True)
+    job = serializers.CharField(allow_null=True)
+    inference_record_seq = serializers.IntegerField(allow_null=True)
+    contributions = ContributionSerializer(many=True)
+    subtotals = serializers.DictField(child=serializers.FloatField())
+    by_kind = serializers.DictField(child=serializers.FloatField())
+    check = AttributionCheckSerializer()
+    counterfactuals = CounterfactualSerializer(many=True)
+
+
+ATTRIBUTION_EXAMPLE = {
+    "risk_score": SCORE_ID_EXAMPLE,
+    "company": {"ticker": "ACME", "name": "Acme Industrial Corp"},
+    "as_of": "2026-03-04",
+    "score": 68.25,
+    "level": "warning",
+    "sentiment_level": 0.42,
+    "sentiment_shift": 0.27,
+    "article_count": 3,
+    "model_version": "risk-score-1",
+    "job": None,
+    "inference_record_seq": 5531,
+    "contributions": [
+        {
+            "kind": "event",
+            "amount": 52.0,
+            "share": 0.7619,
+            "article_id": ARTICLE_ID_EXAMPLE,
+            "article_title": "Acme Industrial files for Chapter 11",
+            "sentence_index": 0,
+            "evidence_text": "Acme Industrial filed for Chapter 11 protection on Monday.",
+            "event_type": "default_bankruptcy",
+            "neighbour": None,
+            "detail": {"severity": 4, "confidence": 0.95, "age_days": 1.0},
+        },
+        {
+            "kind": "sentiment_level",
+            "amount": 16.25,
+            "share": 0.2381,
+            "article_id": ARTICLE_ID_EXAMPLE,
+            "article_title": "Acme Industrial files for Chapter 11",
+            "sentence_index": 0,
+            "evidence_text": "Acme Industrial filed for Chapter 11 protection on Monday.",
+            "event_type": None,
+            "neighbour": None,
+            "detail": {"sentiment_score": -0.93},
+        },
+    ],
+    "subtotals": {
+        "event_subtotal": 52.0,
+        "sentiment_subtotal": 16.25,
+        "volume_subtotal": 0.0,
+        "neighbour_subtotal": 0.0,
+    },
+    "by_kind": {"event": 52.0, "sentiment_level": 16.25},
+    "check": {"contributions_total": 68.25, "score": 68.25, "sums_to_score": True},
+    "counterfactuals": [
+        {
+            "article_id": ARTICLE_ID_EXAMPLE,
+            "article_title": "Acme Industrial files for Chapter 11",
+            "score_without": 0.0,
+            "difference": 68.25,
+        }
+    ],
+}
+
+
+class ScoreAttributionApi(GenericAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = AttributionSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_score_attribution",
+        summary="Why a score is what it is",
+        description="Every contribution the scoring code produced (kind, amount, share, evidence sentence, event "
+        "type, neighbour), the stored subtotals, a check that the contributions sum to the score, and per article "
+        "the score an exact rerun without it gives. The same data as the JSON export of the attribution page.",
+        responses={200: AttributionSerializer, **error_responses(401, 403, 404, 429)},
+        examples=[OpenApiExample("Attribution", value=ATTRIBUTION_EXAMPLE, response_only=True, status_codes=["200"])],
+    )
+    def get(self, request: Request, score_id: int) -> Response:
+        risk_score = selectors.risk_score_get(score_id)
+        if risk_score is None:
+            raise NotFound("No such risk score.")
+        return Response(AttributionSerializer(selectors.attribution_report(risk_score).as_dict()).data)
+
+
+class EntitySerializer(serializers.Serializer):
+    text = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    sentence_index = serializers.IntegerField(allow_null=True)
+    start = serializers.IntegerField(allow_null=True)
+    end = serializers.IntegerField(allow_null=True)
+    ticker = serializers.CharField(allow_null=True)
+    link_method = serializers.CharField(allow_blank=True)
+    link_score = serializers.FloatField(allow_null=True)
+
+
+class SentenceSerializer(serializers.Serializer):
+    index = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField(allow_blank=True)
+    tickers = serializers.ListField(child=serializers.CharField())
+    sentiment_label = serializers.CharField(allow_blank=True)
+    sentiment_score = serializers.FloatField(allow_null=True)
+    events = serializers.ListField(child=serializers.DictField())
+
+
+class ArticleAnalysisSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    processed = serializers.BooleanField(help_text="False until the processing step stored its analysis.")
+    models = serializers.DictField(child=serializers.CharField())
+    entities = EntitySerializer(many=True, help_text="Mentions, linked to a company where the linker found one.")
+    candidates = serializers.ListField(
+        child=serializers.DictField(), help_text="Organisations not linked to the company master (for review)."
+    )
+    sentences = SentenceSerializer(many=True)
+    companies = ArticleMentionSerializer(many=True, help_text="Per company: mentions and aggregated sentiment.")
+
+
+class ArticleAnalysisApi(GenericAPIView):
+    allowed_roles = RISK_READER_ROLES
+    serializer_class = ArticleAnalysisSerializer
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_articles_analysis",
+        summary="Entities and sentiment of an article",
+        description="The entity mentions (with the company each links to, and how), unlinked candidates, each "
+        "sentence with its sentiment and the risk events found in it, and per company the sentiment of the "
+        "sentences that mention it. Empty lists while the article is not processed.",
+        responses={200: ArticleAnalysisSerializer, **error_responses(401, 403, 404, 429)},
+        examples=[
+            OpenApiExample(
+                "Analysis",
+                value={
+                    "id": ARTICLE_ID_EXAMPLE,
+                    "title": "Acme Components halts production; a key supplier to Globex",
+                    "status": "processed",
+                    "processed": True,
+                    "models": {"ner": "en_core_web_sm-3.8.0+ruler-2", "sentiment": "minilm-ft-3"},
+                    "entities": [
+                        {
+                            "text": "Acme Components",
+                            "label": "ORG",
+                            "sentence_index": 0,
+                            "start": 0,
+                            "end": 15,
+                            "ticker": "ACME",
+                            "link_method": "alias",
+                            "link_score": 1.0,
+                        }
+                    ],
+                    "candidates": [{"text": "Northwind Logistics", "label": "ORG", "sentence_index": 1}],
+                    "sentences": [
+                        {
+                            "index": 0,
+                            "text": "Acme Components, a key supplier to Globex, halted production.",
+                            "tickers": ["ACME", "GLBX"],
+                            "sentiment_label": "negative",
+                            "sentiment_score": -0.91,
+                            "events": [
+                                {
+                                    "event_type": "supply_chain_disruption",
+                                    "severity": 3,
+                                    "sentence_index": 0,
+                                    "trigger_text": "halted production",
+                                    "confidence": 0.9,
+                                    "tickers": ["ACME"],
+                                }
+                            ],
+                        }
+                    ],
+                    "companies": [
+                        {
+                            "ticker": "ACME",
+                            "name": "Acme Industrial Corp",
+                            "mention_count": 2,
+                            "sentiment_score": -0.91,
+                            "sentiment_label": "negative",
+                        }
+                    ],
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    def get(self, request: Request, article_id: Any) -> Response:
+        article = selectors.article_get(article_id)
+        if article is None:
+            raise NotFound("No such article.")
+        analysis = selectors.article_analysis(article)
+        data = {
+            "id": article.pk,
+            "title": article.title,
+            "status": article.status,
+            **{key: analysis[key] for key in ("processed", "models", "entities", "candidates", "sentences")},
+            "companies": list(article.company_mentions.all()),
+        }
+        return Response(ArticleAnalysisSerializer(data).data)

@@ -17,4 +17,8 @@ urlpatterns = [
     path("alerts/<int:alert_id>/acknowledge/", api.AlertAcknowledgeApi.as_view(), name="api-risk-alert-acknowledge"),
     path("alerts/<int:alert_id>/resolve/", api.AlertResolveApi.as_view(), name="api-risk-alert-resolve"),
     path("alerts/<int:alert_id>/assign/", api.AlertAssignApi.as_view(), name="api-risk-alert-assign"),
+    path("alerts/<int:alert_id>/escalate/", api.AlertEscalateApi.as_view(), name="api-risk-alert-escalate"),
+    path("companies/<str:ticker>/scores/", api.CompanyScoresApi.as_view(), name="api-risk-company-scores"),
+    path("scores/<int:score_id>/attribution/", api.ScoreAttributionApi.as_view(), name="api-risk-score-attribution"),
+    path("articles/<uuid:article_id>/analysis/", api.ArticleAnalysisApi.as_view(), name="api-risk-article-analysis"),
 ]

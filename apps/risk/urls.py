@@ -6,6 +6,14 @@ app_name = "risk"
 
 urlpatterns = [
     path("", views.risk_home, name="home"),
+    path("critical-alerts/", views.critical_alerts_view, name="critical-alerts"),
+    path("companies/<str:ticker>/", views.company_risk_view, name="company"),
+    path("scores/<int:score_id>/attribution/", views.score_attribution_view, name="score-attribution"),
+    path(
+        "scores/<int:score_id>/attribution/export/",
+        views.score_attribution_export_view,
+        name="score-attribution-export",
+    ),
     path("feeds/", views.feed_list_view, name="feeds"),
     path("feeds/<int:feed_id>/", views.feed_detail_view, name="feed-detail"),
     path("feeds/<int:feed_id>/upload/", views.feed_upload_view, name="feed-upload"),

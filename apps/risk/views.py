@@ -9,13 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import role_required
 from apps.accounts.roles import Role, user_has_role
+from apps.research.selectors import company_get_by_ticker
 from apps.research.services import company_for_ticker
 from apps.risk import selectors, services
+from apps.risk.exports import EXPORT_FORMATS, attribution_export
 from apps.risk.feeds import feed_upload
 from apps.risk.models import AlertStatus
 from pipelines.parsing.errors import DocumentRejected
@@ -25,9 +26,77 @@ ACTORS = {Role.RISK_OFFICER}
 MAX_UPLOAD_BYTES = 5_000_000
 
 
-@role_required({Role.RISK_OFFICER, Role.ANALYST})
+@role_required(READERS)
 def risk_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "risk/home.html")
+    """The dashboard of one watchlist (``?watchlist=``; default: the user's own, else the first)."""
+    watchlist = selectors.dashboard_watchlist(request.user, request.GET.get("watchlist"))
+    if watchlist is None and request.GET.get("watchlist"):
+        raise Http404("No such watchlist.")
+    context = {
+        "watchlist": watchlist,
+        "watchlists": selectors.watchlist_list().order_by("name", "pk"),
+        "critical_alerts": selectors.critical_alerts_open(),
+    }
+    if watchlist is not None:
+        context |= {
+            "rows": selectors.watchlist_company_rows(watchlist),
+            "alerts": selectors.alerts_open_for_watchlist(watchlist),
+            "chart_data": selectors.watchlist_chart_data(watchlist),
+            "graph_data": selectors.watchlist_graph(watchlist),
+        }
+    return render(request, "risk/home.html", context)
+
+
+@role_required(READERS)
+def critical_alerts_view(request: HttpRequest) -> HttpResponse:
+    """The critical-alert banner alone: polled by htmx so a new critical alert shows without a reload."""
+    return render(request, "risk/_critical_banner.html", {"critical_alerts": selectors.critical_alerts_open()})
+
+
+def _company_or_404(ticker: str):
+    company = company_get_by_ticker(ticker)
+    if company is None:
+        raise Http404(f"No company with ticker {ticker[:16]!r}.")
+    return company
+
+
+@role_required(READERS)
+def company_risk_view(request: HttpRequest, ticker: str) -> HttpResponse:
+    company = _company_or_404(ticker)
+    latest = selectors.company_latest_score(company)
+    context = {
+        "company": company,
+        "latest": latest,
+        "attribution": selectors.attribution_report(latest) if latest else None,
+        "scores": list(selectors.company_risk_scores(company).reverse()[:120]),
+        "chart_data": selectors.company_chart_data(company),
+        "events": selectors.company_risk_events(company),
+        "mentions": selectors.company_recent_articles(company),
+        "alerts": selectors.alert_list(selectors.AlertFilters(ticker=company.ticker, status="unresolved"))[:20],
+    }
+    return render(request, "risk/company_detail.html", context)
+
+
+def _score_or_404(score_id: int):
+    risk_score = selectors.risk_score_get(score_id)
+    if risk_score is None:
+        raise Http404("No such risk score.")
+    return risk_score
+
+
+@role_required(READERS)
+def score_attribution_view(request: HttpRequest, score_id: int) -> HttpResponse:
+    report = selectors.attribution_report(_score_or_404(score_id))
+    alerts = selectors.alert_list().filter(risk_score_id=score_id)
+    return render(request, "risk/attribution.html", {"report": report, "score": report.risk_score, "alerts": alerts})
+
+
+@role_required(READERS)
+def score_attribution_export_view(request: HttpRequest, score_id: int) -> HttpResponse:
+    fmt = request.GET.get("as", "json")
+    if fmt not in EXPORT_FORMATS:
+        raise Http404(f"Export formats: {', '.join(EXPORT_FORMATS)}.")
+    return attribution_export(selectors.attribution_report(_score_or_404(score_id)), fmt, request=request)
 
 
 def _can_act(request: HttpRequest) -> bool:
@@ -98,7 +167,8 @@ def article_detail_view(request: HttpRequest, article_id: str) -> HttpResponse:
     article = selectors.article_get(article_id)
     if article is None:
         raise Http404("No such article.")
-    return render(request, "risk/article_detail.html", {"article": article})
+    context = {"article": article, "analysis": selectors.article_analysis(article)}
+    return render(request, "risk/article_detail.html", context)
 
 
 # --- watchlists ---------------------------------------------------------------------------------------
@@ -200,17 +270,6 @@ def _risk_officers() -> list:
     return [u for u in get_user_model().objects.filter(is_active=True).order_by("username") if user_has_role(u, ACTORS)]
 
 
-def _article_url(contribution: dict) -> str:
-    # The attribution is stored JSON: an id that is not an article's must not break the page.
-    article_id = contribution.get("article_id")
-    if not article_id:
-        return ""
-    try:
-        return reverse("risk:article-detail", args=[article_id])
-    except NoReverseMatch:
-        return ""
-
-
 @role_required(READERS)
 def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = selectors.alert_get(alert_id)
@@ -219,7 +278,7 @@ def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     can_act = _can_act(request)
     context = {
         "alert": alert,
-        "contributions": [{**item, "article_url": _article_url(item)} for item in alert.attribution or []],
+        "contributions": selectors.attribution_lines(alert.attribution or [], score=alert.score),
         "history": selectors.alert_history(alert),
         "can_act": can_act,
         "assignees": _risk_officers() if can_act else [],

@@ -25,7 +25,7 @@ from apps.jobs.artifacts import job_vectors_save
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.reports.models import ReportStatus, ResearchReport
 from apps.research.models import AccessLevel, Company, Document, DocumentStatus
-from apps.risk.models import Alert, Article, Feed, FeedKind, Watchlist
+from apps.risk.models import Alert, Article, Feed, FeedKind, RiskScore, Watchlist
 from tests.conftest import client_for
 
 PERSONAS = ("anonymous", "outsider", "analyst", "risk_officer", "auditor", "admin")
@@ -83,8 +83,12 @@ EXPECTED: dict[str, tuple] = {
     # Reviewers (risk officers, admins) review other people's drafts; the requester may not.
     "reports:report-review":                   ("POST", LOGIN, 403,   403,   302,   403,   302),
     "reports:report-export":                   ("GET",  LOGIN, 403,   200,   200,   403,   200),
-    "risk:home":                               ("GET",  LOGIN, 403,   200,   200,   403,   200),
     # Risk pages: every role reads (auditors too); risk officers and admins act.
+    "risk:home":                               ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:critical-alerts":                    ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:company":                            ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:score-attribution":                  ("GET",  LOGIN, 403,   200,   200,   200,   200),
+    "risk:score-attribution-export":           ("GET",  LOGIN, 403,   200,   200,   200,   200),
     "risk:feeds":                              ("GET",  LOGIN, 403,   200,   200,   200,   200),
     "risk:feed-detail":                        ("GET",  LOGIN, 403,   200,   200,   200,   200),
     # No file in the POST: the actor is sent back to the feed with an error message.
@@ -139,6 +143,10 @@ EXPECTED: dict[str, tuple] = {
     "api-risk-alert-acknowledge":              ("POST", 401,   403,   403,   200,   403,   200),
     "api-risk-alert-resolve":                  ("POST", 401,   403,   403,   200,   403,   200),
     "api-risk-alert-assign":                   ("POST", 401,   403,   403,   200,   403,   200),
+    "api-risk-alert-escalate":                 ("POST", 401,   403,   403,   200,   403,   200),
+    "api-risk-company-scores":                 ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-score-attribution":              ("GET",  401,   403,   200,   200,   200,   200),
+    "api-risk-article-analysis":               ("GET",  401,   403,   200,   200,   200,   200),
 }
 # fmt: on
 
@@ -153,6 +161,7 @@ POST_BODIES: dict[str, Any] = {
     "api-risk-alert-acknowledge": {"note": "Seen."},
     "api-risk-alert-resolve": {"note": "Exposure closed."},
     "api-risk-alert-assign": {"assignee": None},
+    "api-risk-alert-escalate": {"note": "Board risk committee."},
 }
 
 
@@ -168,6 +177,7 @@ class World:
     risk_article: Article
     risk_watchlist: Watchlist
     risk_alert: Alert
+    risk_score: RiskScore
 
 
 # Path parameter name -> its sample value. A URL with a parameter not listed here
@@ -181,6 +191,8 @@ SAMPLE_KWARGS: dict[str, Callable[[World], Any]] = {
     "article_id": lambda world: world.risk_article.pk,
     "watchlist_id": lambda world: world.risk_watchlist.pk,
     "alert_id": lambda world: world.risk_alert.pk,
+    "score_id": lambda world: world.risk_score.pk,
+    "ticker": lambda world: "ACME",
 }
 
 
@@ -281,7 +293,17 @@ def world(analyst) -> World:
     watch_owner = user_create(username="wendy-watch", password="x-long-enough-pw", role=Role.RISK_OFFICER)
     watchlist = Watchlist.objects.create(name="Credit book", owner=watch_owner)
     watchlist.companies.add(company)
-    alert = Alert.objects.create(watchlist=watchlist, company=company, level="warning", dedup_key="ACME:x", score=0.6)
+    risk_score = RiskScore.objects.create(
+        company=company,
+        as_of=timezone.now().date(),
+        score=61.5,
+        level="warning",
+        components=[{"kind": "event", "amount": 61.5, "article_id": str(article.pk), "sentence_index": 0}],
+        counterfactuals={str(article.pk): 0.0},
+    )
+    alert = Alert.objects.create(
+        watchlist=watchlist, company=company, level="warning", dedup_key="ACME:x", score=61.5, risk_score=risk_score
+    )
     return World(
         analyst=analyst,
         analyst_job=job,
@@ -291,6 +313,7 @@ def world(analyst) -> World:
         risk_article=article,
         risk_watchlist=watchlist,
         risk_alert=alert,
+        risk_score=risk_score,
     )
 
 

@@ -97,6 +97,7 @@ SEMANTIC_REFUSALS = {
     "POST /api/reports/": {"ticker", "adapter", "as_of"},
     "POST /api/search/": {"published_to"},
     "POST /api/ask/": {"published_to"},
+    "GET /api/risk/companies/{ticker}/scores/": {"ticker", "to"},
 }
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 EXPECTED_NAV = {
     "analyst": ["dashboard", "research", "risk", "jobs", "embed"],
     "risk_officer": ["dashboard", "risk", "research", "jobs"],
-    "auditor": ["dashboard", "jobs", "audit"],
+    "auditor": ["dashboard", "risk", "jobs", "audit"],
     "admin": ["dashboard", "research", "risk", "jobs", "embed", "audit", "admin", "api-docs"],
 }
 
@@ -42,7 +42,7 @@ PAGES = {
     "jobs:list": {"analyst", "risk_officer", "auditor", "admin"},
     "jobs:embed": {"analyst", "risk_officer", "admin"},
     "research:home": {"analyst", "risk_officer", "admin"},
-    "risk:home": {"analyst", "risk_officer", "admin"},
+    "risk:home": {"analyst", "risk_officer", "auditor", "admin"},
 }
 
 STATIC_ASSETS = ["core/argus.css", "core/argus.js", "core/argus-mark.svg", "vendor/htmx/htmx.min.js"]
