@@ -26,8 +26,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q
-from pipelines.entities import AnalysedText, EntityLinker
-from pipelines.sentiment import SentimentResult, active_model_label, classify_with_scores
 
 from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
@@ -36,12 +34,14 @@ from apps.risk.analysis import article_analysis_store, article_mark_failed, rela
 from apps.risk.models import Alert, Article, ArticleStatus, RiskEvent, Watchlist
 from apps.risk.selectors import alert_current_level
 from apps.risk.services import alert_raise
+from pipelines.entities import AnalysedText, EntityLinker
 from pipelines.risk.alerts import AlertLevel, AlertThresholds, evaluate_alert
 from pipelines.risk.events import EVENT_SEVERITY, EventHit, EventType, Severity, detect_events, events_from_8k_item
 from pipelines.risk.graph import RelationType as GraphRelation
 from pipelines.risk.graph import StatedRelation, extract_relations
 from pipelines.risk.scoring import DEFAULT_CONFIG, RiskInputs, ScoreBreakdown, score_universe, score_without_article
 from pipelines.risk.signals import EntityMention, SentenceSignal
+from pipelines.sentiment import SentimentResult, active_model_label, classify_with_scores
 
 logger = logging.getLogger(__name__)
 
