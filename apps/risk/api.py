@@ -204,8 +204,8 @@ class ArticleDetailSerializer(ArticleSerializer):
 
 class ArticleFilterInputSerializer(serializers.Serializer):
     feed = serializers.IntegerField(required=False)
-    ticker = serializers.CharField(required=False, max_length=16)
-    status = serializers.ChoiceField(choices=ArticleStatus.choices, required=False)
+    ticker = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    status = serializers.ChoiceField(choices=ArticleStatus.choices, required=False, allow_blank=True)
     include_duplicates = serializers.BooleanField(required=False, default=True)
 
 
@@ -266,10 +266,11 @@ class AlertFilterInputSerializer(serializers.Serializer):
     status = serializers.RegexField(
         rf"^({'|'.join([*AlertStatus.values, 'unresolved'])})$",
         required=False,
+        allow_blank=True,
         help_text="open, acknowledged, escalated, resolved, or unresolved (the first three).",
     )
-    level = serializers.ChoiceField(choices=AlertLevel.choices, required=False)
-    ticker = serializers.CharField(required=False, max_length=16)
+    level = serializers.ChoiceField(choices=AlertLevel.choices, required=False, allow_blank=True)
+    ticker = serializers.CharField(required=False, allow_blank=True, max_length=16)
 
 
 class AlertNoteInputSerializer(serializers.Serializer):
@@ -300,7 +301,7 @@ class FeedListCreateApi(GenericAPIView):
         operation_id="risk_feeds_list",
         summary="List feeds",
         description="Every feed with its polling state: last success, last error and the backoff count.",
-        responses={200: FeedSerializer(many=True), **error_responses(401, 403, 429)},
+        responses={200: FeedSerializer(many=True), **error_responses(400, 401, 403, 429)},
         examples=[OpenApiExample("Feeds", value=[FEED_EXAMPLE], response_only=True, status_codes=["200"])],
     )
     def get(self, request: Request) -> Response:
@@ -525,7 +526,7 @@ class WatchlistListApi(ListAPIView):
         operation_id="risk_watchlists_list",
         summary="List watchlists",
         description="Every watchlist with its thresholds (watch < warning < critical), hysteresis and open alerts.",
-        responses={200: WatchlistSerializer(many=True), **error_responses(401, 403, 429)},
+        responses={200: WatchlistSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

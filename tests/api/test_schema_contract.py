@@ -98,6 +98,8 @@ SEMANTIC_REFUSALS = {
     "POST /api/search/": {"published_to"},
     "POST /api/ask/": {"published_to"},
     "GET /api/risk/companies/{ticker}/scores/": {"ticker", "to"},
+    # An RSS feed needs a URL, a file feed a path the server can read: which depends on the kind.
+    "POST /api/risk/feeds/": {"url_or_path"},
 }
 
 
