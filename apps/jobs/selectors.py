@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -60,3 +61,12 @@ def job_embedding_vectors(job: Job) -> Any | None:
         return None
     with default_storage.open(name, "rb") as handle:
         return np.load(handle, allow_pickle=False)
+
+
+def job_wait(job: Job, *, seconds: float) -> Job:
+    """Poll ``job`` until it finished or ``seconds`` passed (callers bound it: a web thread never waits long)."""
+    deadline = time.monotonic() + seconds
+    while not job.is_finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.refresh_from_db()
+    return job

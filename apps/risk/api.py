@@ -23,6 +23,9 @@ from rest_framework.response import Response
 
 from apps.accounts.roles import Role
 from apps.core.api_errors import error_responses
+from apps.core.api_fields import StrictNumberField
+from apps.jobs.api import StrictCharField, StrictSerializer
+from apps.jobs.selectors import job_wait
 from apps.research.selectors import company_get_by_ticker
 from apps.risk import selectors, services
 from apps.risk.feeds import feed_upload
@@ -42,6 +45,8 @@ from apps.risk.models import (
 
 RISK_READER_ROLES: frozenset[Role] = frozenset({Role.ANALYST, Role.RISK_OFFICER, Role.AUDITOR, Role.ADMIN})
 RISK_ACTOR_ROLES = services.RISK_ACTOR_ROLES
+# A web thread waits at most this long for a submitted article's scoring.
+ARTICLE_WAIT_MAX_SECONDS = 10.0
 
 ALERT_ID_EXAMPLE = 42
 ARTICLE_ID_EXAMPLE = "9d7c6b5a-4e3f-4a1b-8c2d-0e9f8a7b6c5d"
@@ -446,9 +451,38 @@ class FeedUploadApi(GenericAPIView):
 # --- articles -----------------------------------------------------------------------------------------
 
 
+class ArticleSubmitInputSerializer(StrictSerializer):
+    title = StrictCharField(max_length=1000)
+    body = StrictCharField(max_length=100_000, allow_blank=True, default="")
+    source = StrictCharField(max_length=200, default="api")
+    url = serializers.RegexField(
+        r"^https?://[^\s]+$", max_length=2000, required=False, allow_blank=True, default="", help_text="http(s) link"
+    )
+    published_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    wait = StrictNumberField(
+        min_value=0,
+        max_value=ARTICLE_WAIT_MAX_SECONDS,
+        default=0,
+        help_text=f"Seconds to wait for the scoring (at most {ARTICLE_WAIT_MAX_SECONDS:g}); 0 answers 202 at once.",
+    )
+
+
+class ArticleSubmitOutputSerializer(serializers.Serializer):
+    article = ArticleSerializer()
+    outcome = serializers.ChoiceField(choices=["created", "near_duplicate", "duplicate"])
+    job_id = serializers.UUIDField(allow_null=True)
+    job_status = serializers.CharField(allow_null=True)
+    status_url = serializers.CharField(allow_null=True)
+    analysis_url = serializers.CharField()
+    scores = serializers.ListField(child=serializers.DictField(), help_text="The mentioned companies' scores that day")
+
+
 class ArticleListApi(ListAPIView):
-    allowed_roles = RISK_READER_ROLES
     serializer_class = ArticleSerializer
+
+    @property
+    def allowed_roles(self) -> frozenset[Role]:
+        return _readers_or_actors(self)
 
     def get_queryset(self):
         params = ArticleFilterInputSerializer(data=self.request.query_params)
@@ -474,6 +508,67 @@ class ArticleListApi(ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["risk"],
+        operation_id="risk_articles_submit",
+        summary="Submit an article and score it now (risk officers, admins)",
+        description=(
+            "The real-time path: the article is stored (exact and near duplicates of a stored story are not "
+            "processed again) and a monitoring job runs entities, sentiment, events and relations on it and "
+            "rescores the day it was published. **202** with the job at once, or after `wait` seconds "
+            "(at most 10) **200** with the scores when it finished. `analysis_url` gives its entities and "
+            "sentiment; `status_url` the job."
+        ),
+        request=ArticleSubmitInputSerializer,
+        responses={
+            200: ArticleSubmitOutputSerializer,
+            202: ArticleSubmitOutputSerializer,
+            **error_responses(400, 401, 403, 429),
+        },
+        examples=[
+            OpenApiExample(
+                "A supplier halts production",
+                value={
+                    "title": "Acme Components halts production",
+                    "body": "Acme Components, a key supplier to Globex, halted production after a fire.",
+                    "source": "Wire One",
+                    "wait": 5,
+                },
+                request_only=True,
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        params = ArticleSubmitInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        article, outcome, job = _call(
+            services.article_submit_and_score,
+            actor=request.user,
+            title=data["title"],
+            body=data["body"],
+            source=data["source"],
+            url=data["url"],
+            published_at=data.get("published_at"),
+        )
+        if job is not None and data["wait"]:
+            job = job_wait(job, seconds=data["wait"])
+        finished = job is None or job.is_finished
+        article.refresh_from_db()
+        body = {
+            "article": article,
+            "outcome": outcome,
+            "job_id": job.pk if job else None,
+            "job_status": job.status if job else None,
+            "status_url": reverse("api-job-detail", args=[job.pk]) if job else None,
+            "analysis_url": reverse("api-risk-article-analysis", args=[article.pk]),
+            "scores": selectors.article_company_scores(article) if finished else [],
+        }
+        return Response(
+            ArticleSubmitOutputSerializer(body).data,
+            status=status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED,
+        )
 
 
 class ArticleDetailApi(GenericAPIView):

@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Avg, Case, Count, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
@@ -737,3 +737,20 @@ def article_analysis(article: Article) -> dict[str, Any]:
         "sentences": shaped,
         "events": events,
     }
+
+
+def article_company_scores(article: Article) -> list[dict[str, Any]]:
+    """The scores, on the article's day, of the companies it mentions: what a submitter wants back."""
+    day = article.published_at.astimezone(UTC).date()
+    company_ids = list(ArticleCompany.objects.filter(article=article).values_list("company_id", flat=True))
+    scores = RiskScore.objects.filter(company_id__in=company_ids, as_of=day).select_related("company")
+    return [
+        {
+            "ticker": row.company.ticker,
+            "as_of": row.as_of.isoformat(),
+            "score": row.score,
+            "level": row.level,
+            "attribution_url": reverse("api-risk-score-attribution", args=[row.pk]),
+        }
+        for row in scores.order_by("-score", "company__ticker")
+    ]

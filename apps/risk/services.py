@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +31,7 @@ from apps.risk.models import (
     AlertActionKind,
     AlertLevel,
     AlertStatus,
+    Article,
     Feed,
     FeedKind,
     RiskScore,
@@ -519,3 +520,27 @@ def risk_monitor_scheduled_job_create(*, today: date) -> Job | None:
     if Job.objects.filter(kind=JobKind.RISK_SCAN, status__in=ACTIVE_STATUSES).exists():
         return None
     return risk_monitor_job_create(date_from=today, date_to=today, poll=True, actor_label="schedule:risk-monitor")
+
+
+def article_submit_and_score(
+    *,
+    actor: Any,
+    title: str,
+    body: str,
+    source: str = "api",
+    url: str = "",
+    published_at: datetime | None = None,
+) -> tuple[Article, str, Job | None]:
+    """The real-time path: store one article and queue the run that processes it and rescores its day.
+
+    A duplicate of a stored story is returned as it is, with no job: one story counts once.
+    """
+    from apps.risk.analysis import article_submit
+
+    _require_actor(actor)
+    article, outcome = article_submit(title=title, body=body, source=source, url=url, published_at=published_at)
+    if outcome != "created":
+        return article, outcome, None
+    day = article.published_at.astimezone(UTC).date()
+    job = risk_monitor_job_create(date_from=day, date_to=day, owner=actor, article_ids=[str(article.pk)])
+    return article, outcome, job

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 from typing import Any
 
@@ -15,6 +14,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api_errors import error_responses
+from apps.jobs.selectors import job_wait
 from apps.research.access import RESEARCH_READER_ROLES
 from apps.research.api.common import (
     CHUNK_ID_EXAMPLE,
@@ -195,10 +195,7 @@ class AskApi(APIView):
 
 def wait_for_job(job: Any, *, seconds: float) -> None:
     """Poll the job until it finished or ``seconds`` (bounded by the serializer) passed."""
-    deadline = time.monotonic() + seconds
-    while not job.is_finished and time.monotonic() < deadline:
-        time.sleep(0.2)
-        job.refresh_from_db()
+    job_wait(job, seconds=seconds)
 
 
 def ask_job_response(request: Request, job: Any) -> Response:

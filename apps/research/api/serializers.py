@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
+from apps.core.api_fields import StrictNumberField
 from apps.jobs.api import JobOutputSerializer, StrictCharField, StrictSerializer
 from apps.research.access import allowed_access_levels, can_delete_document, can_reindex_document
 from apps.research.api.common import MAX_SEARCH_LIMIT, SEARCH_MODES, document_api_url, document_page_url
@@ -190,17 +191,6 @@ class AnswerSentenceSerializer(serializers.Serializer):
 
 # A client that wants one response may wait this long; longer would hold a web thread on a model.
 MAX_ASK_WAIT_SECONDS = 10.0
-
-
-class StrictNumberField(serializers.FloatField):
-    """A JSON number and only a number: DRF's FloatField would take ``true`` or ``"3"``."""
-
-    default_error_messages = {"not_a_number": "Must be a number, not {type_name}."}
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("not_a_number", type_name=type(data).__name__)
-        return super().to_internal_value(data)
 
 
 class AskJobOutputSerializer(serializers.Serializer):
