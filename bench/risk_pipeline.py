@@ -29,10 +29,10 @@ import os
 import re
 import statistics
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -277,7 +277,11 @@ def full_rescore(feed: Any, linker: Any, days: int) -> dict[str, float]:
     processed = process_articles(linker, demo_articles(feed))
     window = ScoringWindow(processed)
     master = {c.ticker for c in feed.companies}
-    span = days_between(feed.end - timedelta(days=days - 1), feed.end)
+    # The 90 days up to a week after the last planted event: a quiet stretch would leave no score >= 20
+    # and so no counterfactual to time.
+    planted = [e.date for e in feed.events] + [date.fromisoformat(feed.supply_event["date"])]
+    last = min(feed.end, max(planted) + timedelta(days=DETECTION_AFTER_DAYS))
+    span = days_between(last - timedelta(days=days - 1), last)
     from pipelines.risk.scoring import score_universe
 
     plain_s = cf_s = 0.0
@@ -294,11 +298,10 @@ def full_rescore(feed: Any, linker: Any, days: int) -> dict[str, float]:
         cf_s += time.perf_counter() - started
         evidence |= set(breakdowns) & master
         scored += len(breakdowns)
-    outside = scored / len(span) - 0  # mean companies scored a day (master or not)
-    print(f"== 2. Full rescore: {len(master)} companies x {len(span)} days ==")
+    print(f"== 2. Full rescore: {len(master)} companies x {len(span)} days ({span[0]} .. {span[-1]}) ==")
     print(f"  demo world: seed {feed.seed}, {len(master)} companies, {len(processed)} first-of-story articles")
     print(f"  companies of the master with evidence on some day: {len(evidence)} of {len(master)}")
-    print(f"  companies scored per day (mean, any linked company): {outside:.1f}")
+    print(f"  companies scored per day (mean, any linked company): {scored / len(span):.1f}")
     print(f"  plain scoring: {plain_s:.2f} s total, {1000 * plain_s / len(span):.1f} ms per day")
     print(
         f"  + leave-one-out counterfactuals (top {COUNTERFACTUAL_MAX_ARTICLES} articles of scores >= "
@@ -590,7 +593,6 @@ class Sizes:
     demo_end: date = date(2024, 12, 31)
     routine_items: int = 720
     eight_k_items: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 QUICK = Sizes(16, 50, 5, date(2023, 1, 1), date(2023, 4, 30), 40, 60)
