@@ -418,6 +418,10 @@ def demo_backtest(feed: Any, linker: Any) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------- 8-K replay
 
 
+def _share(count: int, total: int) -> str:
+    return f"{count} ({count / total:.0%})"
+
+
 _FILER_NOISE = re.compile(r"\s*(\\[A-Z]{2}\\|/[A-Z]{2}/|/$)")
 
 
@@ -537,11 +541,11 @@ def eight_k_replay(path: Path, *, limit: int | None = None) -> dict[str, Any]:
         severity = EVENT_SEVERITY[rule.event_type].name.lower() if rule else "?"
         want = expected[EVENT_SEVERITY[rule.event_type]].name.lower() if rule else "watch"
         table.append([code, rule.event_type.value if rule else "?", severity, want, n,
-                      f"{watch / n:.0%}", f"{right / n:.0%}", f"{exact / n:.0%}"])  # fmt: skip
+                      _share(watch, n), _share(right, n), _share(exact, n)])  # fmt: skip
     totals = [sum(c[i] for c in per_code.values()) for i in range(4)]
     relevant = totals[0] or 1
-    table.append(["all", "", "", "", totals[0], f"{totals[1] / relevant:.0%}", f"{totals[2] / relevant:.0%}",
-                  f"{totals[3] / relevant:.0%}"])  # fmt: skip
+    table.append(["all", "", "", "", totals[0], _share(totals[1], relevant), _share(totals[2], relevant),
+                  _share(totals[3], relevant)])  # fmt: skip
     print_table(
         ["item", "event", "severity", "right level", "items", ">= watch", ">= right", "exactly right"],
         table,

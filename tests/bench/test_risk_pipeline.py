@@ -67,7 +67,7 @@ def test_quick_run_prints_every_section(tmp_path, monkeypatch, capsys):
     assert re.search(r"false alerts >= watch on \d+ quiet companies", printed)
     assert "neighbour contribution from" in printed
     # a Chapter 11 item alone must put its filer on watch that day (scoring.py: about 68, a warning)
-    assert re.search(r"^\s+1\.03\s+default\s+critical\s+critical\s+1\s+100%", printed, re.MULTILINE)
+    assert re.search(r"^\s+1\.03\s+default\s+critical\s+critical\s+1\s+1 \(100%\)", printed, re.MULTILINE)
     assert re.search(r"on routine-only days \(2\.02, 7\.01, 8\.01, 9\.01\): 0 of 1 days", printed)
     # the 9.01 item names no company: two of three
     assert re.search(r"NER: filer linked in the item text \(title excluded\) in 2/3 items", printed)
