@@ -131,7 +131,10 @@ EVENT_PATTERNS: tuple[EventPattern, ...] = (
         _rx(
             r"\b(chapter (7|11)|bankrupt(cy|cies)?|insolven(t|cy)|receivership|"
             r"default(ed|s|ing)? on|in default|(payment|debt|sovereign|technical) default|"
-            r"missed (a |an |its |their )?(coupon|interest|principal|debt) payments?|"
+            # "missed a $73.8 million interest payment": an amount or a schedule word may stand in between
+            r"(missed|misses|miss|missing) (a |an |its |their )?"
+            r"([$\d.,]+ (million |billion )?|scheduled |semi-?annual |quarterly )?"
+            r"(coupon|interest|principal|debt) payments?|"
             r"(entered|went|placed) into (administration|liquidation|receivership)|"
             r"petitions? for (relief|protection))"
         ),

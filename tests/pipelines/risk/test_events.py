@@ -31,6 +31,9 @@ def types_in(text: str) -> set[EventType]:
     [
         ("Acme filed for Chapter 11 bankruptcy protection on Monday.", EventType.DEFAULT),
         ("Acme missed an interest payment on its 2029 notes.", EventType.DEFAULT),
+        ("Acme missed a $73.8 million interest payment on its 6.125% notes.", EventType.DEFAULT),
+        ("Acme missed its scheduled coupon payment.", EventType.DEFAULT),
+        ("Acme misses interest payment on 2028 notes.", EventType.DEFAULT),
         ("The SEC opened an investigation into Acme's revenue recognition.", EventType.FRAUD_INVESTIGATION),
         ("Prosecutors indicted two Acme executives for fraud.", EventType.FRAUD_INVESTIGATION),
         ("Shareholders filed a class action lawsuit against Acme.", EventType.LITIGATION),
