@@ -91,31 +91,17 @@ class ProcessedArticle:
 
 
 def signals_for(article: PipelineArticle, analysed: Any, sentiments: Sequence[Any]) -> list[Any]:
-    """As ``apps.risk.monitoring._signals_for``."""
-    from pipelines.risk.signals import EntityMention, SentenceSignal
+    """As ``apps.risk.monitoring._signals_for``: the shared ``pipelines.risk.signals.sentence_signals``."""
+    from pipelines.risk.signals import sentence_signals
 
-    by_sentence: dict[int, list[Any]] = defaultdict(list)
-    for mention in analysed.mentions:
-        if mention.ticker:
-            by_sentence[mention.sentence_index].append(mention)
-    signals = []
-    for sentence, sentiment in zip(analysed.sentences, sentiments, strict=True):
-        mentions = by_sentence.get(sentence.index, [])
-        signals.append(
-            SentenceSignal(
-                article_id=article.article_id,
-                published_at=article.published_at,
-                sentence_index=sentence.index,
-                text=sentence.text,
-                tickers=tuple(dict.fromkeys(m.ticker for m in mentions)),
-                sentiment_score=max(-1.0, min(1.0, float(sentiment.score))),
-                sentiment_label=sentiment.label,
-                mentions=tuple(
-                    EntityMention(m.ticker, m.start - sentence.start, m.end - sentence.start) for m in mentions
-                ),
-            )
-        )
-    return signals
+    return sentence_signals(
+        article_id=article.article_id,
+        published_at=article.published_at,
+        sentences=analysed.sentences,
+        mentions=analysed.mentions,
+        sentiments=sentiments,
+        filer=article.filer or "",
+    )
 
 
 def _finish(article: PipelineArticle, analysed: Any, sentiments: Sequence[Any], known: set[str]) -> ProcessedArticle:

@@ -40,7 +40,7 @@ from pipelines.risk.events import EVENT_SEVERITY, EventHit, EventType, Severity,
 from pipelines.risk.graph import RelationType as GraphRelation
 from pipelines.risk.graph import StatedRelation, extract_relations
 from pipelines.risk.scoring import DEFAULT_CONFIG, RiskInputs, ScoreBreakdown, score_universe, score_without_article
-from pipelines.risk.signals import EntityMention, SentenceSignal
+from pipelines.risk.signals import EntityMention, SentenceSignal, sentence_signals
 from pipelines.sentiment import SentimentResult, active_model_label, classify_with_scores
 
 logger = logging.getLogger(__name__)
@@ -109,28 +109,14 @@ def _article_text(article: Article) -> str:
 def _signals_for(
     article: Article, analysed: AnalysedText, sentiments: Sequence[SentimentResult]
 ) -> list[SentenceSignal]:
-    by_sentence: dict[int, list[Any]] = defaultdict(list)
-    for mention in analysed.mentions:
-        if mention.ticker:
-            by_sentence[mention.sentence_index].append(mention)
-    signals = []
-    for sentence, sentiment in zip(analysed.sentences, sentiments, strict=True):
-        mentions = by_sentence.get(sentence.index, [])
-        signals.append(
-            SentenceSignal(
-                article_id=str(article.pk),
-                published_at=article.published_at,
-                sentence_index=sentence.index,
-                text=sentence.text,
-                tickers=tuple(dict.fromkeys(m.ticker for m in mentions)),
-                sentiment_score=max(-1.0, min(1.0, float(sentiment.score))),
-                sentiment_label=sentiment.label,
-                mentions=tuple(
-                    EntityMention(m.ticker, m.start - sentence.start, m.end - sentence.start) for m in mentions
-                ),
-            )
-        )
-    return signals
+    return sentence_signals(
+        article_id=str(article.pk),
+        published_at=article.published_at,
+        sentences=analysed.sentences,
+        mentions=analysed.mentions,
+        sentiments=sentiments,
+        filer=str(article.metadata.get("ticker") or "").upper(),
+    )
 
 
 def _filing_events(article: Article, signals: Sequence[SentenceSignal], ticker: str) -> list[EventHit]:

@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +112,63 @@ def event_subjects(signal: SentenceSignal) -> tuple[str, ...]:
         modifier_only[ticker] = modifier_only.get(ticker, True) and is_modifier
     subjects = tuple(t for t in signal.tickers if not modifier_only.get(t, False))
     return subjects or signal.tickers
+
+
+# A sentence that names no company but speaks of "the company" / "its" continues the story of the
+# article's subject: "The company suspended its dividend." is the subject's, not nobody's.
+_SUBJECT_REFERENCE = re.compile(
+    r"\b(?:the (?:company|group|firm|issuer|bank|lender|insurer|retailer|borrower|registrant)|its|it)\b",
+    re.IGNORECASE,
+)
+
+
+def article_subject(mentions: Sequence[Any], *, filer: str = "") -> str:
+    """The company an article is about: its filer when known, else the company named first in it."""
+    if filer:
+        return filer
+    for mention in sorted((m for m in mentions if m.ticker), key=lambda m: (m.sentence_index, m.start)):
+        return mention.ticker
+    return ""
+
+
+def sentence_signals(
+    *,
+    article_id: str,
+    published_at: datetime,
+    sentences: Sequence[Any],
+    mentions: Sequence[Any],
+    sentiments: Sequence[Any],
+    filer: str = "",
+) -> list[SentenceSignal]:
+    """One :class:`SentenceSignal` per sentence of an analysed article.
+
+    ``sentences`` have ``index``, ``text`` and ``start`` (offset in the article), ``mentions`` have
+    ``ticker``, ``sentence_index``, ``start`` and ``end`` (``pipelines.entities`` output),
+    ``sentiments`` have ``label`` and ``score`` (``pipelines.sentiment``), one per sentence. A sentence
+    without a linked company that refers to "the company"/"its" is the article subject's (see
+    :func:`article_subject`), without a mention span: no relation is read from it.
+    """
+    by_sentence: dict[int, list[Any]] = {}
+    for mention in mentions:
+        if mention.ticker:
+            by_sentence.setdefault(mention.sentence_index, []).append(mention)
+    subject = article_subject(mentions, filer=filer)
+    signals = []
+    for sentence, sentiment in zip(sentences, sentiments, strict=True):
+        own = by_sentence.get(sentence.index, [])
+        tickers = tuple(dict.fromkeys(m.ticker for m in own))
+        if not tickers and subject and _SUBJECT_REFERENCE.search(sentence.text):
+            tickers = (subject,)
+        signals.append(
+            SentenceSignal(
+                article_id=article_id,
+                published_at=published_at,
+                sentence_index=sentence.index,
+                text=sentence.text,
+                tickers=tickers,
+                sentiment_score=max(-1.0, min(1.0, float(sentiment.score))),
+                sentiment_label=sentiment.label,
+                mentions=tuple(EntityMention(m.ticker, m.start - sentence.start, m.end - sentence.start) for m in own),
+            )
+        )
+    return signals
