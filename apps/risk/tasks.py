@@ -70,6 +70,7 @@ def risk_monitor_run(self, job_id: str) -> dict[str, Any]:
             processing.processed += batch.processed
             processing.failed += batch.failed
             processing.events += batch.events
+            processing.edges += batch.edges
             processing.companies |= batch.companies
             processing.days |= batch.days
             done = min(len(pending), start + PROCESS_BATCH)
