@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -184,3 +185,20 @@ def test_a_backfill_run_twice_changes_nothing(crisis, watchlist, eager_tasks, dj
     assert sorted(RiskScore.objects.values_list("company__ticker", "as_of", "score")) == scores
     assert (Alert.objects.count(), AlertAction.objects.count()) == (alerts, actions)
     assert Job.objects.filter(kind="risk_scan").count() == 2
+
+
+def test_the_backfill_command_splits_a_long_range_into_bounded_jobs(companies):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    call_command("risk_backfill", "--from", "2020-01-01", "--to", "2024-12-31", stdout=out)
+
+    windows = sorted((j.params["date_from"], j.params["date_to"]) for j in Job.objects.filter(kind="risk_scan"))
+    assert windows[0][0] == "2020-01-01" and windows[-1][1] == "2024-12-31" and len(windows) == 3
+    for (_, end), (start, _) in itertools.pairwise(windows):
+        assert date.fromisoformat(start) == date.fromisoformat(end) + timedelta(days=1)  # no gap, no overlap
+    with pytest.raises(CommandError):
+        call_command("risk_backfill", "--from", "2024-02-01", "--to", "2024-01-01")
