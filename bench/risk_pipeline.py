@@ -38,13 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO_ROOT, pin_threads, print_table, print_thread_settings
+from pipelines.risk.scoring import COUNTERFACTUAL_MAX_ARTICLES, COUNTERFACTUAL_MIN_SCORE
 
 BATCH_SIZE = 32
-# apps.risk.monitoring: WINDOW_DAYS, COUNTERFACTUAL_MIN_SCORE, COUNTERFACTUAL_MAX_ARTICLES (that module
-# imports Django, so the values are repeated here; tests/bench checks they still agree).
+# apps.risk.monitoring.WINDOW_DAYS (that module imports Django, so the value is repeated here;
+# tests/bench checks they still agree).
 WINDOW_DAYS = 98.0
-COUNTERFACTUAL_MIN_SCORE = 20.0
-COUNTERFACTUAL_MAX_ARTICLES = 8
 # 8-K items that report nothing adverse by themselves: results, Reg FD, other events, exhibits.
 ROUTINE_ONLY_ITEMS = frozenset({"2.02", "7.01", "8.01", "9.01"})
 DETECTION_AFTER_DAYS = 7
@@ -171,22 +170,9 @@ class ScoringWindow:
 
 def counterfactuals_for(breakdown: Any) -> dict[str, float]:
     """``apps.risk.monitoring.counterfactuals_for``: exact leave-one-out for the top articles."""
-    from pipelines.risk.scoring import score_without_article
+    from pipelines.risk.scoring import top_article_counterfactuals
 
-    if breakdown.score < COUNTERFACTUAL_MIN_SCORE:
-        return {}
-    weight: dict[str, float] = defaultdict(float)
-    for contribution in breakdown.contributions:
-        if contribution.article_id:
-            weight[contribution.article_id] += contribution.amount
-    top = sorted(weight, key=lambda a: (-weight[a], a))[:COUNTERFACTUAL_MAX_ARTICLES]
-    return {
-        article_id: score_without_article(breakdown.inputs, breakdown.ticker, breakdown.as_of, article_id)
-        for article_id in top
-    }
-
-
-# ------------------------------------------------------------------------------------------ demo world
+    return top_article_counterfactuals(breakdown)
 
 
 def demo_linker(companies: Sequence[Any]) -> Any:

@@ -39,7 +39,13 @@ from pipelines.risk.alerts import AlertLevel, AlertThresholds, evaluate_alert
 from pipelines.risk.events import EVENT_SEVERITY, EventHit, EventType, Severity, detect_events, events_from_8k_item
 from pipelines.risk.graph import RelationType as GraphRelation
 from pipelines.risk.graph import StatedRelation, extract_relations
-from pipelines.risk.scoring import DEFAULT_CONFIG, RiskInputs, ScoreBreakdown, score_universe, score_without_article
+from pipelines.risk.scoring import (
+    DEFAULT_CONFIG,
+    RiskInputs,
+    ScoreBreakdown,
+    score_universe,
+    top_article_counterfactuals,
+)
 from pipelines.risk.signals import EntityMention, SentenceSignal, sentence_signals
 from pipelines.sentiment import SentimentResult, active_model_label, classify_with_scores
 
@@ -49,10 +55,6 @@ SCORING_MODEL = "argus-risk-score"
 SCORING_VERSION = "1"
 # Sentences older than this before as_of cannot move a score (recent + baseline windows of the config).
 WINDOW_DAYS = DEFAULT_CONFIG.recent_days + DEFAULT_CONFIG.baseline_days + 1
-# Leave-one-out reruns cost one scoring pass each: done for scores a watchlist could act on, for
-# the articles that contribute most.
-COUNTERFACTUAL_MIN_SCORE = 20.0
-COUNTERFACTUAL_MAX_ARTICLES = 8
 
 SEVERITY_NAMES = {Severity.LOW: "low", Severity.MEDIUM: "medium", Severity.HIGH: "high", Severity.CRITICAL: "critical"}
 GRAPH_TO_MODEL_RELATION = {
@@ -421,19 +423,7 @@ def _contribution_dict(contribution: Any) -> dict[str, Any]:
 
 def counterfactuals_for(breakdown: ScoreBreakdown) -> dict[str, float]:
     """Exact leave-one-out scores for the articles that move ``breakdown`` most."""
-    if breakdown.score < COUNTERFACTUAL_MIN_SCORE:
-        return {}
-    weight: dict[str, float] = defaultdict(float)
-    for contribution in breakdown.contributions:
-        if contribution.article_id:
-            weight[contribution.article_id] += contribution.amount
-    top = sorted(weight, key=lambda a: (-weight[a], a))[:COUNTERFACTUAL_MAX_ARTICLES]
-    return {
-        article_id: round(
-            score_without_article(breakdown.inputs, breakdown.ticker, breakdown.as_of, article_id, breakdown.config), 6
-        )
-        for article_id in top
-    }
+    return {article: round(score, 6) for article, score in top_article_counterfactuals(breakdown).items()}
 
 
 def _default_level(score: float) -> str:

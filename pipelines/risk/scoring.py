@@ -523,6 +523,34 @@ def score_without_article(
     return score_company(inputs.without_article(article_id), ticker, as_of, config).score
 
 
+# Leave-one-out reruns cost one scoring pass each: done for scores a watchlist could act on, for the
+# articles that move them most.
+COUNTERFACTUAL_MIN_SCORE = 20.0
+COUNTERFACTUAL_MAX_ARTICLES = 8
+
+
+def top_article_counterfactuals(
+    breakdown: ScoreBreakdown,
+    *,
+    min_score: float = COUNTERFACTUAL_MIN_SCORE,
+    max_articles: int = COUNTERFACTUAL_MAX_ARTICLES,
+) -> dict[str, float]:
+    """``{article_id: score without it}`` for the articles contributing most to a score of at least ``min_score``."""
+    if breakdown.score < min_score:
+        return {}
+    weight: dict[str, float] = defaultdict(float)
+    for contribution in breakdown.contributions:
+        if contribution.article_id:
+            weight[contribution.article_id] += contribution.amount
+    top = sorted(weight, key=lambda a: (-weight[a], a))[:max_articles]
+    return {
+        article_id: score_without_article(
+            breakdown.inputs, breakdown.ticker, breakdown.as_of, article_id, breakdown.config
+        )
+        for article_id in top
+    }
+
+
 def article_influence(breakdown: ScoreBreakdown) -> Mapping[str, float]:
     """Per article that contributes, ``score - score without it`` (exact leave-one-out reruns)."""
     return {article: breakdown.score - breakdown.without_article(article) for article in breakdown.article_ids}

@@ -24,8 +24,7 @@ def test_bench_constants_match_the_app():
     from apps.risk import monitoring
 
     assert risk_pipeline.WINDOW_DAYS == monitoring.WINDOW_DAYS
-    assert risk_pipeline.COUNTERFACTUAL_MIN_SCORE == monitoring.COUNTERFACTUAL_MIN_SCORE
-    assert risk_pipeline.COUNTERFACTUAL_MAX_ARTICLES == monitoring.COUNTERFACTUAL_MAX_ARTICLES
+    # Counterfactuals: both call pipelines.risk.scoring.top_article_counterfactuals with its defaults.
 
 
 def test_batched_and_single_article_processing_give_the_same_signals():
