@@ -207,6 +207,17 @@ EVENT_PATTERNS: tuple[EventPattern, ...] = (
             r"triggering events?|margin calls?|bank run)\b"
         ),
     ),
+    # Drawing the whole (or most of a) revolving facility is how a borrower hoards cash it fears it will need:
+    # a classic early sign of stress, weaker than a covenant breach.
+    EventPattern(
+        EventType.LIQUIDITY_STRESS,
+        _rx(
+            r"\b(drew|draws|drawn|drawing|tapped|taps|tapping)( down)? (on )?(the |its |their )?"
+            r"(full|entire|remaining|whole|all of (its|the)|\$?[\d.,]+ ?(million|billion|bn|m)( of)? (its|the))? ?"
+            r"(revolving (credit )?facilit(y|ies)|revolver|credit lines?|backstop facilit(y|ies))\b"
+        ),
+        confidence=0.6,
+    ),
     # earnings miss / guidance cut
     EventPattern(
         EventType.EARNINGS_MISS,

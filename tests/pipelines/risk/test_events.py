@@ -189,3 +189,29 @@ def test_real_8k_items_risk_relevant_map_to_events_and_routine_do_not() -> None:
     assert len(mapped) / len(relevant) >= 0.9
     assert routine_mapped == []
     assert sum(confident.values()) / len(sentences) < 0.02
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dow drew $3.65bn of its revolving credit facility on Tuesday.",
+        "The company drew down its entire revolving credit facility.",
+        "Acme tapped its revolver as cash dwindled.",
+    ],
+)
+def test_drawing_a_revolver_is_liquidity_stress(text):
+    hits = detect_events_in_text(text)
+    assert [h.event_type for h in hits] == [EventType.LIQUIDITY_STRESS]
+    assert hits[0].confidence < 0.9  # an early sign, weaker than a covenant breach
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The company has an undrawn revolving credit facility of $2 billion.",
+        "Acme did not draw on its revolving credit facility.",
+        "Acme amended its revolving credit facility to extend the maturity.",
+    ],
+)
+def test_having_or_amending_a_revolver_is_not(text):
+    assert detect_events_in_text(text) == []
