@@ -171,6 +171,9 @@ class FeedCreateInputSerializer(serializers.Serializer):
 
 
 class ArticleSerializer(serializers.ModelSerializer):
+    # What the source gave, as it gave it: a feed's link is not always a well-formed URI.
+    url = serializers.CharField(read_only=True, help_text="The article's link at its source.")
+
     class Meta:
         model = Article
         fields = [
@@ -456,7 +459,12 @@ class ArticleSubmitInputSerializer(StrictSerializer):
     body = StrictCharField(max_length=100_000, allow_blank=True, default="")
     source = StrictCharField(max_length=200, default="api")
     url = serializers.RegexField(
-        r"^https?://[^\s]+$", max_length=2000, required=False, allow_blank=True, default="", help_text="http(s) link"
+        r"^(https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+)?$",
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="http(s) link",
     )
     published_at = serializers.DateTimeField(required=False, help_text="Default: now.")
     wait = StrictNumberField(
