@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Min, Q
 
 from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
@@ -40,6 +40,7 @@ from pipelines.risk.events import EVENT_SEVERITY, EventHit, EventType, Severity,
 from pipelines.risk.graph import RelationType as GraphRelation
 from pipelines.risk.graph import StatedRelation, extract_relations
 from pipelines.risk.scoring import (
+    COUNTERFACTUAL_MIN_SCORE,
     DEFAULT_CONFIG,
     RiskInputs,
     ScoreBreakdown,
@@ -421,9 +422,18 @@ def _contribution_dict(contribution: Any) -> dict[str, Any]:
     }
 
 
-def counterfactuals_for(breakdown: ScoreBreakdown) -> dict[str, float]:
+def counterfactuals_for(breakdown: ScoreBreakdown, *, min_score: float = COUNTERFACTUAL_MIN_SCORE) -> dict[str, float]:
     """Exact leave-one-out scores for the articles that move ``breakdown`` most."""
-    return {article: round(score, 6) for article, score in top_article_counterfactuals(breakdown).items()}
+    return {
+        article: round(score, 6)
+        for article, score in top_article_counterfactuals(breakdown, min_score=min_score).items()
+    }
+
+
+def counterfactual_min_score() -> float:
+    """Scores that can raise an alert get their counterfactuals: the lowest watch threshold in use, if lower."""
+    lowest_watch = Watchlist.objects.aggregate(lowest=Min("watch_threshold"))["lowest"]
+    return min(COUNTERFACTUAL_MIN_SCORE, lowest_watch) if lowest_watch is not None else COUNTERFACTUAL_MIN_SCORE
 
 
 def _default_level(score: float) -> str:
@@ -457,7 +467,8 @@ def risk_scores_compute(
         task_id=task_id,
     ) as call:
         breakdowns = score_universe(inputs, as_of)
-        counterfactuals = {ticker: counterfactuals_for(b) for ticker, b in breakdowns.items()}
+        min_score = counterfactual_min_score()
+        counterfactuals = {ticker: counterfactuals_for(b, min_score=min_score) for ticker, b in breakdowns.items()}
         call.output = {t: b.score for t, b in sorted(breakdowns.items())}
         call.details = {"companies": len(breakdowns), "signals": len(inputs.signals), "events": len(inputs.events)}
     seq = call.record.seq if call.record is not None else None

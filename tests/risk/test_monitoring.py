@@ -202,3 +202,30 @@ def test_the_backfill_command_splits_a_long_range_into_bounded_jobs(companies):
         assert date.fromisoformat(start) == date.fromisoformat(end) + timedelta(days=1)  # no gap, no overlap
     with pytest.raises(CommandError):
         call_command("risk_backfill", "--from", "2024-02-01", "--to", "2024-01-01")
+
+
+def test_a_score_that_can_raise_an_alert_has_its_counterfactuals(companies, risk_officer):
+    from apps.risk.services import watchlist_create
+
+    weak = submit(
+        "Initech shares slip after a weak quarter",
+        "Initech Inc shares fell 4% after the company reported weak sales and a loss in its services unit.",
+    )
+    articles_process(article_ids=[weak.pk], actor=actor())
+    risk_scores_compute(as_of=DAY.date(), actor=actor())
+    initech = RiskScore.objects.get(company__ticker="INIT", as_of=DAY.date())
+    assert 0 < initech.score < 20 and initech.counterfactuals == {}  # below every threshold: not explained
+
+    watchlist_create(
+        actor=risk_officer,
+        name="Sensitive book",
+        companies=[companies["INIT"]],
+        watch_threshold=initech.score / 2,
+        warning_threshold=50.0,
+        critical_threshold=80.0,
+        hysteresis=1.0,
+    )
+    risk_scores_compute(as_of=DAY.date(), actor=actor())
+    initech.refresh_from_db()
+    assert initech.counterfactuals == {str(weak.pk): 0.0}  # its only article: without it, nothing
+    assert Alert.objects.get(company__ticker="INIT").risk_score_id == initech.pk
