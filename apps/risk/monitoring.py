@@ -31,7 +31,7 @@ from apps.audit.models import InferenceKind
 from apps.audit.services import Actor, audited
 from apps.research.selectors import company_ids_by_ticker, company_records
 from apps.risk.analysis import article_analysis_store, article_mark_failed, relation_edge_record, risk_score_store
-from apps.risk.models import Alert, Article, ArticleStatus, RiskEvent, Watchlist
+from apps.risk.models import Alert, Article, ArticleStatus, RiskEvent, RiskScore, Watchlist
 from apps.risk.selectors import alert_current_level
 from apps.risk.services import alert_raise
 from pipelines.entities import AnalysedText, EntityLinker
@@ -295,9 +295,10 @@ def _store_article(
                 "trigger_text": h.trigger_text,
                 "confidence": h.confidence,
                 "tickers": list(h.tickers),
-                "source": "text" if h in hits else "8-K",
+                "source": source,
             }
-            for h in [*hits, *filing_hits]
+            for source, found in (("text", hits), ("8-K", filing_hits))
+            for h in found
         ],
         "relations": [
             {
@@ -475,11 +476,12 @@ def risk_scores_compute(
     summary.inference_record_seq = seq
     watched = set(Watchlist.objects.values_list("companies__ticker", flat=True)) - {None}
     companies = company_ids_by_ticker(set(breakdowns) | watched)
+    rows: dict[str, RiskScore] = {}
     for ticker, company_id in sorted(companies.items()):
         breakdown = breakdowns.get(ticker)
         score = breakdown.score if breakdown else 0.0
         components = breakdown.components if breakdown else {}
-        risk_score_store(
+        rows[ticker], _ = risk_score_store(
             company_id=company_id,
             as_of=as_of,
             score=score,
@@ -500,15 +502,18 @@ def risk_scores_compute(
         summary.scores[ticker] = score
         summary.scored += 1
     if evaluate_watchlists:
-        raised, escalated = watchlists_evaluate(as_of=as_of, breakdowns=breakdowns)
+        raised, escalated = watchlists_evaluate(breakdowns=breakdowns, score_rows=rows, as_of=as_of)
         summary.alerts_raised, summary.alerts_escalated = raised, escalated
     return summary
 
 
-def watchlists_evaluate(*, as_of: date, breakdowns: dict[str, ScoreBreakdown]) -> tuple[int, int]:
-    """Raise or escalate alerts where a watched company's score crossed its watchlist's thresholds."""
-    from apps.risk.models import RiskScore  # the row the alert points at
+def watchlists_evaluate(
+    *, breakdowns: dict[str, ScoreBreakdown], score_rows: dict[str, RiskScore], as_of: date
+) -> tuple[int, int]:
+    """Raise or escalate alerts where a watched company's score crossed its watchlist's thresholds.
 
+    ``score_rows`` are the day's stored scores by ticker: an alert points at its row and snapshots its components.
+    """
     raised = escalated = 0
     for watchlist in Watchlist.objects.prefetch_related("companies"):
         thresholds = AlertThresholds(
@@ -526,14 +531,14 @@ def watchlists_evaluate(*, as_of: date, breakdowns: dict[str, ScoreBreakdown]) -
             decision = evaluate_alert(breakdown, previous, thresholds, sent_keys=sent)
             if decision.dedup_key is None:
                 continue
-            row = RiskScore.objects.filter(company=company, as_of=as_of).first()
+            row = score_rows[company.ticker]
             _, outcome = alert_raise(
                 watchlist=watchlist,
                 company=company,
                 level=decision.level.name.lower(),
                 score=breakdown.score,
                 dedup_key=decision.dedup_key,
-                attribution=[_contribution_dict(c) for c in breakdown.contributions],
+                attribution=row.components,
                 risk_score=row,
                 note=f"{as_of.isoformat()}: {decision.story}",
             )

@@ -64,7 +64,7 @@ def contract_tokens(db, monkeypatch, no_connection_closing) -> dict[str, str]:
 
     monkeypatch.setattr("apps.research.selectors.models_call", worker_does_not_answer)
     # Ask is a job (202): no worker runs it here, so a client's `wait` would only sleep.
-    monkeypatch.setattr("apps.research.api.search.wait_for_job", lambda job, seconds: None)
+    monkeypatch.setattr("apps.research.api.search.job_wait", lambda job, seconds: job)
     monkeypatch.setattr("apps.risk.api.job_wait", lambda job, seconds: job)
     # Throttling is tested on its own (test_throttling.py); here it would only turn cases into 429s.
     monkeypatch.setattr(SimpleRateThrottle, "allow_request", lambda self, request, view: True)

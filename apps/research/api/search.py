@@ -189,13 +189,8 @@ class AskApi(APIView):
         payload.is_valid(raise_exception=True)
         query = search_query(payload.validated_data, payload.validated_data["question"])
         job = answer_job_create(user=request.user, query=query)
-        wait_for_job(job, seconds=payload.validated_data["wait"])
+        job_wait(job, seconds=payload.validated_data["wait"])
         return ask_job_response(request, job)
-
-
-def wait_for_job(job: Any, *, seconds: float) -> None:
-    """Poll the job until it finished or ``seconds`` (bounded by the serializer) passed."""
-    job_wait(job, seconds=seconds)
 
 
 def ask_job_response(request: Request, job: Any) -> Response:
