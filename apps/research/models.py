@@ -26,11 +26,30 @@ class Company(models.Model):
 
 
 class DocumentType(models.TextChoices):
+    """What a document is. ``filing`` is a filing of unstated form, kept for documents uploaded before the forms."""
+
+    FORM_10K = "10-K", "10-K annual report"
+    FORM_10Q = "10-Q", "10-Q quarterly report"
+    FORM_8K = "8-K", "8-K current report"
+    FORM_20F = "20-F", "20-F annual report (foreign issuer)"
+    FILING = "filing", "Filing (other form)"
+    TRANSCRIPT = "transcript", "Earnings-call transcript"
+    RELEASE = "release", "Company press release"
     REPORT = "report", "Research report"
-    FILING = "filing", "Filing"
-    TRANSCRIPT = "transcript", "Transcript"
+    NOTE = "note", "Research note"
+    CREDIT_MEMO = "credit_memo", "Credit memo"
     NEWS = "news", "News"
     OTHER = "other", "Other"
+
+
+class FiscalPeriod(models.TextChoices):
+    FY = "FY", "Full year"
+    Q1 = "Q1", "First quarter"
+    Q2 = "Q2", "Second quarter"
+    Q3 = "Q3", "Third quarter"
+    Q4 = "Q4", "Fourth quarter"
+    H1 = "H1", "First half"
+    H2 = "H2", "Second half"
 
 
 class AccessLevel(models.TextChoices):
@@ -56,7 +75,11 @@ class Document(models.Model):
     doc_type = models.CharField(max_length=20, choices=DocumentType.choices, default=DocumentType.OTHER)
     title = models.CharField(max_length=500)
     source = models.CharField(max_length=255, blank=True)
+    # The filing or publication date: what as-of retrieval compares with.
     published_on = models.DateField(null=True, blank=True, db_index=True)
+    fiscal_year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    fiscal_period = models.CharField(max_length=2, choices=FiscalPeriod.choices, blank=True)
+    period_end = models.DateField(null=True, blank=True)
     access_level = models.CharField(
         max_length=20, choices=AccessLevel.choices, default=AccessLevel.INTERNAL, db_index=True
     )
@@ -104,6 +127,10 @@ class DocumentChunk(models.Model):
     char_end = models.PositiveIntegerField()
     token_count = models.PositiveIntegerField(default=0)
     text = models.TextField()
+    # "text" or "table"; a table chunk keeps its cells (title, header rows, rows with labels,
+    # column periods) so a citation can name the row and column and the UI can highlight the cell.
+    kind = models.CharField(max_length=10, default="text")
+    table = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["document", "ordinal"]
