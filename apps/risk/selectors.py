@@ -348,6 +348,15 @@ def watchlist_chart_data(watchlist: Watchlist, *, days: int = DASHBOARD_DAYS) ->
     }
 
 
+def company_alert_thresholds(company: Any) -> dict[str, float]:
+    """The levels that alert first for this company: those of its watchlist with the lowest watch line.
+
+    A company on no watchlist is drawn against the default levels, which a new watchlist starts with.
+    """
+    watchlists = sorted(Watchlist.objects.filter(companies=company), key=lambda w: (w.watch_threshold, w.name))
+    return (watchlists[0] if watchlists else Watchlist()).thresholds()
+
+
 def company_chart_data(company: Any, *, days: int = DASHBOARD_DAYS) -> dict[str, Any]:
     """One company's score and mean sentiment per day (the company risk page's chart)."""
     points, anchor = _score_points([company.pk], days=days)
@@ -358,6 +367,7 @@ def company_chart_data(company: Any, *, days: int = DASHBOARD_DAYS) -> dict[str,
     return {
         "from": start.isoformat(),
         "to": anchor.isoformat(),
+        "thresholds": company_alert_thresholds(company),
         "labels": [d.isoformat() for d in days_all],
         "score": [scores.get(d) for d in days_all],
         "sentiment": [None if sentiment.get(d) is None else round(sentiment[d], 4) for d in days_all],

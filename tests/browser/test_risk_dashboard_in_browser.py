@@ -55,6 +55,9 @@ def test_auditor_reads_the_dashboard_sees_critical_alerts_and_follows_the_graph(
         assert banner.is_visible() and "GLBX" in banner.inner_text()
         assert page.locator("[data-testid=company-row]").count() == 3
         page.wait_for_function(RENDERED, timeout=15_000)
+        # The watch, warning and critical lines are drawn on the score chart, not on sentiment.
+        assert page.locator("#score-chart").get_attribute("data-threshold-lines") == "3"
+        assert page.locator("#sentiment-chart").get_attribute("data-threshold-lines") == "0"
         graph = page.locator("#risk-graph")
         assert (graph.get_attribute("data-node-count"), graph.get_attribute("data-edge-count")) == ("4", "2")
         screenshot(page, "risk-dashboard")
@@ -78,6 +81,7 @@ def test_auditor_reads_the_dashboard_sees_critical_alerts_and_follows_the_graph(
         page.mouse.click(point["x"], point["y"])
         page.wait_for_url(lambda url: urlsplit(url).path == reverse("risk:company", args=["ACME"]))
         page.wait_for_function("() => document.getElementById('company-chart')?.dataset.rendered === 'true'")
+        assert page.locator("#company-chart").get_attribute("data-threshold-lines") == "3"
         assert page.locator("[data-testid=latest-score]").inner_text() == "68.9"
 
         page.goto(reverse("risk:score-attribution", args=[world.acme_score.pk]))

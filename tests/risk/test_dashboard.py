@@ -159,6 +159,26 @@ def test_company_page_shows_history_attribution_events_and_articles(world, analy
     assert "Acme Industrial files for Chapter 11" in articles and "negative" in articles
     chart = json.loads(parse(response.content).find(id="company-chart-data").text)
     assert chart["score"][-1] == ACME_SCORE and len(chart["labels"]) == len(chart["sentiment"])
+    assert chart["thresholds"] == world.critical_alert.watchlist.thresholds()
+
+
+def test_company_chart_draws_the_levels_of_the_watchlist_that_alerts_first(world, risk_officer):
+    from apps.research.models import Company
+    from apps.risk.models import Watchlist
+    from apps.risk.services import watchlist_create
+
+    acme = Company.objects.get(ticker="ACME")
+    strict = watchlist_create(
+        actor=risk_officer,
+        name="Tight book",
+        companies=[acme],
+        watch_threshold=25,
+        warning_threshold=50,
+        critical_threshold=70,
+    )
+    assert selectors.company_alert_thresholds(acme) == strict.thresholds()
+    Watchlist.objects.filter(pk=strict.pk).delete()
+    assert selectors.company_alert_thresholds(acme) == world.critical_alert.watchlist.thresholds()
 
 
 def test_company_page_of_an_unknown_ticker_is_404(analyst, db):

@@ -24,13 +24,39 @@
     }
   }
 
-  function lineChart(canvas, data, yOptions) {
+  // The watchlist's alert levels as flat dashed lines, so a reader sees which line a score crossed.
+  function thresholdLines(labels, thresholds, yAxisID) {
+    if (!thresholds) {
+      return [];
+    }
+    return ["watch", "warning", "critical"].filter(function (level) {
+      return typeof thresholds[level] === "number";
+    }).map(function (level) {
+      var line = {
+        label: level + " " + thresholds[level],
+        data: labels.map(function () { return thresholds[level]; }),
+        borderColor: LEVEL_COLOURS[level],
+        backgroundColor: LEVEL_COLOURS[level],
+        borderDash: [6, 4],
+        borderWidth: 1,
+        pointRadius: 0,
+        pointHitRadius: 0,
+        fill: false
+      };
+      if (yAxisID) {
+        line.yAxisID = yAxisID;
+      }
+      return line;
+    });
+  }
+
+  function lineChart(canvas, data, yOptions, thresholds) {
     if (!canvas || typeof window.Chart === "undefined") {
       return null;
     }
     var datasets = data.datasets.map(function (dataset) {
       return { label: dataset.label, data: dataset.data, spanGaps: true, pointRadius: 2, borderWidth: 2, tension: 0.1 };
-    });
+    }).concat(thresholdLines(data.labels, thresholds));
     var chart = new window.Chart(canvas, {
       type: "line",
       data: { labels: data.labels, datasets: datasets },
@@ -43,6 +69,7 @@
       }
     });
     canvas.setAttribute("data-rendered", "true");
+    canvas.setAttribute("data-threshold-lines", String(thresholdLines(data.labels, thresholds).length));
     return chart;
   }
 
@@ -51,7 +78,7 @@
     if (!data) {
       return;
     }
-    lineChart(document.getElementById("score-chart"), data.scores, { min: 0, max: 100, title: { display: true, text: "Risk score" } });
+    lineChart(document.getElementById("score-chart"), data.scores, { min: 0, max: 100, title: { display: true, text: "Risk score" } }, data.thresholds);
     lineChart(document.getElementById("sentiment-chart"), data.sentiment, { min: -1, max: 1, title: { display: true, text: "Mean sentiment" } });
   }
 
@@ -68,7 +95,7 @@
         datasets: [
           { label: "Risk score", data: data.score, yAxisID: "y", spanGaps: true, borderWidth: 2, pointRadius: 2 },
           { label: "Mean sentiment", data: data.sentiment, yAxisID: "y1", spanGaps: true, borderWidth: 1, pointRadius: 2, borderDash: [4, 3] }
-        ]
+        ].concat(thresholdLines(data.labels, data.thresholds, "y"))
       },
       options: {
         animation: false,
@@ -82,6 +109,7 @@
       }
     });
     canvas.setAttribute("data-rendered", "true");
+    canvas.setAttribute("data-threshold-lines", String(thresholdLines(data.labels, data.thresholds).length));
   }
 
   function neighbourhoodGraph() {
