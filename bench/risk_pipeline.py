@@ -436,9 +436,9 @@ def eight_k_replay(path: Path, *, limit: int | None = None) -> dict[str, Any]:
         Severity.CRITICAL: AlertLevel.CRITICAL,
         Severity.HIGH: AlertLevel.WARNING,
         Severity.MEDIUM: AlertLevel.WATCH,
-        Severity.LOW: AlertLevel.WATCH,
+        Severity.LOW: AlertLevel.NONE,
     }
-    from pipelines.risk.events import EVENT_SEVERITY
+    from pipelines.risk.events import events_from_8k_item
 
     rows = sec_8k_rows(path)[:limit]
     started = time.perf_counter()
@@ -491,33 +491,39 @@ def eight_k_replay(path: Path, *, limit: int | None = None) -> dict[str, Any]:
         f"  linker over {len(linker.companies)} companies built in {built:.1f} s; pipeline {pipeline_s:.1f} s "
         f"({len(rows) / pipeline_s:.1f} items/s); scoring {scoring_s:.1f} s"
     )
-    print("  right level = at least the level of the mapped event's severity: critical -> critical, high -> warning,")
-    print("  medium -> watch, low -> watch")
-    per_code: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    print("  right level = at least the level of the item's event severity: critical -> critical, high -> warning,")
+    print("  medium -> watch, low -> none (a director's or another officer's departure, an unconfirmed 5.02: no alert")
+    print("  needed); 'alerting' = the items whose severity calls for an alert")
+    # The severity is the item's own (a departure's depends on who left), not the code's.
+    per_code: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for row, p in ((r, p) for items in by_day.values() for r, p in items):
         if not row.get("risk_relevant"):
             continue
         code = str(row["item"])
-        rule = map_8k_item(code)
+        hits = events_from_8k_item(code, str(row.get("text", "")))
+        severity = hits[0].severity if hits else Severity.LOW
         reached = day_level[(p.article.filer, p.article.published_at.date())]
-        want = expected[EVENT_SEVERITY[rule.event_type]] if rule else AlertLevel.WATCH
-        counts = per_code[code]
+        want = expected[severity]
+        counts = per_code[(code, severity.name.lower())]
         counts[0] += 1
         counts[1] += reached >= AlertLevel.WATCH
         counts[2] += reached >= want
         counts[3] += reached == want
     table = []
-    for code in sorted(per_code):
+    for code, severity in sorted(per_code):
         rule = map_8k_item(code)
-        n, watch, right, exact = per_code[code]
-        severity = EVENT_SEVERITY[rule.event_type].name.lower() if rule else "?"
-        want = expected[EVENT_SEVERITY[rule.event_type]].name.lower() if rule else "watch"
+        n, watch, right, exact = per_code[(code, severity)]
+        want = expected[Severity[severity.upper()]].name.lower()
         table.append([code, rule.event_type.value if rule else "?", severity, want, n,
                       _share(watch, n), _share(right, n), _share(exact, n)])  # fmt: skip
     totals = [sum(c[i] for c in per_code.values()) for i in range(4)]
     relevant = totals[0] or 1
     table.append(["all", "", "", "", totals[0], _share(totals[1], relevant), _share(totals[2], relevant),
                   _share(totals[3], relevant)])  # fmt: skip
+    alerting = [c for (_, sev), c in per_code.items() if expected[Severity[sev.upper()]] >= AlertLevel.WATCH]
+    sums = [sum(c[i] for c in alerting) for i in range(4)]
+    should = sums[0] or 1
+    table.append(["alerting", "", "", ">= watch", sums[0], *(_share(sums[i], should) for i in (1, 2, 3))])
     print_table(
         ["item", "event", "severity", "right level", "items", ">= watch", ">= right", "exactly right"],
         table,

@@ -36,7 +36,7 @@ from apps.risk.selectors import alert_current_level
 from apps.risk.services import alert_raise
 from pipelines.entities import AnalysedText, EntityLinker
 from pipelines.risk.alerts import AlertLevel, AlertThresholds, evaluate_alert
-from pipelines.risk.events import EVENT_SEVERITY, EventHit, EventType, Severity, detect_events, events_from_8k_item
+from pipelines.risk.events import EventHit, EventType, Severity, detect_events, events_from_8k_item
 from pipelines.risk.graph import RelationType as GraphRelation
 from pipelines.risk.graph import StatedRelation, extract_relations
 from pipelines.risk.scoring import (
@@ -377,7 +377,7 @@ def risk_inputs_for(as_of: date) -> RiskInputs:
     events = [
         EventHit(
             event_type=EventType(e.event_type),
-            severity=EVENT_SEVERITY[EventType(e.event_type)],
+            severity=Severity[e.severity.upper()],  # as stored: a departure's depends on who left
             trigger_text=e.source,
             sentence_index=e.sentence_index or 0,
             confidence=e.confidence,

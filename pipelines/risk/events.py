@@ -1,7 +1,10 @@
 """Risk-event taxonomy and detection over entity-linked sentences and 8-K item codes.
 
 Each :class:`EventType` has a base :class:`Severity` (1 low .. 4 critical) and a numeric weight
-(``SEVERITY_WEIGHT``: 0.25, 0.5, 0.9, 1.5) that scoring multiplies by confidence and recency.
+(``SEVERITY_WEIGHT``: 0.25, 0.75, 1.35, 2.4) that scoring multiplies by confidence and recency. A
+departure is the one type whose severity depends on who leaves: a principal officer (CEO, CFO,
+chief accounting or operating officer, president) or an exit "effective immediately" is medium
+(key-person risk a risk officer watches), a director's or another officer's departure low.
 
 Detection is regular expressions with inflection variants written out ("downgrade|downgraded|
 downgrades|downgrading") rather than spaCy lemmas, so it runs in the web process and in tests
@@ -32,13 +35,15 @@ class Severity(IntEnum):
     CRITICAL = 4
 
 
-# Convex in severity: one confirmed default or fraud case alone should reach a warning, while
-# an officer departure alone should stay under the watch line (see scoring.py for the scale).
+# Severity names the level one fresh, confirmed event reaches on its own at the default thresholds
+# (watch 40, warning 60, critical 80; scoring.py): event_points 45 x weight is 108 raw points for
+# critical (score 83.5), 60.75 for high (63.7), 33.75 for medium (43), 11.25 for low (17, under the watch
+# line). Negative coverage of the event adds to that; an unconfirmed or older event counts less.
 SEVERITY_WEIGHT: dict[Severity, float] = {
     Severity.LOW: 0.25,
-    Severity.MEDIUM: 0.5,
-    Severity.HIGH: 0.9,
-    Severity.CRITICAL: 1.5,
+    Severity.MEDIUM: 0.75,
+    Severity.HIGH: 1.35,
+    Severity.CRITICAL: 2.4,
 }
 
 
@@ -122,6 +127,12 @@ _OFFICER_ROLE = _rx(
     r"\b(chief \w+ officer|ceo|cfo|coo|cto|president|chair(man|woman|person)?|director|officer|"
     r"general counsel|treasurer|controller|head of|founder|executive)s?\b"
 )
+# Who leaves decides a departure's severity: a principal officer's exit is key-person risk.
+_PRINCIPAL_OFFICER = _rx(
+    r"\b(chief (executive|financial|accounting|operating) officer|principal (executive|financial|accounting) "
+    r"officer|ceo|cfo|coo|(?<!vice )(?<!vice-)president)\b"
+)
+_ABRUPT_EXIT = _rx(r"\b(effective immediately|with immediate effect|(terminated|dismissed|fired|ousted) (as|from))\b")
 _AUDITOR = _rx(r"\b(auditors?|independent (registered )?(public )?account\w*|accounting firm|certifying accountant)\b")
 
 EVENT_PATTERNS: tuple[EventPattern, ...] = (
@@ -397,6 +408,15 @@ def trigger_confidence(text: str, start: int, end: int, base: float) -> float:
     return confidence
 
 
+def severity_of(event_type: EventType, evidence_text: str) -> Severity:
+    """The severity of one hit: the type's own, except a departure, which depends on who leaves."""
+    if event_type is EventType.MANAGEMENT_DEPARTURE and (
+        _PRINCIPAL_OFFICER.search(evidence_text) or _ABRUPT_EXIT.search(evidence_text)
+    ):
+        return Severity.MEDIUM
+    return EVENT_SEVERITY[event_type]
+
+
 def detect_events_in_text(text: str, sentence_index: int = 0) -> list[EventHit]:
     """Event hits in one sentence, one per event type, most severe first."""
     best: dict[EventType, tuple[float, int, str]] = {}
@@ -416,7 +436,7 @@ def detect_events_in_text(text: str, sentence_index: int = 0) -> list[EventHit]:
     hits = [
         EventHit(
             event_type=event_type,
-            severity=EVENT_SEVERITY[event_type],
+            severity=severity_of(event_type, text),
             trigger_text=trigger,
             sentence_index=sentence_index,
             confidence=confidence,
@@ -558,7 +578,8 @@ def events_from_8k_item(
     return [
         EventHit(
             event_type=rule.event_type,
-            severity=EVENT_SEVERITY[rule.event_type],
+            # An unconfirmed item says nothing about who left: the type's own severity.
+            severity=severity_of(rule.event_type, evidence) if confirming else EVENT_SEVERITY[rule.event_type],
             trigger_text=f"8-K item {_normalise_item_code(item_code)}: {rule.title}",
             sentence_index=index,
             confidence=confidence,

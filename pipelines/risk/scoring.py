@@ -26,9 +26,11 @@ Components (raw points)::
     raw     = own + neighbour
     score   = 100 * (1 - exp(-raw / saturation_scale))
 
-With the defaults, one bearish article a day old scores about 68 for a Chapter 11 filing (a
-warning at the default thresholds 40/60/80), 57 for an SEC investigation, 35 for a downgrade,
-32 for an impairment and 21 for an officer departure; several concurrent severe events pass 85.
+With the defaults, one fresh confirmed event alone reaches the level its severity names at the
+default thresholds 40/60/80 (``events.SEVERITY_WEIGHT``): with one bearish article a day old, a
+Chapter 11 filing scores about 85 (critical), a downgrade or an impairment about 50 (watch), a
+director's departure about 29 (no alert). A less certain hit (speculation, an unconfirmed 8-K
+item) or an older one counts less; ``event_cap`` (110) bounds a pile-up of events.
 
 Saturation is attributed, not absorbed: every contribution is multiplied by ``score / raw`` (and a
 capped component's by ``cap / sum``, recorded in ``detail``). Amounts are then rounded to multiples
@@ -88,7 +90,7 @@ class ScoringConfig:
     event_half_life_days: float = 14.0
     event_window_days: float = 120.0
     event_repeat_discount: float = 0.5
-    event_cap: float = 80.0
+    event_cap: float = 110.0
     volume_points: float = 15.0
     volume_smoothing: float = 0.2
     volume_cap_ratio: float = 8.0

@@ -111,6 +111,33 @@ def test_officer_departure_needs_an_officer_and_is_not_an_auditor_resignation() 
     assert types_in(auditor) == {EventType.AUDITOR_CHANGE}
 
 
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("Acme announced that its Chief Financial Officer, Jane Roe, will step down next month.", Severity.MEDIUM),
+        ("John Doe resigned as President and Chief Executive Officer of Acme.", Severity.MEDIUM),
+        ("Mr. Smith was removed as Senior Vice President, Sales, effective immediately.", Severity.MEDIUM),
+        ("Kathleen Bader tendered her resignation as a director of the Company.", Severity.LOW),
+        (
+            "Brad Anderson, Executive Vice President, Hybrid Cloud, informed the Company of his intent to retire.",
+            Severity.LOW,
+        ),
+    ],
+)
+def test_a_departures_severity_depends_on_who_leaves(text: str, severity: Severity) -> None:
+    [hit] = [h for h in detect_events_in_text(text) if h.event_type is EventType.MANAGEMENT_DEPARTURE]
+    assert hit.severity is severity
+
+
+def test_an_8k_departure_takes_the_severity_of_its_confirming_sentence_and_an_unconfirmed_one_the_types() -> None:
+    cfo = "Item 5.02 Departure of Directors. On May 2, 2022, the Company's CFO resigned, effective immediately."
+    [hit] = events_from_8k_item("5.02", cfo)
+    assert hit.severity is Severity.MEDIUM and hit.confidence == 1.0
+    appointment = "Item 5.02. On May 2, 2022, the Board appointed Jane Roe as Chief Financial Officer."
+    [hit] = events_from_8k_item("5.02", appointment)
+    assert hit.severity is Severity.LOW and hit.confidence == UNCONFIRMED_ITEM_CONFIDENCE
+
+
 def test_hit_is_tied_to_article_date_and_the_company_it_happens_to() -> None:
     signal = sentence("SUPX, a key supplier to CUST, filed for Chapter 11.", ("SUPX", "CUST"), article_id="n7")
     [hit] = detect_events(signal)

@@ -122,6 +122,36 @@ def test_leave_one_out_removes_the_article_and_its_influence_is_positive() -> No
     assert article_influence(breakdown)["n1"] > 0.0
 
 
+@pytest.mark.parametrize(
+    ("severity", "level"),
+    [
+        ("CRITICAL", "CRITICAL"),
+        ("HIGH", "WARNING"),
+        ("MEDIUM", "WATCH"),
+        ("LOW", "NONE"),
+    ],
+)
+def test_a_lone_fresh_confirmed_event_reaches_the_level_its_severity_names(severity: str, level: str) -> None:
+    """A filing of the event in a neutral voice, half a day old, nothing else known about the company."""
+    from pipelines.risk.alerts import AlertLevel, AlertThresholds, level_for_score
+    from pipelines.risk.events import EventHit, Severity
+
+    signal = sentence("Acme filed a current report on Form 8-K.", ("ACME",), days_ago=0.5)
+    hit = EventHit(
+        event_type=EventType.DEFAULT,
+        severity=Severity[severity],
+        trigger_text="8-K item",
+        sentence_index=0,
+        confidence=1.0,
+        tickers=("ACME",),
+        article_id=signal.article_id,
+        published_at=signal.published_at,
+        evidence_text=signal.text,
+    )
+    breakdown = score_universe(RiskInputs(signals=(signal,), events=(hit,), detect=False), AS_OF)["ACME"]
+    assert level_for_score(breakdown.score, AlertThresholds()) is AlertLevel[level]
+
+
 def test_event_contribution_decays_with_its_half_life() -> None:
     config = ScoringConfig()
 
