@@ -19,10 +19,11 @@ SCALE_FACTORS = {
 }
 # Order matters: "in millions" must not be read as "thousand" because the table also says "'000" elsewhere.
 _MONEY_WORDS = r"(?:dollars|euros|pounds|usd|eur|gbp|rmb|yen|shares|units)"
+_CURRENCY_PREFIX = r"(?:[$€£¥]|US\$|HK\$|RMB|USD|EUR|GBP)"
 _SCALE_PATTERNS = (
-    ("billion", re.compile(rf"\bin\s+billions\b|\(\s*billions?\b|[$€£]\s?(?:bn|billions?)\b|\bbillions\s+of\s+{_MONEY_WORDS}", re.I)),
-    ("million", re.compile(rf"\bin\s+millions\b|\(\s*millions?\b|[$€£]\s?(?:m|mm|mn|millions?)\b|\bmillions\s+of\s+{_MONEY_WORDS}", re.I)),
-    ("thousand", re.compile(rf"\bin\s+thousands\b|\(\s*thousands?\b|['’]000|[$€£]\s?(?:k|thousands?)\b|\bthousands\s+of\s+{_MONEY_WORDS}", re.I)),
+    ("billion", re.compile(rf"\bin\s+(?:{_CURRENCY_PREFIX}\s*)?billions?\b|\(\s*billions?\b|{_CURRENCY_PREFIX}\s?['’‘]?\s?(?:bn|billions?)\b|\bbillions\s+of\s+{_MONEY_WORDS}", re.I)),
+    ("million", re.compile(rf"\bin\s+(?:{_CURRENCY_PREFIX}\s*)?millions?\b|\(\s*millions?\b|{_CURRENCY_PREFIX}\s?['’‘]?\s?(?:m|mm|mn|millions?)\b|\bmillions\s+of\s+{_MONEY_WORDS}", re.I)),
+    ("thousand", re.compile(rf"\bin\s+(?:{_CURRENCY_PREFIX}\s*)?thousands?\b|\(\s*thousands?\b|['’‘]000|{_CURRENCY_PREFIX}\s?000\b|{_CURRENCY_PREFIX}\s?(?:k|thousands?)\b|\bthousands\s+of\s+{_MONEY_WORDS}", re.I)),
 )  # fmt: skip
 _DASHES = {"-", "—", "–", "−", "--", "n/a", "nil", "—%", "-%"}
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")

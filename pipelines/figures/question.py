@@ -40,6 +40,7 @@ _RATIO = re.compile(
     re.I,
 )
 _SUM = re.compile(r"\bsum\b|\btotal\b|\bcombined\b|\baltogether\b|\bin\s+all\b|\badd(?:ed)?\s+up\b", re.I)
+_RESPECTIVE = re.compile(r"\brespective(?:ly)?\b", re.I)
 _PERCENT_WANTED = re.compile(r"percent|%", re.I)
 
 _STOP = set(
@@ -129,6 +130,12 @@ def _expand_range(question: str, periods: list[Period]) -> list[Period]:
     return periods
 
 
+def _change_of_average(text: str) -> bool:
+    """'change in the average life expectancy': the average is the line item, the change the operation."""
+    change, average = _CHANGE.search(text), _AVERAGE.search(text)
+    return bool(change and average and change.start() < average.start())
+
+
 def understand(question: str) -> QuestionIntent:
     """Classify the question and pull out its periods and metric words."""
     text = question.strip()
@@ -143,7 +150,7 @@ def understand(question: str) -> QuestionIntent:
         compare_max = not re.search(r"\b(?:low|small|less|least|min|fewer|decreas)", text, re.I)
     elif _GROWTH.search(text) and not _ABSOLUTE.search(text):
         kind = "growth"
-    elif _AVERAGE.search(text):
+    elif _AVERAGE.search(text) and not _change_of_average(text):
         kind = "average"
     elif _CHANGE.search(text):
         kind = "difference"
@@ -153,7 +160,9 @@ def understand(question: str) -> QuestionIntent:
         kind = "sum"
     else:
         kind = "lookup"
-    if kind in {"average", "sum"}:
+    if kind in {"average", "sum", "lookup"} and _RESPECTIVE.search(text):
+        kind = "lookup"  # "X and Y respectively": each value, not their total
+    if kind in {"average", "sum", "lookup"}:
         periods = _expand_range(text, periods)
     body = _strip_periods(text).rstrip("?. ")
     metrics: list[list[str]] = []

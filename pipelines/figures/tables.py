@@ -23,6 +23,7 @@ _SHORT_FY = re.compile(r"\bFY\s?'?(\d{2})\b", re.I)
 _QUARTER = re.compile(r"\b(?:Q([1-4])|([1-4])Q|(first|second|third|fourth)\s+quarter)\b", re.I)
 # "(in thousands, except per share data)": per-share and per-unit rows are in units.
 _UNSCALED_ROW = re.compile(r"\bper\s+(?:share|unit|ads|diluted|basic)\b|\bEPS\b|\bprice\b", re.I)
+_RATE_ROW = re.compile(r"\brates?\b(?!\s+per\b)|\bmargin\b|\byield\b|\bvolatility\b", re.I)
 _ORDINAL_QUARTER = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 
@@ -120,6 +121,9 @@ def table_from_json(data: dict[str, Any], ref: str, context: str = "") -> Figure
     for index, row in enumerate(data.get("rows") or []):
         label = str(row.get("label") or "").strip()
         figure_row = FigureRow(label=label, section=section, periods=periods_in(label))
+        # A row may state its own scale ("Net income - (in thousands)") or be a rate without a % sign.
+        row_scale = detect_scale(label) or table_scale
+        row_is_rate = bool(_RATE_ROW.search(label)) or bool(re.search(r"%|\bpercent", label, re.I))
         for raw in row.get("cells") or []:
             col = int(raw.get("col", 0))
             text = str(raw.get("text") or "")
@@ -128,11 +132,13 @@ def table_from_json(data: dict[str, Any], ref: str, context: str = "") -> Figure
             if value is None and parsed is not None:
                 value = parsed.value
             unit = str(raw.get("unit") or "") or (parsed.unit if parsed else "")
-            if not unit and col < len(columns) and "%" in columns[col].header:
-                unit = "%"
+            if not unit and value is not None:
+                header = columns[col].header if col < len(columns) else ""
+                if re.search(r"%|\bpercent", header, re.I) or row_is_rate:
+                    unit = "%"
             cell_scale = str(raw.get("scale") or "")
             if not cell_scale and unit != "%" and not _UNSCALED_ROW.search(label):
-                cell_scale = table_scale
+                cell_scale = row_scale
             figure_row.cells[col] = FigureCell(
                 row=index,
                 col=col,
