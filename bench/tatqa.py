@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO_ROOT
-from pipelines.figures import FigureAnswer, answer_from_tables, table_from_json
+from pipelines.figures import FigureAnswer, answer_from_tables, table_from_json, understand
+from pipelines.figures.text import answer_from_text
 from pipelines.figures.numbers import parse_number
 
 DEV_FILE = Path("tatqa_dev") / "tatqa_dataset_dev.json"
@@ -246,6 +247,8 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
     """A FigureAnswer as the (answer, scale) pair the TAT-QA evaluator reads."""
     if answer.kind == "compare":
         return str(answer.value), ""
+    if answer.kind == "lookup" and answer.operands and answer.operands[0].row == -1:
+        return answer.operands[0].text.rstrip(",.;"), ""  # a prose figure: the span as written
     scale = "percent" if answer.unit == "%" else answer.scale
     if isinstance(answer.value, list):
         return [_plain(v) for v in answer.value], scale
@@ -256,7 +259,11 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
 def predict(block: dict[str, Any], question: dict[str, Any]) -> FigureAnswer | None:
     data = tatqa_table_json(block["table"]["table"], [p["text"] for p in block["paragraphs"]])
     table = table_from_json(data, ref=block["table"]["uid"], context=data.pop("context"))
-    return answer_from_tables(question["question"], [table])
+    intent = understand(question["question"])
+    answer = answer_from_tables(intent, [table])
+    if answer is None:
+        answer = answer_from_text(intent, [(p["uid"], p["text"]) for p in block["paragraphs"]])
+    return answer
 
 
 def evaluate(blocks: list[dict[str, Any]], split: str) -> dict[str, Any]:

@@ -13,7 +13,8 @@ _NOT_A_FIGURE = re.compile(
     r"^\s*(?:why|how\s+(?:is|are|was|were|does|do|did|has|have|will|would|should|can)\b|where|who|whom|whose|"
     r"when\b|describe|explain|list\b)|\bwhat\s+(?:does|do|did)\b.*\b(?:mean|consist|include|comprise|represent|"
     r"relate|affect|cause)|\bwhat\s+(?:is|are|was|were)\s+(?:the\s+)?(?:reason|reasons|components?|items?|"
-    r"elements?|factors?|types?|method|methods|basis|policy|purpose|nature)\b",
+    r"elements?|factors?|types?|method|methods|basis|policy|purpose|nature)\b|\bwhat\s+duration\b|"
+    r"\bhow\s+many\s+years\b|\bhow\s+long\b|^\s*in\s+which\s+years\b.*\bfor\b",
     re.I,
 )
 _COMPARE = re.compile(
