@@ -10,7 +10,8 @@ Metric: a re-implementation of the official evaluator (NExTplusplus/TAT-QA ``tat
   ``'%.4f' % (round(x, 2) * scale)`` with thousand=1e3, million=1e6, billion=1e9, percent=0.01 (a number
   written with "%" is already divided by 100 and is not scaled again), non-numbers get " <scale>" appended.
   A number is read as the first figure of the text with ``' " \\ $ € £ ¥ % ( ) , [ ]`` removed, negated when
-  written in parentheses, times a scale word that follows it ("1.2 million").
+  written in parentheses (the official pattern has no comma: "(5,062)" reads as +5062, "(119)" as -119;
+  kept), times a scale word that follows it ("1.2 million").
 * A single unscaled numeric prediction is also tried as a plain number (the "add_percent_pred" rule).
 * normalize_answer: lower-case, split on single spaces, strip punctuation from non-numbers, numbers
   rewritten as above, drop a/an/the, collapse whitespace.
@@ -43,8 +44,8 @@ from typing import Any
 
 from bench.common import REPO_ROOT
 from pipelines.figures import FigureAnswer, answer_from_tables, table_from_json, understand
-from pipelines.figures.text import answer_from_text
 from pipelines.figures.numbers import parse_number
+from pipelines.figures.text import answer_from_text
 
 DEV_FILE = Path("tatqa_dev") / "tatqa_dataset_dev.json"
 TAGOP_TEST = (50.1, 58.0)
@@ -120,9 +121,9 @@ def _answer_string(answers: list[Any], scale: str) -> str:
             if number is None:
                 text = f"{text} {scale}" if scale else text
             elif "%" in text:
-                text = "%.4f" % number
+                text = f"{number:.4f}"
             else:
-                text = "%.4f" % (round(number, 2) * _scale_factor(scale))
+                text = f"{round(number, 2) * _scale_factor(scale):.4f}"
         elif scale:
             text = f"{text} {scale}"
         rendered.append(text)
@@ -159,10 +160,15 @@ def official_score(question: dict[str, Any], prediction: Any, pred_scale: str) -
     gold_string = _answer_string(gold, question["scale"])
     predictions = prediction if isinstance(prediction, list) else [prediction]
     candidates = [_answer_string(predictions, pred_scale)]
-    if len(predictions) == 1 and not pred_scale and "%" not in str(predictions[0]) and _looks_numeric(str(predictions[0])):
+    if (
+        len(predictions) == 1
+        and not pred_scale
+        and "%" not in str(predictions[0])
+        and _looks_numeric(str(predictions[0]))
+    ):
         number = _read_number(str(predictions[0]))
         if number is not None:
-            candidates.append("%.4f" % number)
+            candidates.append(f"{number:.4f}")
     em, f1 = max(_em_f1(candidate, gold_string) for candidate in candidates)
     if kind in {"arithmetic", "count"}:
         f1 = em
@@ -250,6 +256,11 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
     if answer.kind == "lookup" and answer.operands and answer.operands[0].row == -1:
         return answer.operands[0].text.rstrip(",.;"), ""  # a prose figure: the span as written
     scale = "percent" if answer.unit == "%" else answer.scale
+    if answer.kind == "lookup":
+        # A looked-up cell is answered as printed, as TAT-QA's span answers are (the scorer then reads
+        # "(5,062)" the way it reads the gold's "(5,062)").
+        texts = [o.text.strip() for o in answer.operands]
+        return (texts if len(texts) > 1 else texts[0]), scale
     if isinstance(answer.value, list):
         return [_plain(v) for v in answer.value], scale
     assert isinstance(answer.value, Decimal)
@@ -290,11 +301,13 @@ def evaluate(blocks: list[dict[str, Any]], split: str) -> dict[str, Any]:
 def _print_report(split: str, result: dict[str, Any]) -> None:
     print(f"\n== TAT-QA dev, split={split} ==")
     print(f"{'slice':<22}{'n':>6}{'EM':>8}{'F1':>8}{'coverage':>10}{'EM|answered':>13}")
-    order = ["all"] + sorted(k for k in result["totals"] if k != "all")
+    order = ["all", *sorted(k for k in result["totals"] if k != "all")]
     for key in order:
         n, em, f1, answered = result["totals"][key]
         precision = em / answered if answered else 0.0
-        print(f"{key:<22}{int(n):>6}{100 * em / n:>8.1f}{100 * f1 / n:>8.1f}{answered / n:>10.2f}{100 * precision:>13.1f}")
+        print(
+            f"{key:<22}{int(n):>6}{100 * em / n:>8.1f}{100 * f1 / n:>8.1f}{answered / n:>10.2f}{100 * precision:>13.1f}"
+        )
     print(f"anchor TAGOP: test {TAGOP_TEST[0]} EM / {TAGOP_TEST[1]} F1; dev {TAGOP_DEV[0]} / {TAGOP_DEV[1]}")
 
 
@@ -318,8 +331,9 @@ def main() -> None:
         _print_report(split, result)
         if args.show_misses and split == "tune":
             for question, prediction, scale, answer in result["misses"][: args.show_misses]:
-                print(f"- {question['question']!r} gold={question['answer']!r} {question['scale']!r} "
-                      f"({question['derivation']}) | pred={prediction!r} {scale!r} [{answer.kind}] {answer.formula}")  # fmt: skip
+                gold = f"{question['answer']!r} {question['scale']!r} ({question['derivation']})"
+                pred = f"{prediction!r} {scale!r} [{answer.kind}] {answer.formula}"
+                print(f"- {question['question']!r} gold={gold} | pred={pred}")
 
 
 if __name__ == "__main__":

@@ -272,16 +272,20 @@ def _compute(intent: QuestionIntent, operands: list[Operand], score: float) -> F
         if kind in {"difference", "growth"}:
             new, old = values[0], values[1]
             if kind == "difference":
-                return FigureAnswer(kind, _quantize(new - old), unit, scale, f"{shown[0]} − {shown[1]}", operands, score)
+                return FigureAnswer(
+                    kind, _quantize(new - old), unit, scale, f"{shown[0]} \u2212 {shown[1]}", operands, score
+                )
             if old == 0:
                 return None
             # Divided by the signed base, as the filing's own "% change" columns do; from a negative base
             # the sign reads oddly, so the formula is always shown with the answer.
             value = _quantize((new - old) / old * 100)
-            formula = f"({shown[0]} − {shown[1]}) / {shown[1]} × 100"
+            formula = f"({shown[0]} \u2212 {shown[1]}) / {shown[1]} \u00d7 100"
             return FigureAnswer(kind, value, "%", "", formula, operands, score)
         if kind == "sum":
-            return FigureAnswer(kind, _quantize(sum(values, Decimal(0))), unit, scale, " + ".join(shown), operands, score)
+            return FigureAnswer(
+                kind, _quantize(sum(values, Decimal(0))), unit, scale, " + ".join(shown), operands, score
+            )
         if kind == "average":
             total = sum(values, Decimal(0))
             formula = f"({' + '.join(shown)}) / {len(values)}"
@@ -292,8 +296,10 @@ def _compute(intent: QuestionIntent, operands: list[Operand], score: float) -> F
                 return None
             if intent.percent or re.search(r"\bmargin\b", intent.question, re.I):
                 value = _quantize(numerator / denominator * 100)
-                return FigureAnswer(kind, value, "%", "", f"{shown[0]} / {shown[1]} × 100", operands, score)
-            return FigureAnswer(kind, _quantize(numerator / denominator), "", "", f"{shown[0]} / {shown[1]}", operands, score)
+                return FigureAnswer(kind, value, "%", "", f"{shown[0]} / {shown[1]} \u00d7 100", operands, score)
+            return FigureAnswer(
+                kind, _quantize(numerator / denominator), "", "", f"{shown[0]} / {shown[1]}", operands, score
+            )
     except (InvalidOperation, DivisionByZero):
         return None
     return None
@@ -312,7 +318,7 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
     if kind == "compare":
         return _compare(intent, tables)
     if intent.metrics:
-        # Two line items, one period: A / B, A − B, A + B.
+        # Two line items, one period: A / B, A - B, A + B.
         period = intent.periods[0] if len(intent.periods) == 1 else None
         if len(intent.periods) > 1:
             return None
@@ -329,7 +335,12 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
             return None  # both names fell on one cell
         return _compute(intent, operands, score / len(intent.metrics))
     if kind == "ratio":
-        return None  # a ratio needs two named line items, or a row that holds the ratio itself (a lookup)
+        margin = re.search(
+            r"\b((?:gross|operating|net|ebitda|ebit|pre-?tax|profit)(?:\s+profit)?)\s+margin", intent.question, re.I
+        )
+        if margin is None:
+            return None  # a ratio needs two named line items, or a row that holds the ratio itself
+        return _margin(intent, tables, margin.group(1).lower())
     periods = intent.periods
     prefer_percent = True if kind == "lookup" and intent.percent else (None if kind == "lookup" else False)
     if kind in {"difference", "growth"}:
@@ -350,6 +361,45 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
     if found is None:
         return None
     return _compute(intent, found[1], found[0])
+
+
+_MARGIN_NUMERATORS = {
+    "gross": (["gross", "profit"], ["gross", "margin"]),
+    "operating": (["operating", "income"], ["operating", "profit"]),
+    "net": (["net", "income"], ["net", "profit"], ["net", "earning"]),
+    "ebitda": (["ebitda"],),
+    "ebit": (["ebit"],),
+}
+_MARGIN_DENOMINATORS = (["revenue"], ["net", "revenue"], ["total", "revenue"], ["net", "sale"], ["sale"])
+
+
+def _margin(intent: QuestionIntent, tables: list[FigureTable], name: str) -> FigureAnswer | None:
+    """'Gross margin in FY2023': a printed margin row if there is one, else profit / revenue x 100."""
+    if len(intent.periods) > 1:
+        return None
+    need: list[Period | None] = [intent.periods[0] if intent.periods else None]
+    printed = _best_series(tables, [*content_tokens(name), "margin"], need, intent, True)
+    if printed is not None and printed[0] >= 2 and printed[1][0].unit == "%":
+        return _compute(
+            QuestionIntent(intent.question, "lookup", intent.periods, intent.metric), printed[1], printed[0]
+        )
+    key = name.split()[0].replace("-", "")
+    numerator = None
+    for words in _MARGIN_NUMERATORS.get(key, ()):
+        numerator = _best_series(tables, list(words), need, intent, False)
+        if numerator is not None and numerator[0] >= 2:
+            break
+        numerator = None
+    denominator = None
+    for words in _MARGIN_DENOMINATORS:
+        denominator = _best_series(tables, list(words), need, intent, False)
+        if denominator is not None and denominator[0] >= 2:
+            break
+        denominator = None
+    if numerator is None or denominator is None:
+        return None
+    operands = [numerator[1][0], denominator[1][0]]
+    return _compute(intent, operands, min(numerator[0], denominator[0]))
 
 
 def _has_two(tables: list[FigureTable], intent: QuestionIntent) -> bool:

@@ -1,7 +1,7 @@
 """Reading a figure out of a table cell or a sentence: sign, scale and unit kept.
 
 Filings write negatives in parentheses ("(1,234)", "$(5,860)", "(14.3)%"), a dash for nil
-("—", "-"), and state the scale once for a whole table ("in thousands", "$'000", "£m").
+(an em dash, "-"), and state the scale once for a whole table ("in thousands", "$'000", "£m").
 Values are ``Decimal`` so that a sum of cents stays exact and a formula shows the digits as written.
 """
 
@@ -20,12 +20,24 @@ SCALE_FACTORS = {
 # Order matters: "in millions" must not be read as "thousand" because the table also says "'000" elsewhere.
 _MONEY_WORDS = r"(?:dollars|euros|pounds|usd|eur|gbp|rmb|yen|shares|units)"
 _CURRENCY_PREFIX = r"(?:[$€£¥]|US\$|HK\$|RMB|USD|EUR|GBP)"
+_QUOTE = "['\u2019\u2018]?"
+
+
+def _scale_pattern(plural: str, abbreviations: str, extra: str = "") -> re.Pattern[str]:
+    """'in millions', '(millions', '$m' / 'US$ million', 'millions of dollars' (+ extra spellings)."""
+    return re.compile(
+        rf"\bin\s+(?:{_CURRENCY_PREFIX}\s*)?{plural}?\b|\(\s*{plural}?\b"
+        rf"|{_CURRENCY_PREFIX}\s?{_QUOTE}\s?(?:{abbreviations}|{plural}?)\b|\b{plural}\s+of\s+{_MONEY_WORDS}{extra}",
+        re.I,
+    )
+
+
 _SCALE_PATTERNS = (
-    ("billion", re.compile(rf"\bin\s+(?:{_CURRENCY_PREFIX}\s*)?billions?\b|\(\s*billions?\b|{_CURRENCY_PREFIX}\s?['’‘]?\s?(?:bn|billions?)\b|\bbillions\s+of\s+{_MONEY_WORDS}", re.I)),
-    ("million", re.compile(rf"\bin\s+(?:{_CURRENCY_PREFIX}\s*)?millions?\b|\(\s*millions?\b|{_CURRENCY_PREFIX}\s?['’‘]?\s?(?:m|mm|mn|millions?)\b|\bmillions\s+of\s+{_MONEY_WORDS}", re.I)),
-    ("thousand", re.compile(rf"\bin\s+(?:{_CURRENCY_PREFIX}\s*)?thousands?\b|\(\s*thousands?\b|['’‘]000|{_CURRENCY_PREFIX}\s?000\b|{_CURRENCY_PREFIX}\s?(?:k|thousands?)\b|\bthousands\s+of\s+{_MONEY_WORDS}", re.I)),
-)  # fmt: skip
-_DASHES = {"-", "—", "–", "−", "--", "n/a", "nil", "—%", "-%"}
+    ("billion", _scale_pattern("billions", "bn")),
+    ("million", _scale_pattern("millions", "m|mm|mn")),
+    ("thousand", _scale_pattern("thousands", "k", extra=rf"|['\u2019\u2018]000\b|{_CURRENCY_PREFIX}\s?000\b")),
+)
+_DASHES = {"-", "\u2014", "\u2013", "\u2212", "--", "n/a", "nil", "\u2014%", "-%"}
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")
 _CURRENCY = re.compile(r"US\$|[$€£¥]|\bUSD\b|\bEUR\b|\bGBP\b|\bRMB\b", re.I)
 
@@ -46,7 +58,7 @@ def detect_scale(text: str) -> str:
 
 
 def parse_number(text: str) -> ParsedNumber | None:
-    """A cell's figure: ``"$(5,860)"`` -> -5860 "$"; ``"(14.3)%"`` -> -14.3 "%"; ``"—"`` -> 0 (nil).
+    """A cell's figure: ``"$(5,860)"`` -> -5860 "$"; ``"(14.3)%"`` -> -14.3 "%"; a dash -> 0 (nil).
 
     None for text that is not one figure (a label, a date range, two numbers in one cell).
     """
@@ -70,7 +82,7 @@ def parse_number(text: str) -> ParsedNumber | None:
         elif re.search(r"\d\s*x\b", raw, re.I):
             unit = "x"
     leftover = _CURRENCY.sub("", rest)
-    leftover = re.sub(r"[%()\s+\-−–—*]|\bx\b", "", leftover, flags=re.I)
+    leftover = re.sub(r"[%()\s+\-\u2212\u2013\u2014*]|\bx\b", "", leftover, flags=re.I)
     if leftover:
         # Words around the number ("2019 vs 2018", "5 years"): not a single figure.
         return None
@@ -78,13 +90,13 @@ def parse_number(text: str) -> ParsedNumber | None:
         value = Decimal(numbers[0].replace(",", ""))
     except InvalidOperation:
         return None
-    negative = ("(" in raw and ")" in raw) or bool(re.match(r"^\s*[$€£]?\s*[-−–]", raw))
+    negative = ("(" in raw and ")" in raw) or bool(re.match(r"^\s*[$€£]?\s*[-\u2212\u2013]", raw))
     return ParsedNumber(-value if negative else value, unit)
 
 
 def format_decimal(value: Decimal) -> str:
     """``Decimal('-11043')`` -> ``'-11,043'``; keeps the digits as written (no float round trip)."""
-    sign = "−" if value < 0 else ""
+    sign = "\u2212" if value < 0 else ""
     text = format(abs(value), "f")
     whole, _, frac = text.partition(".")
     whole = f"{int(whole):,}"

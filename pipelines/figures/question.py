@@ -50,10 +50,10 @@ _STOP = set(
     decreases percentage percent average mean sum ratio proportion value values amount amounts how much many did does
     do its their company company's group respectively over across period periods than compared comparison relative
     versus vs period-over-period year-over-year yoy this that these those there it combined altogether all both
-    total_ dated date as_of reported report reports figure figures with within into growth rate share
+    dated date reported report reports figure figures with within into growth rate share
     january february march april may june july august september october november december jan feb mar apr jun jul
     aug sep sept oct nov dec first second third fourth quarter quarters q1 q2 q3 q4 last current prior previous
-    following respective s""".split()
+    following respective s""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -70,7 +70,7 @@ def normalise_token(token: str) -> str:
 def content_tokens(text: str) -> list[str]:
     """Lower-cased, lightly singularised words without stop words, numbers or periods."""
     tokens = []
-    for raw in _TOKEN.findall((text or "").lower().replace("’", "'")):
+    for raw in _TOKEN.findall((text or "").lower().replace("\u2019", "'")):
         if raw.isdigit() or raw in _STOP:
             continue
         token = normalise_token(raw)
@@ -111,7 +111,7 @@ _TWO_METRICS = (
         re.I,
     ),
     re.compile(r"\b(?:what|how\s+much)\s+percent(?:age)?\s+of\s+(?P<b>.+?)\s+(?:is|was|were|are)\s+(?P<a>.+)", re.I),
-    re.compile(r"\b(?P<a>[\w\s'’-]+?)\s+to\s+(?P<b>[\w\s'’-]+?)\s+ratio\b", re.I),
+    re.compile(r"\b(?P<a>[\w\s'\u2019-]+?)\s+to\s+(?P<b>[\w\s'\u2019-]+?)\s+ratio\b", re.I),
 )
 _DIFFERENCE_TWO = re.compile(r"\bdifference\s+(?:between|of)\s+(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I)
 _SUM_TWO = re.compile(r"\b(?:sum|total|combined)\s+(?:of\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I)
@@ -125,7 +125,7 @@ def _expand_range(question: str, periods: list[Period]) -> list[Period]:
     """'from 2017 to 2019' / '2017-2019' / 'across the 3 years' asks for every year in between."""
     if len(periods) == 2 and periods[0].quarter is None and periods[1].quarter is None:
         low, high = sorted(p.year for p in periods)
-        spelled_range = re.search(r"(?:19|20)\d{2}\s*(?:-|–|to|through|thru)\s*(?:19|20)\d{2}", question, re.I)
+        spelled_range = re.search(r"(?:19|20)\d{2}\s*(?:-|\u2013|to|through|thru)\s*(?:19|20)\d{2}", question, re.I)
         if high - low > 1 and spelled_range:
             return [Period(year) for year in range(high, low - 1, -1)]
     return periods

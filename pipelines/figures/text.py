@@ -95,7 +95,9 @@ def answer_from_text(intent: QuestionIntent, passages: list[tuple[str, str]]) ->
         row=-1,
         col=-1,
     )
-    return FigureAnswer("lookup", figure.value, figure.unit, figure.scale, format_decimal(figure.value), [operand], coverage)
+    return FigureAnswer(
+        "lookup", figure.value, figure.unit, figure.scale, format_decimal(figure.value), [operand], coverage
+    )
 
 
 def _pick(intent: QuestionIntent, sentence: str, periods: list, figures: list[_Figure]) -> _Figure | None:

@@ -1,0 +1,227 @@
+"""Computed figures: operands picked from table cells, arithmetic in Decimal, formula and cells returned."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from pipelines.figures import answer_from_tables, computed_answer_for_passages, table_from_json, understand
+from pipelines.figures.numbers import detect_scale, parse_number
+
+
+def income_statement(scale: str = "million") -> dict:
+    """An income statement as the table chunks store it; the older year is printed first on purpose."""
+    columns = [{"header": "Fiscal 2022", "period": "FY2022"}, {"header": "Fiscal 2023", "period": "FY2023"}]
+
+    def row(label: str, fy2022: str, fy2023: str) -> dict:
+        return {"label": label, "cells": [{"col": 0, "text": fy2022}, {"col": 1, "text": fy2023}]}
+
+    return {
+        "title": "Consolidated statements of operations",
+        "headers": [["", "Fiscal 2022", "Fiscal 2023"]],
+        "columns": columns,
+        "rows": [
+            row("Net sales", "$394,328", "$383,285"),
+            row("Cost of sales", "(223,546)", "(214,137)"),
+            row("Gross profit", "170,782", "169,148"),
+            row("Operating income", "119,437", "114,301"),
+            row("Other income (expense), net", "(334)", "(565)"),
+            row("Effective tax rate", "16.2%", "14.7%"),
+        ],
+        "scale": scale,
+        "unit": "$",
+    }
+
+
+@pytest.fixture
+def statement():
+    return [table_from_json(income_statement(), ref="chunk-is-1")]
+
+
+def operand_cells(answer) -> list[tuple[str, str, Decimal]]:
+    return [(o.row_label, o.column_header, o.value) for o in answer.operands]
+
+
+def test_growth_answer_has_formula_operands_and_percent_unit(statement):
+    answer = answer_from_tables("What was the percentage change in net sales from FY2022 to FY2023?", statement)
+
+    assert answer is not None and answer.kind == "growth"
+    expected = ((Decimal(383285) - Decimal(394328)) / Decimal(394328) * 100).quantize(Decimal("0.0001"))
+    assert answer.value == expected
+    assert answer.value < 0
+    assert answer.unit == "%" and answer.scale == ""
+    assert answer.formula == "(383,285 \u2212 394,328) / 394,328 \u00d7 100"
+    assert operand_cells(answer) == [
+        ("Net sales", "Fiscal 2023", Decimal(383285)),
+        ("Net sales", "Fiscal 2022", Decimal(394328)),
+    ]
+    assert {o.table_ref for o in answer.operands} == {"chunk-is-1"}
+
+
+def test_difference_is_later_minus_earlier_whatever_the_column_order(statement):
+    answer = answer_from_tables("What was the change in operating income between 2022 and 2023?", statement)
+
+    assert answer is not None and answer.kind == "difference"
+    assert answer.value == Decimal(114301) - Decimal(119437)
+    assert answer.formula == "114,301 \u2212 119,437"
+    assert answer.scale == "million" and answer.unit == ""
+
+
+def test_sign_from_parentheses_is_kept_through_the_arithmetic(statement):
+    answer = answer_from_tables("What was the change in other income (expense), net from FY2022 to FY2023?", statement)
+
+    assert answer is not None
+    assert [o.value for o in answer.operands] == [Decimal(-565), Decimal(-334)]
+    assert answer.value == Decimal(-231)
+    assert answer.formula == "(\u2212565) \u2212 (\u2212334)"
+
+
+def test_margin_is_computed_from_profit_and_revenue_when_no_margin_row(statement):
+    answer = answer_from_tables("What was the gross margin in fiscal 2023?", statement)
+
+    assert answer is not None and answer.kind == "ratio"
+    assert answer.value == (Decimal(169148) / Decimal(383285) * 100).quantize(Decimal("0.0001"))
+    assert answer.unit == "%"
+    assert operand_cells(answer) == [
+        ("Gross profit", "Fiscal 2023", Decimal(169148)),
+        ("Net sales", "Fiscal 2023", Decimal(383285)),
+    ]
+    assert answer.formula == "169,148 / 383,285 \u00d7 100"
+
+
+def test_ratio_of_two_named_line_items(statement):
+    answer = answer_from_tables("What is the ratio of operating income to gross profit in FY2022?", statement)
+
+    assert answer is not None
+    assert answer.value == (Decimal(119437) / Decimal(170782)).quantize(Decimal("0.0001"))
+    assert answer.unit == "" and answer.scale == ""
+    assert [o.row_label for o in answer.operands] == ["Operating income", "Gross profit"]
+
+
+def test_sum_across_periods_keeps_the_table_scale(statement):
+    answer = answer_from_tables("What is the sum of net sales in FY2022 and FY2023?", statement)
+
+    assert answer is not None and answer.kind == "sum"
+    assert answer.value == Decimal(394328 + 383285)
+    assert answer.scale == "million"
+    assert answer.formula == "394,328 + 383,285" or answer.formula == "383,285 + 394,328"
+    assert len(answer.operands) == 2
+
+
+def test_average_over_all_printed_periods_when_none_named(statement):
+    answer = answer_from_tables("What was the average operating income?", statement)
+
+    assert answer is not None and answer.kind == "average"
+    assert answer.value == (Decimal(119437) + Decimal(114301)) / 2
+    assert answer.formula.endswith("/ 2")
+
+
+def test_thousands_scale_follows_the_table():
+    tables = [table_from_json(income_statement(scale="thousand"), ref="t")]
+    answer = answer_from_tables("What was the operating income in FY2023?", tables)
+
+    assert answer is not None and answer.kind == "lookup"
+    assert (answer.value, answer.scale) == (Decimal(114301), "thousand")
+
+
+def test_period_matching_picks_the_named_fiscal_year(statement):
+    fy2022 = answer_from_tables("What were net sales in FY2022?", statement)
+    fy2023 = answer_from_tables("What were net sales in fiscal 2023?", statement)
+
+    assert fy2022 is not None and fy2023 is not None
+    assert fy2022.value == Decimal(394328) and fy2022.operands[0].column_header == "Fiscal 2022"
+    assert fy2023.value == Decimal(383285) and fy2023.operands[0].column_header == "Fiscal 2023"
+
+
+def test_percent_cells_keep_their_unit_and_drop_the_money_scale(statement):
+    answer = answer_from_tables("What was the change in the effective tax rate from FY2022 to FY2023?", statement)
+
+    assert answer is not None
+    assert answer.value == Decimal("-1.5") and answer.unit == "%" and answer.scale == ""
+
+
+def test_ambiguous_rows_abstain():
+    data = {
+        "title": "",
+        "columns": [{"header": "2023", "period": "FY2023"}, {"header": "2022", "period": "FY2022"}],
+        "rows": [
+            {"label": "Domestic", "cells": []},
+            {"label": "Other", "cells": [{"col": 0, "text": "44.1"}, {"col": 1, "text": "56.7"}]},
+            {"label": "International", "cells": []},
+            {"label": "Other", "cells": [{"col": 0, "text": "12.0"}, {"col": 1, "text": "9.5"}]},
+        ],
+        "scale": "million",
+    }
+    tables = [table_from_json(data, ref="t")]
+
+    assert answer_from_tables("What was the change in Other from 2022 to 2023?", tables) is None
+    # Naming the section makes the choice clear.
+    named = answer_from_tables("What was the change in International Other from 2022 to 2023?", tables)
+    assert named is not None and named.value == Decimal("2.5")
+
+
+def test_missing_period_or_metric_abstains(statement):
+    assert answer_from_tables("What was the percentage change in net sales from 2020 to 2021?", statement) is None
+    assert answer_from_tables("What was the change in goodwill from FY2022 to FY2023?", statement) is None
+    assert answer_from_tables("What were net sales?", statement) is None  # two years, none named
+    assert answer_from_tables("Why did net sales decline in FY2023?", statement) is None
+
+
+def test_question_understanding_kinds():
+    assert understand("What is the percentage change in revenue from 2018 to 2019?").kind == "growth"
+    assert understand("What was the absolute percentage change in the tax rate between 2018 and 2019?").kind == (
+        "difference"
+    )
+    assert understand("What is the average revenue for 2017 to 2019?").periods[-1].year == 2017
+    assert len(understand("What is the average revenue for 2017 to 2019?").periods) == 3
+    assert understand("What is the sum of revenue in 2018 and 2019?").kind == "sum"
+    assert understand("What were revenue in 2018 and 2019 respectively?").kind == "lookup"
+    assert understand("In which year was revenue the largest?").kind == "compare"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        ("$(5,860)", Decimal(-5860), "$"),
+        ("(14.3)%", Decimal("-14.3"), "%"),
+        ("$  1,452.4", Decimal("1452.4"), "$"),
+        ("(119 )", Decimal(-119), ""),
+        ("\u2014", Decimal(0), ""),
+    ],
+)
+def test_cell_numbers_keep_sign_and_unit(text, value, unit):
+    parsed = parse_number(text)
+    assert parsed is not None and (parsed.value, parsed.unit) == (value, unit)
+
+
+def test_non_figures_are_not_numbers():
+    assert parse_number("2019 vs 2018") is None
+    assert parse_number("Total sales") is None
+
+
+@pytest.mark.parametrize(
+    ("caption", "scale"),
+    [("(In millions)", "million"), ("€m", "million"), ("USD '000", "thousand"), ("$ in billions", "billion"),
+     ("Revenue rose by $4 million", ""), ("Cash raised of $64,000", "")],
+)  # fmt: skip
+def test_declared_scale(caption, scale):
+    assert detect_scale(caption) == scale
+
+
+def test_adapter_returns_a_cited_answer_dict_or_none():
+    passages = [
+        {"chunk_id": "doc-1:text", "text": "Amounts in thousands.", "table": None},
+        {"chunk_id": "doc-1:t3", "text": "table", "table": {**income_statement(), "scale": ""}},
+    ]
+    answer = computed_answer_for_passages("What was the change in gross profit from FY2022 to FY2023?", passages)
+
+    assert answer is not None
+    assert answer["value"] == "-1634" and answer["scale"] == "thousand"
+    assert answer["formula"] == "169,148 \u2212 170,782"
+    assert [(o["table_ref"], o["row_label"], o["column_header"]) for o in answer["operands"]] == [
+        ("doc-1:t3", "Gross profit", "Fiscal 2023"),
+        ("doc-1:t3", "Gross profit", "Fiscal 2022"),
+    ]
+    assert computed_answer_for_passages("Who won the 1998 football world cup?", passages) is None
+    assert computed_answer_for_passages("What was the change in gross profit?", [passages[0]]) is None
