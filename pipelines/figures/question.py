@@ -113,7 +113,7 @@ _TWO_METRICS = (
     re.compile(r"\b(?:what|how\s+much)\s+percent(?:age)?\s+of\s+(?P<b>.+?)\s+(?:is|was|were|are)\s+(?P<a>.+)", re.I),
     re.compile(r"\b(?P<a>[\w\s'\u2019-]+?)\s+to\s+(?P<b>[\w\s'\u2019-]+?)\s+ratio\b", re.I),
 )
-_DIFFERENCE_TWO = re.compile(r"\bdifference\s+(?:between|of)\s+(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I)
+_DIFFERENCE_TWO = re.compile(r"\b(?:difference\s+(?:between|of)|between)\s+(?:the\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I)
 _SUM_TWO = re.compile(r"\b(?:sum|total|combined)\s+(?:of\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I)
 
 
@@ -177,6 +177,9 @@ def understand(question: str) -> QuestionIntent:
         match = _DIFFERENCE_TWO.search(body)
         if match:
             metrics = [content_tokens(match.group("a")), content_tokens(match.group("b"))]
+            # "the net sales in 2019 between APAC and EMEA": the words before name the line item both share.
+            shared = [t for t in content_tokens(body[: match.start()]) if t not in metrics[0] + metrics[1]]
+            metrics = [shared + m for m in metrics] if shared and 0 < min(map(len, metrics)) <= 2 else metrics
     elif kind in {"sum", "average"} and len(periods) < 2:
         match = _SUM_TWO.search(body) or re.search(r"\baverage\s+(?:of\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", body, re.I)
         if match:
@@ -185,4 +188,6 @@ def understand(question: str) -> QuestionIntent:
     if len(metrics) < 2:
         metrics = []
     metric = content_tokens(_OP_PHRASES.sub(" ", body))
+    if kind == "sum" and re.search(r"\btotal\s+(?:amount|number|value)\b|\bin\s+total\b", body, re.I):
+        metric = [token for token in metric if token != "total"]  # "the total amount of X": the operation
     return QuestionIntent(text, kind, periods, metric, metrics, percent, compare_max)

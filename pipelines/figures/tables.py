@@ -19,7 +19,7 @@ from typing import Any
 from pipelines.figures.numbers import ParsedNumber, detect_scale, parse_number
 
 _YEAR = re.compile(r"(?<!\d)(?:FY\s?|fiscal\s+(?:year\s+)?)?((?:19|20)\d{2})(?!\d)", re.I)
-_SHORT_FY = re.compile(r"\bFY\s?'?(\d{2})\b", re.I)
+_SHORT_FY = re.compile(r"\bF(?:Y\s?)?'?(\d{2})\b", re.I)
 _QUARTER = re.compile(r"\b(?:Q([1-4])|([1-4])Q|(first|second|third|fourth)\s+quarter)\b", re.I)
 # "(in thousands, except per share data)": per-share and per-unit rows are in units.
 _UNSCALED_ROW = re.compile(r"\bper\s+(?:share|unit|ads|diluted|basic)\b|\bEPS\b|\bprice\b", re.I)
@@ -43,7 +43,8 @@ class Period:
 
 def periods_in(text: str) -> list[Period]:
     """Periods named in a header or a question, in order of mention, without repeats."""
-    text = text or ""
+    # "2 0 1 9": letter-spaced years in some typeset headers.
+    text = re.sub(r"\b([12]) ([09]) (\d) (\d)\b", r"\1\2\3\4", text or "")
     quarter = None
     quarter_match = _QUARTER.search(text)
     if quarter_match:
@@ -103,6 +104,10 @@ def _as_decimal(value: Any) -> Decimal | None:
         return None
 
 
+def _as_text(cell: dict[str, Any]) -> str:
+    return str(cell.get("text") or "").strip()
+
+
 def table_from_json(data: dict[str, Any], ref: str, context: str = "") -> FigureTable:
     """Build a ``FigureTable`` from the chunk JSON; ``context`` (nearby text) may declare the scale."""
     title = str(data.get("title") or "")
@@ -120,6 +125,9 @@ def table_from_json(data: dict[str, Any], ref: str, context: str = "") -> Figure
     section = ""
     for index, row in enumerate(data.get("rows") or []):
         label = str(row.get("label") or "").strip()
+        if not label and index > 0 and any(_as_text(c) for c in row.get("cells") or []):
+            # The unlabelled last line under a column of figures is its total.
+            label = "Total"
         figure_row = FigureRow(label=label, section=section, periods=periods_in(label))
         # A row may state its own scale ("Net income - (in thousands)") or be a rate without a % sign.
         row_scale = detect_scale(label) or table_scale
