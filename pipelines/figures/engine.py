@@ -342,7 +342,10 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
             return None  # a ratio needs two named line items, or a row that holds the ratio itself
         return _margin(intent, tables, margin.group(1).lower())
     periods = intent.periods
-    prefer_percent = True if kind == "lookup" and intent.percent else (None if kind == "lookup" else False)
+    # "the change in the percentage of sales" wants the % column; a money change wants the money column.
+    prefer_percent: bool | None = bool(intent.percent) if kind != "growth" else False
+    if kind == "lookup" and not intent.percent:
+        prefer_percent = None
     if kind in {"difference", "growth"}:
         if len(periods) == 1 and periods[0].quarter is None:
             periods = [periods[0], Period(periods[0].year - 1)]  # "growth in 2019" is over the year before

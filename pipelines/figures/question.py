@@ -14,7 +14,8 @@ _NOT_A_FIGURE = re.compile(
     r"when\b|describe|explain|list\b)|\bwhat\s+(?:does|do|did)\b.*\b(?:mean|consist|include|comprise|represent|"
     r"relate|affect|cause)|\bwhat\s+(?:is|are|was|were)\s+(?:the\s+)?(?:reason|reasons|components?|items?|"
     r"elements?|factors?|types?|method|methods|basis|policy|purpose|nature)\b|\bwhat\s+duration\b|"
-    r"\bhow\s+many\s+years\b|\bhow\s+long\b|^\s*in\s+which\s+years\b.*\bfor\b",
+    r"\bhow\s+many\s+years\b|\bhow\s+long\b|^\s*in\s+which\s+years\b.*\bfor\b|"
+    r"^\s*what\s+(?:caused|led|drove|contributed)\b|\breasons?\b|\bdue\s+to\s*\??\s*$|\bcomponents\b",
     re.I,
 )
 _COMPARE = re.compile(
@@ -25,7 +26,8 @@ _COMPARE = re.compile(
 _GROWTH = re.compile(
     r"\bpercent(?:age)?\s+(?:change|increase|decrease|growth|decline|rise|drop|fall)|%\s*(?:change|increase|"
     r"decrease)|\bgrowth\s+rate|\brate\s+of\s+(?:change|growth|increase|decrease)|\bby\s+what\s+percent|"
-    r"\b(?:increase|decrease|change|grow|grew|decline)d?\s+by\s+what\s+percent",
+    r"\b(?:increase|decrease|change|grow|grew|decline)d?\s+by\s+what\s+percent|"
+    r"\bwhat\s+percent(?:age)?\s+did\b.*\b(?:increase|decrease|grow|grew|decline|change)",
     re.I,
 )
 _ABSOLUTE = re.compile(r"\babsolute\b|\bpercentage\s+points?\b|\bbasis\s+points?\b", re.I)
