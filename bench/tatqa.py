@@ -253,6 +253,8 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
     """A FigureAnswer as the (answer, scale) pair the TAT-QA evaluator reads."""
     if answer.kind == "compare":
         return str(answer.value), ""
+    if answer.kind == "periods":
+        return list(answer.value), ""  # type: ignore[arg-type]
     if answer.kind == "lookup" and answer.operands and answer.operands[0].row == -1:
         return answer.operands[0].text.rstrip(",.;"), ""  # a prose figure: the span as written
     scale = "percent" if answer.unit == "%" else answer.scale

@@ -55,7 +55,7 @@ class FigureAnswer:
     """A computed (or looked-up) figure with the cells it came from."""
 
     kind: str
-    value: Decimal | str | list[Decimal]
+    value: Decimal | str | list[Decimal] | list[str]
     unit: str  # "$", "%", "x", "" ...
     scale: str  # "", "thousand", "million", "billion"
     formula: str
@@ -317,6 +317,8 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
     kind = intent.kind
     if kind == "compare":
         return _compare(intent, tables)
+    if kind == "periods":
+        return _periods_covered(tables)
     if intent.metrics:
         # Two line items, one period: A / B, A - B, A + B.
         period = intent.periods[0] if len(intent.periods) == 1 else None
@@ -403,6 +405,22 @@ def _margin(intent: QuestionIntent, tables: list[FigureTable], name: str) -> Fig
         return None
     operands = [numerator[1][0], denominator[1][0]]
     return _compute(intent, operands, min(numerator[0], denominator[0]))
+
+
+def _periods_covered(tables: list[FigureTable]) -> FigureAnswer | None:
+    """The fiscal years a single table's columns (or, transposed, rows) cover."""
+    if len(tables) != 1:
+        return None  # several candidate tables: which one the question means is not clear
+    table = tables[0]
+    periods: list[Period] = []
+    for source in [c.periods for c in table.columns] or []:
+        periods.extend(p for p in source if p not in periods)
+    if not periods:
+        for row in table.rows:
+            periods.extend(p for p in row.periods if p not in periods)
+    if len(periods) < 2:
+        return None
+    return FigureAnswer("periods", [str(p) for p in periods], "", "", "", [], 0.0)
 
 
 def _has_two(tables: list[FigureTable], intent: QuestionIntent) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pipelines.figures.tables import Period, periods_in
 
-KINDS = ("lookup", "growth", "difference", "ratio", "sum", "average", "compare")
+KINDS = ("lookup", "growth", "difference", "ratio", "sum", "average", "compare", "periods")
 
 _NOT_A_FIGURE = re.compile(
     r"^\s*(?:why|how\s+(?:is|are|was|were|does|do|did|has|have|will|would|should|can)\b|where|who|whom|whose|"
@@ -16,6 +16,11 @@ _NOT_A_FIGURE = re.compile(
     r"elements?|factors?|types?|method|methods|basis|policy|purpose|nature)\b|\bwhat\s+duration\b|"
     r"\bhow\s+many\s+years\b|\bhow\s+long\b|^\s*in\s+which\s+years\b.*\bfor\b|"
     r"^\s*what\s+(?:caused|led|drove|contributed)\b|\breasons?\b|\bdue\s+to\s*\??\s*$|\bcomponents\b",
+    re.I,
+)
+_PERIODS_ASKED = re.compile(
+    r"^\s*(?:in\s+|for\s+)?(?:which|what)\s+(?:fiscal\s+)?(?:years|periods)\b"
+    r"(?!.*\b(?:exceed|greater|less|more|above|below|larg|high|low|small|increas|decreas))",
     re.I,
 )
 _COMPARE = re.compile(
@@ -143,6 +148,9 @@ def understand(question: str) -> QuestionIntent:
     """Classify the question and pull out its periods and metric words."""
     text = question.strip()
     periods = periods_in(text)
+    if _PERIODS_ASKED.search(text):
+        # "Which years does the table provide information for?": the periods the table covers.
+        return QuestionIntent(text, "periods", periods, content_tokens(_strip_periods(text)))
     percent = bool(_PERCENT_WANTED.search(text))
     if _NOT_A_FIGURE.search(text) and not re.search(r"\bhow\s+(?:much|many)\b", text, re.I):
         return QuestionIntent(text, None, periods, content_tokens(_strip_periods(text)))
