@@ -251,7 +251,7 @@ def _plain(value: Decimal) -> str:
 
 def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
     """A FigureAnswer as the (answer, scale) pair the TAT-QA evaluator reads."""
-    if answer.kind == "compare":
+    if answer.kind in {"compare", "rank"}:
         return str(answer.value), ""
     if answer.kind == "periods":
         return list(answer.value), ""  # type: ignore[arg-type]

@@ -319,6 +319,8 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
         return _compare(intent, tables)
     if kind == "periods":
         return _periods_covered(tables)
+    if kind == "rank":
+        return _rank_rows(intent, tables)
     if intent.metrics:
         # Two line items, one period: A / B, A - B, A + B.
         period = intent.periods[0] if len(intent.periods) == 1 else None
@@ -421,6 +423,42 @@ def _periods_covered(tables: list[FigureTable]) -> FigureAnswer | None:
     if len(periods) < 2:
         return None
     return FigureAnswer("periods", [str(p) for p in periods], "", "", "", [], 0.0)
+
+
+def _rank_rows(intent: QuestionIntent, tables: list[FigureTable]) -> FigureAnswer | None:
+    """'Which segment had the largest net sales in 2019?': the row label of the extreme value in that column."""
+    if len(tables) != 1 or len(intent.periods) > 1:
+        return None
+    table = tables[0]
+    columns = [
+        index
+        for index, column in enumerate(table.columns)
+        if (intent.periods and any(p.matches(intent.periods[0]) for p in column.periods))
+        or (not intent.periods and len(table.columns) == 1)
+    ]
+    if len(columns) > 1:
+        wanted = set(intent.metric)
+        best = max(len(wanted & set(content_tokens(table.columns[c].header))) for c in columns)
+        columns = [c for c in columns if len(wanted & set(content_tokens(table.columns[c].header))) == best]
+    if len(columns) != 1:
+        return None
+    col = columns[0]
+    candidates: list[Operand] = []
+    for row in table.rows:
+        cell = row.cells.get(col)
+        if cell is None or cell.value is None or not row.label or re.match(r"\s*total\b", row.label, re.I):
+            continue
+        candidates.append(
+            _operand(table, _Series(("row", cell.row), row.label, 0.0, []), cell, table.columns[col].header)
+        )
+    if len(candidates) < 2 or len({o.unit for o in candidates}) > 1:
+        return None
+    pick = max if intent.compare_max else min
+    extreme = pick(candidates, key=lambda o: o.value)
+    if sum(1 for o in candidates if o.value == extreme.value) > 1:
+        return None
+    formula = ("max" if intent.compare_max else "min") + "(" + ", ".join(_show(o.value) for o in candidates) + ")"
+    return FigureAnswer("rank", extreme.row_label, "", "", formula, candidates, 0.0)
 
 
 def _has_two(tables: list[FigureTable], intent: QuestionIntent) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pipelines.figures.tables import Period, periods_in
 
-KINDS = ("lookup", "growth", "difference", "ratio", "sum", "average", "compare", "periods")
+KINDS = ("lookup", "growth", "difference", "ratio", "sum", "average", "compare", "periods", "rank")
 
 _NOT_A_FIGURE = re.compile(
     r"^\s*(?:why|how\s+(?:is|are|was|were|does|do|did|has|have|will|would|should|can)\b|where|who|whom|whose|"
@@ -23,6 +23,11 @@ _PERIODS_ASKED = re.compile(
     r"(?!.*\b(?:exceed|greater|less|more|above|below|larg|high|low|small|increas|decreas))",
     re.I,
 )
+_RANK = re.compile(
+    r"\b(?:which|what)\s+(?!(?:fiscal\s+)?(?:year|years|period|periods|quarter)\b)[\w\s,'-]*?\b"
+    r"(?<!second )(?<!third )(?P<dir>highest|largest|greatest|most|biggest|lowest|smallest|least)\b",
+    re.I,
+)
 _COMPARE = re.compile(
     r"\b(?:which|what)\s+(?:fiscal\s+)?(?:year|years|period|quarter)\b.*\b(?:larg|high|great|low|small|"
     r"more|less|most|least|bigger|max|min)",
@@ -36,7 +41,8 @@ _GROWTH = re.compile(
     re.I,
 )
 _ABSOLUTE = re.compile(r"\babsolute\b|\bpercentage\s+points?\b|\bbasis\s+points?\b", re.I)
-_AVERAGE = re.compile(r"\baverage\b|\bmean\b", re.I)
+# "weighted-average fair value" names a line item; the operation is "average of X".
+_AVERAGE = re.compile(r"(?<!weighted-)(?<!weighted )\baverage\b|\bmean\b", re.I)
 _CHANGE = re.compile(
     r"\bchanges?\b|\bdifferen|\bincreas|\bdecreas|\bvarian|\bgr[eo]w|\bdeclin|\bhow\s+much\s+(?:more|less|"
     r"higher|lower|bigger|smaller)|\bmovement\b",
@@ -60,7 +66,8 @@ _STOP = set(
     dated date reported report reports figure figures with within into growth rate share
     january february march april may june july august september october november december jan feb mar apr jun jul
     aug sep sept oct nov dec first second third fourth quarter quarters q1 q2 q3 q4 last current prior previous
-    following respective s""".split()  # noqa: SIM905 - a word list reads better as text
+    following respective s had has have higher lower larger smaller greater bigger highest lowest largest smallest
+    greatest biggest most least""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -120,7 +127,9 @@ _TWO_METRICS = (
     re.compile(r"\b(?:what|how\s+much)\s+percent(?:age)?\s+of\s+(?P<b>.+?)\s+(?:is|was|were|are)\s+(?P<a>.+)", re.I),
     re.compile(r"\b(?P<a>[\w\s'\u2019-]+?)\s+to\s+(?P<b>[\w\s'\u2019-]+?)\s+ratio\b", re.I),
 )
-_DIFFERENCE_TWO = re.compile(r"\b(?:difference\s+(?:between|of)|between)\s+(?:the\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I)
+_DIFFERENCE_TWO = re.compile(
+    r"\b(?:difference\s+(?:between|of)|between)\s+(?:the\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I
+)
 _SUM_TWO = re.compile(r"\b(?:sum|total|combined)\s+(?:of\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I)
 
 
@@ -159,6 +168,9 @@ def understand(question: str) -> QuestionIntent:
     if _COMPARE.search(text):
         kind = "compare"
         compare_max = not re.search(r"\b(?:low|small|less|least|min|fewer|decreas)", text, re.I)
+    elif _RANK.search(text) and not re.search(r"\bhow\s+(?:much|many)\b", text, re.I):
+        kind = "rank"
+        compare_max = _RANK.search(text).group("dir").lower() in {"highest", "largest", "greatest", "most", "biggest"}
     elif _GROWTH.search(text) and not _ABSOLUTE.search(text):
         kind = "growth"
     elif _AVERAGE.search(text) and not _change_of_average(text):

@@ -225,3 +225,42 @@ def test_adapter_returns_a_cited_answer_dict_or_none():
     ]
     assert computed_answer_for_passages("Who won the 1998 football world cup?", passages) is None
     assert computed_answer_for_passages("What was the change in gross profit?", [passages[0]]) is None
+
+
+def test_prose_figure_is_found_when_no_table_answers():
+    passages = [
+        {
+            "chunk_id": "doc-2:p4",
+            "table": None,
+            "text": "Federal and state income taxes of $36.5 million, $2.1 million, and $3.7 million were paid "
+            "in fiscal years 2019, 2018, and 2017, respectively. Other taxes were immaterial.",
+        }
+    ]
+    answer = computed_answer_for_passages("What were the federal and state income taxes paid in fiscal 2018?", passages)
+
+    assert answer is not None and answer["kind"] == "lookup"
+    assert (answer["value"], answer["unit"], answer["scale"]) == ("2.1", "$", "million")
+    assert answer["operands"][0]["table_ref"] == "doc-2:p4"
+    # No period named and three figures in the sentence: not guessed.
+    assert computed_answer_for_passages("What were the federal and state income taxes paid?", passages) is None
+
+
+def test_which_years_and_which_row_questions(statement):
+    years = answer_from_tables("Which years does the table provide information for?", statement)
+    assert years is not None and sorted(years.value) == ["2022", "2023"]
+
+    data = {
+        "columns": [{"header": "2023", "period": "FY2023"}],
+        "rows": [
+            {"label": "Americas", "cells": [{"col": 0, "text": "120"}]},
+            {"label": "EMEA", "cells": [{"col": 0, "text": "95"}]},
+            {"label": "APAC", "cells": [{"col": 0, "text": "130"}]},
+            {"label": "Total", "cells": [{"col": 0, "text": "345"}]},
+        ],
+        "scale": "million",
+    }
+    tables = [table_from_json(data, ref="seg")]
+    largest = answer_from_tables("Which region had the highest net sales in 2023?", tables)
+    smallest = answer_from_tables("Which region had the lowest net sales in 2023?", tables)
+    assert largest is not None and largest.value == "APAC"  # the Total row is not a region
+    assert smallest is not None and smallest.value == "EMEA"
