@@ -201,11 +201,14 @@ def _best_series(
         return None
     candidates.sort(key=lambda c: -c[0])
     top_score, top = candidates[0]
-    for score, other in candidates[1:]:
-        if abs(score - top_score) > float(_TIE):
-            break
-        if [o.value for o in other] != [o.value for o in top]:
-            return None  # two line items fit equally and disagree: do not guess
+    tied = [c for c in candidates if abs(c[0] - top_score) <= float(_TIE)]
+    if len({tuple(o.value for o in c[1]) for c in tied}) > 1:
+        # "Liabilities" fits "Total liabilities" and "Other liabilities" equally: an analyst who names no
+        # component means the total. Any other tie is a guess, so no answer.
+        totals = [c for c in tied if re.match(r"\s*total\b", c[1][0].row_label, re.I)]
+        if len(totals) != 1:
+            return None
+        return totals[0]
     return top_score, top
 
 

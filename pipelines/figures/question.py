@@ -9,13 +9,19 @@ from pipelines.figures.tables import Period, periods_in
 
 KINDS = ("lookup", "growth", "difference", "ratio", "sum", "average", "compare", "periods", "rank")
 
+# Questions that ask for words, not a figure ("why", "how is X derived", "what does X include").
 _NOT_A_FIGURE = re.compile(
     r"^\s*(?:why|how\s+(?:is|are|was|were|does|do|did|has|have|will|would|should|can)\b|where|who|whom|whose|"
     r"when\b|describe|explain|list\b)|\bwhat\s+(?:does|do|did)\b.*\b(?:mean|consist|include|comprise|represent|"
     r"relate|affect|cause)|\bwhat\s+(?:is|are|was|were)\s+(?:the\s+)?(?:reason|reasons|components?|items?|"
-    r"elements?|factors?|types?|method|methods|basis|policy|purpose|nature)\b|\bwhat\s+duration\b|"
-    r"\bhow\s+many\s+years\b|\bhow\s+long\b|^\s*in\s+which\s+years\b.*\bfor\b|"
-    r"^\s*what\s+(?:caused|led|drove|contributed)\b|\breasons?\b|\bdue\s+to\s*\??\s*$|\bcomponents\b",
+    r"elements?|factors?|types?|method|methods|basis|policy|purpose|nature)\b|"
+    r"^\s*in\s+which\s+years\b.*\bfor\b|\bcomponents\b",
+    re.I,
+)
+# ... and those that do even when they say "how much/many" (a duration, a cause, an exclusion).
+_NEVER_A_FIGURE = re.compile(
+    r"\bwhat\s+duration\b|\bhow\s+many\s+years\b|\bhow\s+long\b|^\s*what\s+(?:caused|led|drove|contributed)\b|"
+    r"\breasons?\b|\bdue\s+to\s*\??\s*$|\bexclude[sd]?\b|\bexcluded\s+from\b",
     re.I,
 )
 _PERIODS_ASKED = re.compile(
@@ -50,7 +56,7 @@ _CHANGE = re.compile(
 )
 _RATIO = re.compile(
     r"\bratio\b|\bproportion\b|\bpercentage\s+of\b|\bas\s+a\s+percent(?:age)?\b|\bmargin\b|\bwhat\s+percent|"
-    r"\bhow\s+much\s+percent|\bshare\s+of\b|\bfraction\b|\bpercentage\b.*\b(?:of|in)\b\s+(?:the\s+)?total",
+    r"\bhow\s+much\s+percent|\bshare\s+of\b|\bfraction\b|\bconstitution\b|\bpercentage\b.*\b(?:of|in)\b\s+(?:the\s+)?total",
     re.I,
 )
 _SUM = re.compile(r"\bsum\b|\btotal\b|\bcombined\b|\baltogether\b|\bin\s+all\b|\badd(?:ed)?\s+up\b", re.I)
@@ -126,6 +132,8 @@ _TWO_METRICS = (
     ),
     re.compile(r"\b(?:what|how\s+much)\s+percent(?:age)?\s+of\s+(?P<b>.+?)\s+(?:is|was|were|are)\s+(?P<a>.+)", re.I),
     re.compile(r"\b(?P<a>[\w\s'\u2019-]+?)\s+to\s+(?P<b>[\w\s'\u2019-]+?)\s+ratio\b", re.I),
+    re.compile(r"\b(?P<a>\w+)-to-(?P<b>\w+)\s+ratio\b", re.I),
+    re.compile(r"\bconstitution\s+of\s+(?P<a>.+?)\s+(?:among|in|of)\s+(?P<b>.+)", re.I),
 )
 _DIFFERENCE_TWO = re.compile(
     r"\b(?:difference\s+(?:between|of)|between)\s+(?:the\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+)", re.I
@@ -161,7 +169,9 @@ def understand(question: str) -> QuestionIntent:
         # "Which years does the table provide information for?": the periods the table covers.
         return QuestionIntent(text, "periods", periods, content_tokens(_strip_periods(text)))
     percent = bool(_PERCENT_WANTED.search(text))
-    if _NOT_A_FIGURE.search(text) and not re.search(r"\bhow\s+(?:much|many)\b", text, re.I):
+    if _NEVER_A_FIGURE.search(text) or (
+        _NOT_A_FIGURE.search(text) and not re.search(r"\bhow\s+(?:much|many)\b", text, re.I)
+    ):
         return QuestionIntent(text, None, periods, content_tokens(_strip_periods(text)))
     kind: str
     compare_max = True

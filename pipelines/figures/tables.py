@@ -22,7 +22,7 @@ _YEAR = re.compile(r"(?<!\d)(?:FY\s?|fiscal\s+(?:year\s+)?)?((?:19|20)\d{2})(?!\
 _SHORT_FY = re.compile(r"\bF(?:Y\s?)?'?(\d{2})\b", re.I)
 _QUARTER = re.compile(r"\b(?:Q([1-4])|([1-4])Q|(first|second|third|fourth)\s+quarter)\b", re.I)
 # "(in thousands, except per share data)": per-share and per-unit rows are in units.
-_UNSCALED_ROW = re.compile(r"\bper\s+(?:share|unit|ads|diluted|basic)\b|\bEPS\b|\bprice\b", re.I)
+_UNSCALED_ROW = re.compile(r"\bper\s+(?:[\w-]+\s+){0,2}(?:share|unit|ads)\b|\bEPS\b|\bprice\b", re.I)
 _RATE_ROW = re.compile(r"\brates?\b(?!\s+per\b)|\bmargin\b|\byield\b|\bvolatility\b", re.I)
 _ORDINAL_QUARTER = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
