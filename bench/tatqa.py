@@ -251,6 +251,8 @@ def _plain(value: Decimal) -> str:
 
 def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
     """A FigureAnswer as the (answer, scale) pair the TAT-QA evaluator reads."""
+    if answer.kind == "count":
+        return str(answer.value), ""
     if answer.kind in {"compare", "rank"}:
         return str(answer.value), ""
     if answer.kind == "periods":

@@ -324,6 +324,8 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
         return _periods_covered(tables)
     if kind == "rank":
         return _rank_rows(intent, tables)
+    if kind == "threshold":
+        return _threshold(intent, tables)
     if intent.metrics:
         # Two line items, one period: A / B, A - B, A + B.
         period = intent.periods[0] if len(intent.periods) == 1 else None
@@ -462,6 +464,34 @@ def _rank_rows(intent: QuestionIntent, tables: list[FigureTable]) -> FigureAnswe
         return None
     formula = ("max" if intent.compare_max else "min") + "(" + ", ".join(_show(o.value) for o in candidates) + ")"
     return FigureAnswer("rank", extreme.row_label, "", "", formula, candidates, 0.0)
+
+
+def _threshold(intent: QuestionIntent, tables: list[FigureTable]) -> FigureAnswer | None:
+    """'How many years did X exceed $30,000 thousand?' / 'Which years was X less than 50%?'."""
+    assert intent.threshold is not None
+    limit, limit_scale = intent.threshold
+    periods = intent.periods if len(intent.periods) >= 2 else _all_periods(tables, intent.metric, intent)
+    if len(periods) < 2:
+        return None
+    found = _best_series(tables, intent.metric, list(periods), intent, None)
+    if found is None:
+        return None
+    score, operands = found
+    hits: list[str] = []
+    for period, operand in zip(periods, operands, strict=True):
+        value = operand.value * SCALE_FACTORS.get(operand.scale, Decimal(1))
+        bound = limit * SCALE_FACTORS.get(limit_scale or operand.scale, Decimal(1))
+        if (value > bound) if intent.compare_max else (value < bound):
+            hits.append(str(period))
+    sign = ">" if intent.compare_max else "<"
+    formula = "; ".join(
+        f"{_show(o.value)} ({p}) {sign} {format_decimal(limit)}" for p, o in zip(periods, operands, strict=True)
+    )
+    if intent.count:
+        return FigureAnswer("count", Decimal(len(hits)), "", "", formula, operands, score)
+    if not hits:
+        return None
+    return FigureAnswer("periods", hits, "", "", formula, operands, score)
 
 
 def _has_two(tables: list[FigureTable], intent: QuestionIntent) -> bool:

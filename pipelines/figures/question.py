@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from pipelines.figures.tables import Period, periods_in
 
-KINDS = ("lookup", "growth", "difference", "ratio", "sum", "average", "compare", "periods", "rank")
+KINDS = ("lookup", "growth", "difference", "ratio", "sum", "average", "compare", "periods", "rank", "threshold")
 
 # Questions that ask for words, not a figure ("why", "how is X derived", "what does X include").
 _NOT_A_FIGURE = re.compile(
@@ -32,6 +33,16 @@ _PERIODS_ASKED = re.compile(
 _RANK = re.compile(
     r"\b(?:which|what)\s+(?!(?:fiscal\s+)?(?:year|years|period|periods|quarter)\b)[\w\s,'-]*?\b"
     r"(?<!second )(?<!third )(?P<dir>highest|largest|greatest|most|biggest|lowest|smallest|least)\b",
+    re.I,
+)
+_THRESHOLD = re.compile(
+    r"\b(?P<op>exceed(?:ed|s)?|greater\s+than|more\s+than|above|higher\s+than|over|less\s+than|below|lower\s+than|"
+    r"under)\s+(?:US)?\$?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<unit>%|percent|thousands?|millions?|billions?)?",
+    re.I,
+)
+_THRESHOLD_ASKS = re.compile(
+    r"^\s*how\s+many\s+(?:fiscal\s+)?(?:years|periods|quarters)\b|\b(?:which|what)\s+(?:of\s+the\s+)?(?:fiscal\s+)?"
+    r"(?:years?|periods?|quarters?)\b",
     re.I,
 )
 _COMPARE = re.compile(
@@ -107,7 +118,9 @@ class QuestionIntent:
     metric: list[str]  # words naming the line item
     metrics: list[list[str]] = field(default_factory=list)  # two or more line items (ratio A / B, A - B)
     percent: bool = False  # the answer is asked as a percentage
-    compare_max: bool = True  # for "which year ... largest"
+    compare_max: bool = True  # for "which year ... largest"; for a threshold, "above" (else "below")
+    threshold: tuple[Decimal, str] | None = None  # ("200000", "thousand") in "exceed $200,000 thousand"
+    count: bool = False  # "how many years ..." rather than "which years ..."
 
 
 _PERIOD_TEXT = re.compile(
@@ -165,6 +178,24 @@ def understand(question: str) -> QuestionIntent:
     """Classify the question and pull out its periods and metric words."""
     text = question.strip()
     periods = periods_in(text)
+    threshold = _THRESHOLD.search(text)
+    if threshold and _THRESHOLD_ASKS.search(text):
+        # "How many years did net income exceed $30,000 thousand?" / "In which year was X less than 50%?"
+        unit = (threshold.group("unit") or "").lower()
+        scale = "" if unit in {"", "%", "percent"} else unit.rstrip("s")
+        words = text[: threshold.start()] + " " + text[threshold.end() :]
+        metric = [t for t in content_tokens(_strip_periods(words)) if t not in {"exceed", "exceeded", "quarter"}]
+        return QuestionIntent(
+            text,
+            "threshold",
+            periods,
+            metric,
+            compare_max=threshold.group("op")
+            .lower()
+            .startswith(("exceed", "greater", "more", "above", "higher", "over")),
+            threshold=(Decimal(threshold.group("num").replace(",", "")), scale),
+            count=bool(re.match(r"\s*how\s+many\b", text, re.I)),
+        )
     if _PERIODS_ASKED.search(text):
         # "Which years does the table provide information for?": the periods the table covers.
         return QuestionIntent(text, "periods", periods, content_tokens(_strip_periods(text)))
