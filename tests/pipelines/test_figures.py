@@ -269,7 +269,7 @@ def test_which_years_and_which_row_questions(statement):
 def test_threshold_questions_count_or_list_the_periods(statement):
     # Net sales: 394,328 (FY2022) and 383,285 (FY2023), in millions; the bound is converted to the table's scale.
     how_many = answer_from_tables("How many years did net sales exceed $390,000 million?", statement)
-    which = answer_from_tables("In which year were net sales less than $0.39 billion?", statement)
+    which = answer_from_tables("In which year were net sales less than $390 billion?", statement)
 
     assert how_many is not None and how_many.kind == "count" and how_many.value == Decimal(1)
     assert which is not None and which.value == ["2023"]
