@@ -45,6 +45,7 @@ from typing import Any
 from bench.common import REPO_ROOT
 from pipelines.figures import FigureAnswer, answer_from_tables, table_from_json, understand
 from pipelines.figures.numbers import parse_number
+from pipelines.figures.reader import RELAXED_CONFIDENCE, STRICT_CONFIDENCE, read_span, span_answer
 from pipelines.figures.text import answer_from_text
 
 DEV_FILE = Path("tatqa_dev") / "tatqa_dataset_dev.json"
@@ -257,6 +258,8 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
         return str(answer.value), ""
     if answer.kind == "periods":
         return list(answer.value), ""  # type: ignore[arg-type]
+    if answer.kind == "span":
+        return str(answer.value), ""
     if answer.kind == "lookup" and answer.operands and answer.operands[0].row == -1:
         return answer.operands[0].text.rstrip(",.;"), ""  # a prose figure: the span as written
     scale = "percent" if answer.unit == "%" else answer.scale
@@ -271,13 +274,20 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
     return _plain(answer.value), scale
 
 
-def predict(block: dict[str, Any], question: dict[str, Any]) -> FigureAnswer | None:
+def predict(
+    block: dict[str, Any], question: dict[str, Any], min_confidence: float = RELAXED_CONFIDENCE
+) -> FigureAnswer | None:
     data = tatqa_table_json(block["table"]["table"], [p["text"] for p in block["paragraphs"]])
     table = table_from_json(data, ref=block["table"]["uid"], context=data.pop("context"))
     intent = understand(question["question"])
     answer = answer_from_tables(intent, [table])
+    prose = [(p["uid"], p["text"]) for p in block["paragraphs"]]
     if answer is None:
-        answer = answer_from_text(intent, [(p["uid"], p["text"]) for p in block["paragraphs"]])
+        answer = answer_from_text(intent, prose)
+    if answer is None:
+        span = read_span(question["question"], prose, min_confidence)
+        if span is not None:
+            answer = span_answer(span)
     return answer
 
 

@@ -61,10 +61,12 @@ class FigureAnswer:
     formula: str
     operands: list[Operand] = field(default_factory=list)
     score: float = 0.0  # how well the chosen rows name the question's metric
+    # A span read from prose (kind "span"): the passage it is quoted from; the sentence is the formula.
+    source_ref: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         value: Any = [str(v) for v in self.value] if isinstance(self.value, list) else str(self.value)
-        return {
+        data = {
             "kind": self.kind,
             "value": value,
             "unit": self.unit,
@@ -72,6 +74,9 @@ class FigureAnswer:
             "formula": self.formula,
             "operands": [operand.as_dict() for operand in self.operands],
         }
+        if self.source_ref:
+            data["source_ref"] = self.source_ref
+        return data
 
 
 @dataclass

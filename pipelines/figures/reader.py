@@ -1,0 +1,318 @@
+"""A light extractive reader: the answer to a question as a span of one sentence of the passages.
+
+No model. The sentence is the one that best covers the question's content words (stemmed, weighted by
+how rare each word is among the passages' sentences, with the question's periods and numbers as
+evidence); the span depends on what the question asks for:
+
+* a figure ("how much", "what was X in 2019"): the amount (with its currency, scale or % sign) nearest to
+  the matched words, or the one lined up with the asked period in a "..., respectively" list;
+* a date ("when", "which year"), a duration ("over what period", "how long"): that expression;
+* anything else ("what does X include", "why", "how is X determined"): the clause after the matched
+  words, or before them when nothing follows ("To assess X, we analyse Y" for "why do we analyse Y").
+
+Every answer carries its sentence and a confidence in 0..1 (the share of the question's weighted words the
+sentence covers, lowered when the span is a guess); the caller decides how much confidence it needs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipelines.figures.engine import FigureAnswer
+from pipelines.figures.tables import periods_in
+
+# The ask path answers only when most of the question is found in one sentence; the TAT-QA bench
+# answers its best guess (an unanswered question scores 0 there). Measured on the tuning half.
+STRICT_CONFIDENCE = 0.75
+RELAXED_CONFIDENCE = 0.0
+
+_SENTENCE_END = re.compile(r"(?<![A-Z]\.[A-Z]\.)(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bLtd\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)(?<=[.!?])\s+(?=[A-Z(\"“‘$£€])")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?(?:[.,][0-9]+)*")
+_STOPWORDS = set(
+    """a an the of in on at to for from by with and or as is are was were be been being has have had do does did
+    what which who whom whose when where why how this that these those it its their our we us you your they them
+    there here than then so such into over under about per any all each other also not no may might can could
+    would should will shall if but s company company's group""".split()  # noqa: SIM905 - a word list reads better as text
+)
+_MONTHS = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
+_DATE = re.compile(
+    rf"\b{_MONTHS}\s+\d{{1,2}},?\s+(?:19|20)\d{{2}}\b|\b\d{{1,2}}\s+{_MONTHS}\s+(?:19|20)\d{{2}}\b|"
+    rf"\b{_MONTHS}\s+(?:19|20)\d{{2}}\b|\b(?:fiscal\s+(?:year\s+)?)?(?:19|20)\d{{2}}\b",
+    re.I,
+)
+_DURATION = re.compile(
+    r"\b(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty)"
+    r"(?:\s*(?:-|to)\s*\d+(?:\.\d+)?)?\s+(?:years?|months?|weeks?|days?)\b",
+    re.I,
+)
+_AMOUNT = re.compile(
+    r"(?:US\$|A\$|HK\$|RMB|[$€£¥`])\s?\(?\d[\d,]*(?:\.\d+)?\)?(?:\s?(?:million|billion|thousand|bn|m|k)\b)?"
+    r"|\(?\d[\d,]*(?:\.\d+)?\)?\s?(?:%|per\s?cent\b|percent\b)"
+    r"|\b\d[\d,]*(?:\.\d+)?\s(?:million|billion|thousand)\b"
+    r"|(?<![\w.$])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w%])|(?<![\w.$,])\d+(?:\.\d+)?(?![\w%,])",
+    re.I,
+)
+_YEARISH = re.compile(r"^(?:19|20)\d{2}$")
+_FIGURE_ASKED = re.compile(
+    r"^\s*(?:how\s+much|how\s+many|what\s+(?:is|was|were|are)\s+(?:the\s+)?(?:total\s+)?(?:amount|value|number|"
+    r"percentage|rate|cost|price|balance|size|level|sum)\b)|\b(?:amount|percentage|how\s+much|how\s+many)\b",
+    re.I,
+)
+_DATE_ASKED = re.compile(
+    r"^\s*(?:when|in\s+what\s+year|in\s+which\s+(?:year|period|month|quarter)|which\s+(?:year|month|date)|"
+    r"what\s+(?:year|date|month)|on\s+what\s+date|as\s+(?:at|of)\s+what\s+date)\b|\bmaturity\s+date\b|"
+    r"\bexpir\w*\s+date\b|\bdate\b\s*\??\s*$",
+    re.I,
+)
+_DURATION_ASKED = re.compile(
+    r"\b(?:what|which)\s+(?:duration|period|term)\b|\bhow\s+long\b|\bin\s+how\s+many\s+(?:years|months)\b|"
+    r"\bover\s+what\b|\bhow\s+many\s+(?:years|months|days)\b|\bexpected\s+term\b|\buseful\s+li[fv]e",
+    re.I,
+)
+_REASON_ASKED = re.compile(r"^\s*why\b|\breasons?\b|\bdue\s+to\s*\??\s*$|\bwhat\s+(?:caused|led|drove)\b", re.I)
+_REASON_CUE = re.compile(
+    r"\b(?:primarily|mainly|largely|partly|partially)?\s*(?:due\s+to|because(?:\s+of)?|as\s+a\s+result\s+of|"
+    r"driven\s+by|attributable\s+to|resulting\s+from|reflecting)\b",
+    re.I,
+)
+_LEADING_FILLER = re.compile(
+    r"^(?:[\s,:;\u2014\u2013-]|\b(?:is|are|was|were|be|been|being|has|have|had|that|which|of|as|to|will|would|"
+    r"shall|also|generally|currently|then|and)\b)+",
+    re.I,
+)
+
+
+def stem(word: str) -> str:
+    """A crude suffix-stripping stem: 'determined'/'determines'/'determination' all give 'determin'."""
+    word = word.lower().replace("\u2019", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, replacement in (
+        ("ational", "ate"),
+        ("ations", "ate"),
+        ("ation", "ate"),
+        ("ments", ""),
+        ("ment", ""),
+        ("ities", ""),
+        ("ity", ""),
+        ("ings", ""),
+        ("ing", ""),
+        ("ied", "y"),
+        ("ies", "y"),
+        ("edly", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("ly", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                break
+            word = word[: -len(suffix)] + replacement
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def _content(words: Iterable[str]) -> list[str]:
+    return [stem(w) for w in words if w.lower().replace("\u2019", "'") not in _STOPWORDS]
+
+
+@dataclass
+class Span:
+    """A span of one sentence answering a question."""
+
+    text: str
+    sentence: str
+    ref: str  # the passage it came from
+    kind: str  # "figure", "date", "duration", "clause"
+    confidence: float  # 0..1
+
+
+@dataclass
+class _Sentence:
+    ref: str
+    text: str
+    words: list[tuple[str, int, int]]  # (stem, start, end)
+
+
+def split_sentences(text: str) -> list[str]:
+    text = re.sub(r"\s+", " ", text or "").strip()
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _sentences(passages: Iterable[tuple[str, str]]) -> list[_Sentence]:
+    found = []
+    for ref, text in passages:
+        for sentence in split_sentences(text):
+            words = [(stem(m.group()), m.start(), m.end()) for m in _WORD.finditer(sentence)]
+            found.append(_Sentence(ref, sentence, words))
+    return found
+
+
+def _figures(sentence: str) -> list[re.Match[str]]:
+    figures = []
+    for match in _AMOUNT.finditer(sentence):
+        text = match.group().strip()
+        if _YEARISH.match(text.strip("()")):
+            continue  # a year, not an amount
+        if re.fullmatch(r"\d{1,2}", text) and _DATE.search(sentence[max(0, match.start() - 12) : match.end() + 8]):
+            continue  # the day of a date
+        figures.append(match)
+    return figures
+
+
+def _nearest(matches: list[re.Match[str]], anchor: int) -> re.Match[str] | None:
+    if not matches:
+        return None
+    # Filings put the figure after its name ("X increased $63 million to $987 million"): after counts closer.
+    return min(matches, key=lambda m: (m.start() - anchor) if m.start() >= anchor else 1.5 * (anchor - m.end()))
+
+
+def _clean(span: str) -> str:
+    span = _LEADING_FILLER.sub("", span.strip())
+    return span.strip(" ,;:\u2014\u2013-").rstrip(".")
+
+
+def read_span(question: str, passages: Iterable[tuple[str, str]], min_confidence: float = RELAXED_CONFIDENCE) -> Span | None:
+    """The span of the passages ``[(ref, text), ...]`` that answers ``question``, or None.
+
+    None when no sentence shares a content word with the question, or when the best guess has less than
+    ``min_confidence``.
+    """
+    sentences = _sentences(passages)
+    if not sentences:
+        return None
+    q_words = [m.group() for m in _WORD.finditer(question)]
+    q_stems = list(dict.fromkeys(s for s in _content(q_words) if not _YEARISH.match(s)))
+    if not q_stems:
+        return None
+    # Words found in few sentences say more about which sentence is meant (an idf over the passages).
+    count = len(sentences)
+    weight = {}
+    for word in q_stems:
+        df = sum(1 for s in sentences if any(w == word for w, _, _ in s.words))
+        weight[word] = math.log(1 + count / (1 + df)) + 0.1
+    total = sum(weight.values())
+    asked_periods = periods_in(question)
+    wants_figure = bool(_FIGURE_ASKED.search(question))
+    wants_date = bool(_DATE_ASKED.search(question))
+    wants_duration = bool(_DURATION_ASKED.search(question))
+    best: tuple[float, _Sentence] | None = None
+    for index, sentence in enumerate(sentences):
+        stems = {w for w, _, _ in sentence.words}
+        covered = sum(weight[w] for w in q_stems if w in stems) / total
+        if covered == 0:
+            continue
+        score = covered
+        if asked_periods:
+            said = periods_in(sentence.text)
+            if any(p.matches(a) for p in said for a in asked_periods):
+                score += 0.15
+            elif said:
+                score -= 0.1
+        if wants_figure and not _figures(sentence.text):
+            score -= 0.2
+        if wants_date and not _DATE.search(sentence.text):
+            score -= 0.1
+        if wants_duration and not _DURATION.search(sentence.text):
+            score -= 0.1
+        score -= 0.001 * index  # ties go to the earlier sentence
+        if best is None or score > best[0]:
+            best = (score, sentence)
+    if best is None:
+        return None
+    score, sentence = best
+    confidence = max(0.0, min(1.0, score))
+    span, kind = _extract(question, q_stems, sentence, asked_periods, wants_figure, wants_date, wants_duration)
+    if not span:
+        return None
+    if kind == "clause" and span == sentence.text.rstrip("."):
+        confidence *= 0.8  # the whole sentence: the answer is in there somewhere
+    if confidence < min_confidence:
+        return None
+    return Span(span, sentence.text, sentence.ref, kind, round(confidence, 3))
+
+
+def _extract(
+    question: str,
+    q_stems: list[str],
+    sentence: _Sentence,
+    asked_periods: list,
+    wants_figure: bool,
+    wants_date: bool,
+    wants_duration: bool,
+) -> tuple[str, str]:
+    text = sentence.text
+    matched = [(start, end) for w, start, end in sentence.words if w in q_stems]
+    first = matched[0][0] if matched else 0
+    last = matched[-1][1] if matched else 0
+    if wants_duration:
+        found = _nearest(list(_DURATION.finditer(text)), last)
+        if found:
+            return found.group().strip(), "duration"
+    if wants_date:
+        found = _nearest(list(_DATE.finditer(text)), last)
+        if found:
+            return found.group().strip(), "date"
+    if wants_figure or (not _REASON_ASKED.search(question) and asked_periods):
+        figures = _figures(text)
+        if figures:
+            picked = _respective(text, figures, asked_periods) or _by_period(text, figures, asked_periods)
+            picked = picked or _nearest(figures, last)
+            if picked is not None:
+                return picked.group().strip(), "figure"
+    if _REASON_ASKED.search(question):
+        cue = _REASON_CUE.search(text, last if last < len(text) else 0) or _REASON_CUE.search(text)
+        if cue:
+            return _clean(text[cue.start() :]), "clause"
+    after = _clean(text[last:])
+    if len(after.split()) >= 2:
+        return after, "clause"
+    before = _clean(text[:first])
+    if len(before.split()) >= 2:
+        return before, "clause"
+    return text.rstrip("."), "clause"
+
+
+def _respective(text: str, figures: list[re.Match[str]], asked: list) -> re.Match[str] | None:
+    """'$36.5 million, $2.1 million and $3.7 million ... in 2019, 2018 and 2017, respectively'."""
+    if len(asked) != 1 or not re.search(r"\brespectively\b", text, re.I):
+        return None
+    periods = periods_in(text)
+    for start in range(0, max(1, len(figures) - len(periods) + 1), len(periods) or 1):
+        group = figures[start : start + len(periods)]
+        if len(group) == len(periods):
+            for period, figure in zip(periods, group, strict=True):
+                if period.matches(asked[0]):
+                    return figure
+            break
+    return None
+
+
+def _by_period(text: str, figures: list[re.Match[str]], asked: list) -> re.Match[str] | None:
+    """'$1.2 billion at December 31, 2019 and $1.0 billion at December 31, 2018': the figure by the asked year."""
+    if len(asked) != 1 or len(figures) < 2:
+        return None
+    mentions = [m for m in _DATE.finditer(text) if any(p.matches(asked[0]) for p in periods_in(m.group()))]
+    others = [m for m in _DATE.finditer(text) if m not in mentions and periods_in(m.group())]
+    if not mentions or not others:
+        return None
+    anchor = mentions[0].start()
+    return min(figures, key=lambda f: abs(f.start() - anchor))
+
+
+def span_answer(span: Span) -> FigureAnswer:
+    """A span as a ``FigureAnswer`` of kind "span": the sentence it is quoted from stands as its formula."""
+    return FigureAnswer(
+        "span", span.text, "", "", span.sentence, [], span.confidence, source_ref=span.ref
+    )
