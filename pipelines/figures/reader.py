@@ -29,7 +29,10 @@ from pipelines.figures.tables import periods_in
 STRICT_CONFIDENCE = 0.75
 RELAXED_CONFIDENCE = 0.0
 
-_SENTENCE_END = re.compile(r"(?<![A-Z]\.[A-Z]\.)(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bLtd\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)(?<=[.!?])\s+(?=[A-Z(\"“‘$£€])")
+_SENTENCE_END = re.compile(
+    r"(?<![A-Z]\.[A-Z]\.)(?<!\b[A-Z]\.)(?<!\bInc\.)(?<!\bLtd\.)(?<!\bCo\.)(?<!\bNo\.)(?<!\bvs\.)"
+    r"(?:(?<=[.!?])|(?<=[.!?][\"\u201d\u2019]))\s+(?=[A-Z(\"\u201c\u2018$£€])"
+)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?(?:[.,][0-9]+)*")
 _STOPWORDS = set(
     """a an the of in on at to for from by with and or as is are was were be been being has have had do does did
@@ -64,6 +67,14 @@ _FIGURE_ASKED = re.compile(
     r"percentage|rate|cost|price|balance|size|level|sum)\b)|\b(?:amount|percentage|how\s+much|how\s+many)\b",
     re.I,
 )
+# "What was the standard rate of corporation tax?": a figure named by its metric word.
+_METRIC_ASKED = re.compile(
+    r"^\s*what\s+(?:is|was|were|are)\s+(?:the\s+)?[\w\s,'\u2019-]*?\b(?:rate|amount|value|number|cost|costs|price|"
+    r"percentage|balance|total|expenses?|revenues?|income|loss|losses|profit|sales|fees?|charges?|payments?|debt|"
+    r"cash|tax|margin|ratio|size|proceeds|benefit|liabilit(?:y|ies)|exposure|count|headcount|capacity)\b(?!\s+(?:of\s+)?(?:to|for)\b)",
+    re.I,
+)
+_MONTH_YEAR = re.compile(rf"\b{_MONTHS}\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d{{2}}\b", re.I)
 _DATE_ASKED = re.compile(
     r"^\s*(?:when|in\s+what\s+year|in\s+which\s+(?:year|period|month|quarter)|which\s+(?:year|month|date)|"
     r"what\s+(?:year|date|month)|on\s+what\s+date|as\s+(?:at|of)\s+what\s+date)\b|\bmaturity\s+date\b|"
@@ -83,7 +94,7 @@ _REASON_CUE = re.compile(
 )
 _LEADING_FILLER = re.compile(
     r"^(?:[\s,:;\u2014\u2013-]|\b(?:is|are|was|were|be|been|being|has|have|had|that|which|of|as|to|will|would|"
-    r"shall|also|generally|currently|then|and)\b)+",
+    r"shall|also|generally|currently|then|and|in|into|on|at)\b)+",
     re.I,
 )
 
@@ -204,7 +215,8 @@ def read_span(question: str, passages: Iterable[tuple[str, str]], min_confidence
         weight[word] = math.log(1 + count / (1 + df)) + 0.1
     total = sum(weight.values())
     asked_periods = periods_in(question)
-    wants_figure = bool(_FIGURE_ASKED.search(question))
+    wants_figure = bool(_FIGURE_ASKED.search(question) or _METRIC_ASKED.search(question))
+    asked_months = [re.sub(r"\W+", " ", m.group().lower()) for m in _MONTH_YEAR.finditer(question)]
     wants_date = bool(_DATE_ASKED.search(question))
     wants_duration = bool(_DURATION_ASKED.search(question))
     best: tuple[float, _Sentence] | None = None
@@ -220,6 +232,9 @@ def read_span(question: str, passages: Iterable[tuple[str, str]], min_confidence
                 score += 0.15
             elif said:
                 score -= 0.1
+        if asked_months:
+            said_months = {re.sub(r"\W+", " ", m.group().lower()) for m in _MONTH_YEAR.finditer(sentence.text)}
+            score += 0.15 if any(m in said_months for m in asked_months) else 0.0
         if wants_figure and not _figures(sentence.text):
             score -= 0.2
         if wants_date and not _DATE.search(sentence.text):
@@ -253,9 +268,7 @@ def _extract(
     wants_duration: bool,
 ) -> tuple[str, str]:
     text = sentence.text
-    matched = [(start, end) for w, start, end in sentence.words if w in q_stems]
-    first = matched[0][0] if matched else 0
-    last = matched[-1][1] if matched else 0
+    first, last = _matched_group(q_stems, sentence)
     if wants_duration:
         found = _nearest(list(_DURATION.finditer(text)), last)
         if found:
@@ -275,13 +288,28 @@ def _extract(
         cue = _REASON_CUE.search(text, last if last < len(text) else 0) or _REASON_CUE.search(text)
         if cue:
             return _clean(text[cue.start() :]), "clause"
-    after = _clean(text[last:])
+    after = _clean(text[last:].split("; ")[0])
     if len(after.split()) >= 2:
         return after, "clause"
-    before = _clean(text[:first])
+    before = re.sub(r",?\s+(?:we|it|they|the\s+\w+)\s*$", "", text[:first].strip(" ,"), flags=re.I)
     if len(before.split()) >= 2:
-        return before, "clause"
+        return before.strip(" ,"), "clause"
     return text.rstrip("."), "clause"
+
+
+def _matched_group(q_stems: list[str], sentence: _Sentence, gap: int = 3) -> tuple[int, int]:
+    """The character range of the longest run of question words in the sentence (at most ``gap`` others between)."""
+    hits = [i for i, (w, _, _) in enumerate(sentence.words) if w in q_stems]
+    if not hits:
+        return 0, 0
+    groups: list[list[int]] = [[hits[0]]]
+    for index in hits[1:]:
+        if index - groups[-1][-1] <= gap + 1:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    group = max(groups, key=lambda g: len({sentence.words[i][0] for i in g}))
+    return sentence.words[group[0]][1], sentence.words[group[-1]][2]
 
 
 def _respective(text: str, figures: list[re.Match[str]], asked: list) -> re.Match[str] | None:
