@@ -45,7 +45,7 @@ from typing import Any
 from bench.common import REPO_ROOT
 from pipelines.figures import FigureAnswer, answer_from_tables, table_from_json, understand
 from pipelines.figures.numbers import parse_number
-from pipelines.figures.reader import RELAXED_CONFIDENCE, STRICT_CONFIDENCE, read_span, span_answer
+from pipelines.figures.reader import RELAXED_CONFIDENCE, STRICT_CONFIDENCE, cell_answer, read_cell, read_span, span_answer
 from pipelines.figures.text import answer_from_text
 
 DEV_FILE = Path("tatqa_dev") / "tatqa_dataset_dev.json"
@@ -286,7 +286,10 @@ def predict(
         answer = answer_from_text(intent, prose)
     if answer is None:
         span = read_span(question["question"], prose, min_confidence)
-        if span is not None:
+        cell = read_cell(question["question"], [table], min_confidence)
+        if cell is not None and (span is None or cell.confidence >= span.confidence):
+            answer = cell_answer(cell)
+        elif span is not None:
             answer = span_answer(span)
     return answer
 

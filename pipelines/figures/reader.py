@@ -21,8 +21,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pipelines.figures.engine import FigureAnswer
-from pipelines.figures.tables import periods_in
+from pipelines.figures.engine import FigureAnswer, Operand
+from pipelines.figures.numbers import format_decimal
+from pipelines.figures.tables import FigureCell, FigureTable, periods_in
 
 # The ask path answers only when most of the question is found in one sentence; the TAT-QA bench
 # answers its best guess (an unanswered question scores 0 there). Measured on the tuning half.
@@ -344,3 +345,77 @@ def span_answer(span: Span) -> FigureAnswer:
     return FigureAnswer(
         "span", span.text, "", "", span.sentence, [], span.confidence, source_ref=span.ref
     )
+
+
+@dataclass
+class CellPick:
+    """The table cell a question most likely asks for, when the figure rules abstained."""
+
+    table: FigureTable
+    cell: FigureCell
+    confidence: float
+
+
+def read_cell(question: str, tables: Iterable[FigureTable], min_confidence: float = RELAXED_CONFIDENCE) -> CellPick | None:
+    """The cell whose row label, section and column header best cover the question's words, or None.
+
+    The lenient counterpart of the figure rules' lookup: it answers with the best match however weak, so
+    it is meant for the bench or behind a ``min_confidence`` the caller chooses.
+    """
+    tables = list(tables)
+    q_words = [m.group() for m in _WORD.finditer(question)]
+    q_stems = list(dict.fromkeys(s for s in _content(q_words) if not _YEARISH.match(s)))
+    if not q_stems or not tables:
+        return None
+    asked = periods_in(question)
+    units: list[tuple[FigureTable, FigureCell, set[str], set[str], list]] = []
+    for table in tables:
+        for row in table.rows:
+            if not row.label:
+                continue
+            label = {stem(w) for w in _WORD.findall(row.label)}
+            context = {stem(w) for w in _WORD.findall(f"{row.section} {table.title}")}
+            for col, cell in row.cells.items():
+                if not cell.text.strip() or cell.is_nil and cell.value is None:
+                    continue
+                header = table.columns[col].header if col < len(table.columns) else ""
+                periods = (table.columns[col].periods if col < len(table.columns) else []) or row.periods
+                units.append((table, cell, label, context | {stem(w) for w in _WORD.findall(header)}, periods))
+    if not units:
+        return None
+    count = len(units)
+    weight = {}
+    for word in q_stems:
+        df = sum(1 for u in units if word in u[2] or word in u[3])
+        weight[word] = math.log(1 + count / (1 + df)) + 0.1
+    total = sum(weight.values())
+    best: tuple[float, CellPick] | None = None
+    for table, cell, label, context, periods in units:
+        covered = sum(weight[w] for w in q_stems if w in label or w in context) / total
+        if not any(w in label for w in q_stems):
+            continue
+        label_content = {w for w in label if w not in _STOPWORDS}
+        precision = len(label_content & set(q_stems)) / len(label_content) if label_content else 0.0
+        score = covered + 0.2 * precision
+        if asked:
+            if any(p.matches(a) for p in periods for a in asked):
+                score += 0.15
+            elif periods:
+                score -= 0.3
+        score -= 0.005 * cell.col  # no period named: the first (latest) column
+        if best is None or score > best[0]:
+            best = (score, CellPick(table, cell, round(max(0.0, min(1.0, score)), 3)))
+    if best is None or best[1].confidence < min_confidence:
+        return None
+    return best[1]
+
+
+def cell_answer(pick: CellPick) -> FigureAnswer:
+    """A picked cell as a lookup ``FigureAnswer`` (a figure) or a ``span`` (a text cell)."""
+    cell, table = pick.cell, pick.table
+    row = table.rows[cell.row]
+    header = table.columns[cell.col].header if cell.col < len(table.columns) else ""
+    if cell.value is None:
+        return FigureAnswer("span", cell.text.strip(), "", "", "", [], pick.confidence, source_ref=table.ref)
+    operand = Operand(table.ref, row.label, header, cell.value, cell.text, cell.unit, cell.scale, cell.row, cell.col)
+    return FigureAnswer("lookup", cell.value, cell.unit, cell.scale, format_decimal(cell.value), [operand], pick.confidence)
