@@ -200,8 +200,10 @@ def tatqa_table_json(raw_rows: list[list[str]], paragraphs: list[str]) -> dict[s
     header_rows: list[list[str]] = []
     titles: list[str] = []
     while rows and len(header_rows) < 4:
-        if not header_rows and rows[0][0].strip() and not any(c.strip() for c in rows[0][1:]):
-            titles.append(rows.pop(0)[0].strip())  # a caption over the header ("($ in millions)")
+        caption = rows[0][0].strip() and not any(c.strip() for c in rows[0][1:])
+        if caption and (not header_rows or _header_scale(rows[0][0])):
+            # A caption over the header, or a scale line under it ("($ in millions)", "(In thousands)").
+            titles.append(rows.pop(0)[0].strip())
         elif _is_header_row(rows[0]):
             header_rows.append(rows.pop(0))
         else:

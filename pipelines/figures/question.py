@@ -26,7 +26,7 @@ _NEVER_A_FIGURE = re.compile(
     re.I,
 )
 _PERIODS_ASKED = re.compile(
-    r"^\s*(?:in\s+|for\s+)?(?:which|what)\s+(?:fiscal\s+)?(?:years|periods)\b"
+    r"^\s*(?:in\s+|for\s+)?(?:which|what)\s+(?:are\s+the\s+)?(?:fiscal\s+)?(?:years|periods)\b"
     r"(?!.*\b(?:exceed|greater|less|more|above|below|larg|high|low|small|increas|decreas))",
     re.I,
 )
