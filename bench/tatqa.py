@@ -261,7 +261,7 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
     if answer.kind == "periods":
         return list(answer.value), ""  # type: ignore[arg-type]
     if answer.kind == "span":
-        return str(answer.value), ""
+        return (list(answer.value) if isinstance(answer.value, list) else str(answer.value)), ""
     if answer.kind == "lookup" and answer.operands and answer.operands[0].row == -1:
         return answer.operands[0].text.rstrip(",.;"), ""  # a prose figure: the span as written
     scale = "percent" if answer.unit == "%" else answer.scale

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipelines.figures.engine import FigureAnswer, Operand
 from pipelines.figures.numbers import format_decimal
@@ -143,10 +143,10 @@ def _content(words: Iterable[str]) -> list[str]:
 class Span:
     """A span of one sentence answering a question."""
 
-    text: str
+    text: str | list[str]  # a list for "X in 2019 and 2018": one figure per asked period
     sentence: str
     ref: str  # the passage it came from
-    kind: str  # "figure", "date", "duration", "clause"
+    kind: str  # "figure", "figures", "date", "duration", "clause"
     confidence: float  # 0..1
 
 
@@ -267,7 +267,7 @@ def _extract(
     wants_figure: bool,
     wants_date: bool,
     wants_duration: bool,
-) -> tuple[str, str]:
+) -> tuple[str | list[str], str]:
     text = sentence.text
     first, last = _matched_group(q_stems, sentence)
     if wants_duration:
@@ -280,6 +280,11 @@ def _extract(
             return found.group().strip(), "date"
     if wants_figure or (not _REASON_ASKED.search(question) and asked_periods):
         figures = _figures(text)
+        if figures and len(asked_periods) >= 2:
+            # "X in 2019 and 2018": one figure per asked period, in the question's order.
+            picks = [_respective(text, figures, [p]) or _by_period(text, figures, [p]) for p in asked_periods]
+            if all(picks) and len({m.start() for m in picks if m}) == len(picks):
+                return [m.group().strip() for m in picks if m], "figures"
         if figures:
             picked = _respective(text, figures, asked_periods) or _by_period(text, figures, asked_periods)
             picked = picked or _nearest(figures, last)
@@ -354,6 +359,7 @@ class CellPick:
     table: FigureTable
     cell: FigureCell
     confidence: float
+    cells: list[FigureCell] = field(default_factory=list)  # one per asked period, when several are asked
 
 
 def read_cell(question: str, tables: Iterable[FigureTable], min_confidence: float = RELAXED_CONFIDENCE) -> CellPick | None:
@@ -407,15 +413,44 @@ def read_cell(question: str, tables: Iterable[FigureTable], min_confidence: floa
             best = (score, CellPick(table, cell, round(max(0.0, min(1.0, score)), 3)))
     if best is None or best[1].confidence < min_confidence:
         return None
-    return best[1]
+    pick = best[1]
+    if len(asked) >= 2:
+        # "X in 2019 and 2018": the same row's cell for each asked period, in the question's order.
+        row = pick.table.rows[pick.cell.row]
+        cells = []
+        for period in asked:
+            for col, cell in sorted(row.cells.items()):
+                column = pick.table.columns[col] if col < len(pick.table.columns) else None
+                if column is not None and any(p.matches(period) for p in column.periods) and cell.text.strip():
+                    cells.append(cell)
+                    break
+        if len(cells) == len(asked):
+            pick.cells = cells
+    return pick
 
 
 def cell_answer(pick: CellPick) -> FigureAnswer:
     """A picked cell as a lookup ``FigureAnswer`` (a figure) or a ``span`` (a text cell)."""
-    cell, table = pick.cell, pick.table
-    row = table.rows[cell.row]
-    header = table.columns[cell.col].header if cell.col < len(table.columns) else ""
-    if cell.value is None:
-        return FigureAnswer("span", cell.text.strip(), "", "", "", [], pick.confidence, source_ref=table.ref)
-    operand = Operand(table.ref, row.label, header, cell.value, cell.text, cell.unit, cell.scale, cell.row, cell.col)
-    return FigureAnswer("lookup", cell.value, cell.unit, cell.scale, format_decimal(cell.value), [operand], pick.confidence)
+    table = pick.table
+    cells = pick.cells or [pick.cell]
+    if any(cell.value is None for cell in cells):
+        texts = [cell.text.strip() for cell in cells]
+        value = texts if len(texts) > 1 else texts[0]
+        return FigureAnswer("span", value, "", "", "", [], pick.confidence, source_ref=table.ref)
+    operands = []
+    for cell in cells:
+        header = table.columns[cell.col].header if cell.col < len(table.columns) else ""
+        label = table.rows[cell.row].label
+        assert cell.value is not None
+        operands.append(Operand(table.ref, label, header, cell.value, cell.text, cell.unit, cell.scale, cell.row, cell.col))
+    values = [o.value for o in operands]
+    first = operands[0]
+    return FigureAnswer(
+        "lookup",
+        values if len(values) > 1 else values[0],
+        first.unit,
+        first.scale,
+        "; ".join(format_decimal(v) for v in values),
+        operands,
+        pick.confidence,
+    )
