@@ -45,7 +45,7 @@ from typing import Any
 from bench.common import REPO_ROOT
 from pipelines.figures import FigureAnswer, answer_from_tables, table_from_json, understand
 from pipelines.figures.numbers import parse_number
-from pipelines.figures.reader import RELAXED_CONFIDENCE, STRICT_CONFIDENCE, cell_answer, read_cell, read_span, span_answer
+from pipelines.figures.reader import RELAXED_CONFIDENCE, STRICT_CONFIDENCE, cell_answer, read_cell, read_row_labels, read_span, span_answer
 from pipelines.figures.text import answer_from_text
 
 DEV_FILE = Path("tatqa_dev") / "tatqa_dataset_dev.json"
@@ -286,6 +286,10 @@ def predict(
     prose = [(p["uid"], p["text"]) for p in block["paragraphs"]]
     if answer is None:
         answer = answer_from_text(intent, prose)
+    if answer is None:
+        labels = read_row_labels(question["question"], [table])
+        if labels is not None:
+            answer = FigureAnswer("span", labels, "", "", "", [], 0.5, source_ref=table.ref)
     if answer is None:
         span = read_span(question["question"], prose, min_confidence)
         cell = read_cell(question["question"], [table], min_confidence)

@@ -454,3 +454,36 @@ def cell_answer(pick: CellPick) -> FigureAnswer:
         operands,
         pick.confidence,
     )
+
+
+_LIST_ASKED = re.compile(
+    r"^\s*(?:what|which)\s+(?:are|were)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}(?:components|items|types|countries|regions|"
+    r"segments|categories|elements|sources|classes|units|businesses|markets|products|geographies|locations)\b",
+    re.I,
+)
+
+
+def read_row_labels(question: str, tables: Iterable[FigureTable]) -> list[str] | None:
+    """'What are the components under deferred tax liabilities in the table?': the row labels listed.
+
+    The rows under a heading the question names, else every labelled row with figures, totals left out.
+    None unless the question asks for a list of items and one table is given.
+    """
+    tables = list(tables)
+    if len(tables) != 1 or not _LIST_ASKED.search(question):
+        return None
+    table = tables[0]
+    q_stems = set(_content(_WORD.findall(question)))
+    rows = [r for r in table.rows if r.label and any(c.value is not None or c.text.strip() for c in r.cells.values())]
+    rows = [r for r in rows if not re.match(r"\s*(?:total|net)\b", r.label, re.I)]
+    sections = {r.section for r in rows if r.section}
+    named = [
+        section
+        for section in sections
+        if q_stems & {stem(w) for w in _WORD.findall(section) if w.lower() not in _STOPWORDS}
+    ]
+    if named:
+        best = max(named, key=lambda sec: len(q_stems & {stem(w) for w in _WORD.findall(sec)}))
+        rows = [r for r in rows if r.section == best]
+    labels = list(dict.fromkeys(r.label.strip() for r in rows))
+    return labels if len(labels) >= 2 else None
