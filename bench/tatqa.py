@@ -25,7 +25,8 @@ Rules were tuned only on the tune half; the held-out half is the honest figure.
 
 Anchor: TAGOP (Zhu et al. 2021) scores 50.1 EM / 58.0 F1 on TAT-QA test (55.2 / 62.7 on dev).
 
-    .venv/bin/python -m bench.tatqa --split heldout
+    .venv/bin/python -m bench.tatqa --split heldout                      # the bench setting (relaxed)
+    .venv/bin/python -m bench.tatqa --split heldout --confidence strict  # what the ask path would answer
     .venv/bin/python -m bench.tatqa --split tune --show-misses 40
 """
 
@@ -43,10 +44,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO_ROOT
-from pipelines.figures import FigureAnswer, answer_from_tables, table_from_json, understand
+from pipelines.figures import (
+    RELAXED_CONFIDENCE,
+    STRICT_CONFIDENCE,
+    FigureAnswer,
+    answer_question,
+    table_from_json,
+)
 from pipelines.figures.numbers import parse_number
-from pipelines.figures.reader import RELAXED_CONFIDENCE, STRICT_CONFIDENCE, cell_answer, read_cell, read_row_labels, read_span, span_answer
-from pipelines.figures.text import answer_from_text
 
 DEV_FILE = Path("tatqa_dev") / "tatqa_dataset_dev.json"
 TAGOP_TEST = (50.1, 58.0)
@@ -277,37 +282,22 @@ def to_tatqa(answer: FigureAnswer) -> tuple[Any, str]:
 
 
 def predict(
-    block: dict[str, Any], question: dict[str, Any], min_confidence: float = RELAXED_CONFIDENCE
+    block: dict[str, Any], question: dict[str, Any], min_confidence: float | None = RELAXED_CONFIDENCE
 ) -> FigureAnswer | None:
     data = tatqa_table_json(block["table"]["table"], [p["text"] for p in block["paragraphs"]])
     table = table_from_json(data, ref=block["table"]["uid"], context=data.pop("context"))
-    intent = understand(question["question"])
-    answer = answer_from_tables(intent, [table])
     prose = [(p["uid"], p["text"]) for p in block["paragraphs"]]
-    if answer is None:
-        answer = answer_from_text(intent, prose)
-    if answer is None:
-        labels = read_row_labels(question["question"], [table])
-        if labels is not None:
-            answer = FigureAnswer("span", labels, "", "", "", [], 0.5, source_ref=table.ref)
-    if answer is None:
-        span = read_span(question["question"], prose, min_confidence)
-        cell = read_cell(question["question"], [table], min_confidence)
-        if cell is not None and (span is None or cell.confidence >= span.confidence):
-            answer = cell_answer(cell)
-        elif span is not None:
-            answer = span_answer(span)
-    return answer
+    return answer_question(question["question"], [table], prose, min_confidence)
 
 
-def evaluate(blocks: list[dict[str, Any]], split: str) -> dict[str, Any]:
+def evaluate(blocks: list[dict[str, Any]], split: str, min_confidence: float | None = RELAXED_CONFIDENCE) -> dict[str, Any]:
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])  # n, em, f1, answered
     misses = []
     for block in blocks:
         if split != "both" and split_of(block["table"]["uid"]) != split:
             continue
         for question in block["questions"]:
-            answer = predict(block, question)
+            answer = predict(block, question, min_confidence)
             prediction, scale = to_tatqa(answer) if answer is not None else (None, "")
             em, f1 = official_score(question, prediction, scale)
             for key in ("all", f"type:{question['answer_type']}", f"from:{question['answer_from']}"):
@@ -346,12 +336,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", choices=["tune", "heldout", "both"], default="tune")
     parser.add_argument("--show-misses", type=int, default=0, help="print this many wrong answers (tune split only)")
+    parser.add_argument(
+        "--confidence",
+        choices=["relaxed", "strict", "rules"],
+        default="relaxed",
+        help="how sure the readers must be: relaxed (the bench: best guess), strict (the ask path), rules (no readers)",
+    )
     args = parser.parse_args()
+    min_confidence = {"relaxed": RELAXED_CONFIDENCE, "strict": STRICT_CONFIDENCE, "rules": None}[args.confidence]
     blocks = load_dev()
     splits = ["tune", "heldout"] if args.split == "both" else [args.split]
     for split in splits:
-        result = evaluate(blocks, split)
-        _print_report(split, result)
+        result = evaluate(blocks, split, min_confidence)
+        _print_report(f"{split}, confidence={args.confidence}", result)
         if args.show_misses and split == "tune":
             for question, prediction, scale, answer in result["misses"][: args.show_misses]:
                 gold = f"{question['answer']!r} {question['scale']!r} ({question['derivation']})"
