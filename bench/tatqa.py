@@ -290,7 +290,9 @@ def predict(
     return answer_question(question["question"], [table], prose, min_confidence)
 
 
-def evaluate(blocks: list[dict[str, Any]], split: str, min_confidence: float | None = RELAXED_CONFIDENCE) -> dict[str, Any]:
+def evaluate(
+    blocks: list[dict[str, Any]], split: str, min_confidence: float | None = RELAXED_CONFIDENCE
+) -> dict[str, Any]:
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])  # n, em, f1, answered
     misses = []
     for block in blocks:

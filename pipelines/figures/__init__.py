@@ -25,14 +25,14 @@ from pipelines.figures.tables import FigureTable, Period, table_from_json
 from pipelines.figures.text import answer_from_text
 
 __all__ = [
+    "RELAXED_CONFIDENCE",
+    "STRICT_CONFIDENCE",
     "FigureAnswer",
     "FigureTable",
     "Operand",
     "Period",
     "QuestionIntent",
     "answer_from_tables",
-    "RELAXED_CONFIDENCE",
-    "STRICT_CONFIDENCE",
     "answer_from_text",
     "answer_question",
     "computed_answer_for_passages",

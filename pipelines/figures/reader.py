@@ -195,7 +195,9 @@ def _clean(span: str) -> str:
     return span.strip(" ,;:\u2014\u2013-").rstrip(".")
 
 
-def read_span(question: str, passages: Iterable[tuple[str, str]], min_confidence: float = RELAXED_CONFIDENCE) -> Span | None:
+def read_span(
+    question: str, passages: Iterable[tuple[str, str]], min_confidence: float = RELAXED_CONFIDENCE
+) -> Span | None:
     """The span of the passages ``[(ref, text), ...]`` that answers ``question``, or None.
 
     None when no sentence shares a content word with the question, or when the best guess has less than
@@ -254,6 +256,13 @@ def read_span(question: str, passages: Iterable[tuple[str, str]], min_confidence
         return None
     if kind == "clause" and span == sentence.text.rstrip("."):
         confidence *= 0.8  # the whole sentence: the answer is in there somewhere
+    if (
+        kind == "figure"
+        and not asked_periods
+        and len(periods_in(sentence.text)) >= 2
+        and len(_figures(sentence.text)) >= 2
+    ):
+        confidence *= 0.5  # figures for several periods and the question names none: a guess
     if confidence < min_confidence:
         return None
     return Span(span, sentence.text, sentence.ref, kind, round(confidence, 3))
@@ -347,9 +356,7 @@ def _by_period(text: str, figures: list[re.Match[str]], asked: list) -> re.Match
 
 def span_answer(span: Span) -> FigureAnswer:
     """A span as a ``FigureAnswer`` of kind "span": the sentence it is quoted from stands as its formula."""
-    return FigureAnswer(
-        "span", span.text, "", "", span.sentence, [], span.confidence, source_ref=span.ref
-    )
+    return FigureAnswer("span", span.text, "", "", span.sentence, [], span.confidence, source_ref=span.ref)
 
 
 @dataclass
@@ -362,7 +369,9 @@ class CellPick:
     cells: list[FigureCell] = field(default_factory=list)  # one per asked period, when several are asked
 
 
-def read_cell(question: str, tables: Iterable[FigureTable], min_confidence: float = RELAXED_CONFIDENCE) -> CellPick | None:
+def read_cell(
+    question: str, tables: Iterable[FigureTable], min_confidence: float = RELAXED_CONFIDENCE
+) -> CellPick | None:
     """The cell whose row label, section and column header best cover the question's words, or None.
 
     The lenient counterpart of the figure rules' lookup: it answers with the best match however weak, so
@@ -382,7 +391,7 @@ def read_cell(question: str, tables: Iterable[FigureTable], min_confidence: floa
             label = {stem(w) for w in _WORD.findall(row.label)}
             context = {stem(w) for w in _WORD.findall(f"{row.section} {table.title}")}
             for col, cell in row.cells.items():
-                if not cell.text.strip() or cell.is_nil and cell.value is None:
+                if not cell.text.strip() or (cell.is_nil and cell.value is None):
                     continue
                 header = table.columns[col].header if col < len(table.columns) else ""
                 periods = (table.columns[col].periods if col < len(table.columns) else []) or row.periods
@@ -442,7 +451,9 @@ def cell_answer(pick: CellPick) -> FigureAnswer:
         header = table.columns[cell.col].header if cell.col < len(table.columns) else ""
         label = table.rows[cell.row].label
         assert cell.value is not None
-        operands.append(Operand(table.ref, label, header, cell.value, cell.text, cell.unit, cell.scale, cell.row, cell.col))
+        operands.append(
+            Operand(table.ref, label, header, cell.value, cell.text, cell.unit, cell.scale, cell.row, cell.col)
+        )
     values = [o.value for o in operands]
     first = operands[0]
     return FigureAnswer(
@@ -475,7 +486,7 @@ def read_row_labels(question: str, tables: Iterable[FigureTable]) -> list[str] |
     table = tables[0]
     q_stems = set(_content(_WORD.findall(question)))
     rows = [r for r in table.rows if r.label and any(c.value is not None or c.text.strip() for c in r.cells.values())]
-    rows = [r for r in rows if not re.match(r"\s*(?:total|net)\b", r.label, re.I)]
+    rows = [r for r in rows if not re.match(r"\s*total\b", r.label, re.I)]
     sections = {r.section for r in rows if r.section}
     named = [
         section

@@ -274,3 +274,112 @@ def test_threshold_questions_count_or_list_the_periods(statement):
     assert how_many is not None and how_many.kind == "count" and how_many.value == Decimal(1)
     assert which is not None and which.value == ["2023"]
     assert len(which.operands) == 2  # both years were read to decide
+
+
+# ----------------------------------------------------------------------------------------------
+# The reader: spans of prose and lenient cell picks, below the figure rules.
+# ----------------------------------------------------------------------------------------------
+PENSION_NOTE = (
+    "For domestic plans, the discount rate was determined by comparison against the FTSE pension liability index "
+    "for AA rated corporate instruments. The Company monitors other indices to assure that the pension obligations "
+    "are fairly reported. The international discount rates were determined by comparison against country specific "
+    "AA corporate indices, adjusted for duration of the obligation. Total unrecognized compensation cost at "
+    "December 31, 2019 was $1.2 billion and is expected to be recognized over a weighted-average period of "
+    "approximately 2.5 years. In December 2019, we granted 375,000 PSUs with market targets. In February 2016, "
+    "we granted 547,000 PSUs. The effective tax rate decreased primarily due to a non-recurring tax benefit of "
+    "$2.2 billion. Trading in our shares commenced on March 29, 1988."
+)
+
+
+def test_reader_picks_the_sentence_and_the_clause_after_the_matched_words():
+    from pipelines.figures.reader import read_span
+
+    span = read_span("How is the discount rate for domestic plans determined?", [("note-7", PENSION_NOTE)])
+
+    assert span is not None and span.ref == "note-7" and span.kind == "clause"
+    assert span.sentence.startswith("For domestic plans")
+    assert span.text == "by comparison against the FTSE pension liability index for AA rated corporate instruments"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "kind"),
+    [
+        ("How many PSUs were granted in December 2019?", "375,000", "figure"),
+        ("How many PSUs were granted in February 2016?", "547,000", "figure"),
+        ("Over what duration will the unrecognized compensation cost be recognized?", "2.5 years", "duration"),
+        ("When did trading commence?", "March 29, 1988", "date"),
+    ],
+)
+def test_reader_extracts_the_figure_date_or_duration_asked_for(question, expected, kind):
+    from pipelines.figures.reader import read_span
+
+    span = read_span(question, [("note-7", PENSION_NOTE)])
+
+    assert span is not None and (span.text, span.kind) == (expected, kind)
+
+
+def test_reader_answers_why_with_the_reason_clause():
+    from pipelines.figures.reader import read_span
+
+    span = read_span("Why did the effective tax rate decrease?", [("note-7", PENSION_NOTE)])
+
+    assert span is not None and span.text.startswith("primarily due to a non-recurring tax benefit")
+
+
+def test_reader_lines_up_respective_figures_with_the_asked_periods():
+    from pipelines.figures.reader import read_span
+
+    text = (
+        "Federal and state income taxes of $36.5 million, $2.1 million, and $3.7 million were paid in fiscal "
+        "years 2019, 2018, and 2017, respectively."
+    )
+    one = read_span("What were the federal and state income taxes paid in fiscal 2017?", [("p", text)])
+    both = read_span("What were the federal and state income taxes paid in 2019 and 2018?", [("p", text)])
+
+    assert one is not None and one.text == "$3.7 million"
+    assert both is not None and both.text == ["$36.5 million", "$2.1 million"]
+
+
+def test_reader_confidence_gates_unrelated_questions():
+    from pipelines.figures.reader import STRICT_CONFIDENCE, read_span
+
+    assert read_span("Who won the 1998 football world cup?", [("note-7", PENSION_NOTE)]) is None
+    weak = read_span("What was the discount rate for the Asian retail segment?", [("note-7", PENSION_NOTE)])
+    assert weak is not None and weak.confidence < STRICT_CONFIDENCE
+    assert (
+        read_span(
+            "What was the discount rate for the Asian retail segment?", [("note-7", PENSION_NOTE)], STRICT_CONFIDENCE
+        )
+        is None
+    )
+
+
+def test_cell_reader_and_row_label_lists(statement):
+    from pipelines.figures.reader import cell_answer, read_cell, read_row_labels
+
+    pick = read_cell("What was the other income (expense), net in fiscal 2022?", statement)
+    answer = cell_answer(pick)
+    assert answer.kind == "lookup" and answer.value == Decimal(-334) and answer.scale == "million"
+    assert (answer.operands[0].row_label, answer.operands[0].column_header) == (
+        "Other income (expense), net",
+        "Fiscal 2022",
+    )
+    both = cell_answer(read_cell("What was the other income (expense), net in fiscal 2023 and 2022?", statement))
+    assert both.value == [Decimal(-565), Decimal(-334)]
+
+    labels = read_row_labels("What are the items listed in the table?", statement)
+    assert labels is not None and "Net sales" in labels and "Gross profit" in labels
+    assert read_row_labels("What was the gross profit in 2023?", statement) is None
+
+
+def test_ask_path_is_strict_and_the_bench_setting_is_relaxed(statement):
+    from pipelines.figures import RELAXED_CONFIDENCE, answer_question
+
+    prose = [("note-7", PENSION_NOTE)]
+    question = "What is the discount rate based on for the Asian retail segment?"
+    assert answer_question(question, [], prose) is None  # strict by default
+    relaxed = answer_question(question, [], prose, RELAXED_CONFIDENCE)
+    assert relaxed is not None and relaxed.kind == "span" and relaxed.source_ref == "note-7"
+    assert answer_question(question, [], prose, None) is None  # the figure rules alone
+    # A computation the rules cannot do is not answered with a read-off value on the ask path.
+    assert answer_question("What was the percentage change in headcount?", statement, prose) is None
