@@ -21,6 +21,9 @@ from pipelines.figures.tables import FigureCell, FigureTable, Period
 # under 1.75 were right 1 time in 4, computations under 1.5 about 1 in 7.
 MIN_METRIC_SCORE = 1.25
 MIN_LOOKUP_SCORE = 1.5
+# A lenient intent (the bench's best guess, never the ask path) takes any row sharing words with the
+# question above this, and the first of tied rows.
+LENIENT_SCORE = 0.75
 _TIE = Decimal("1e-9")
 
 
@@ -192,7 +195,7 @@ def _best_series(
     candidates: list[tuple[float, list[Operand]]] = []
     for table in tables:
         for series in _series(table, wanted):
-            if series.score < (MIN_LOOKUP_SCORE if intent.kind == "lookup" else MIN_METRIC_SCORE):
+            if series.score < _min_score(intent):
                 break
             operands = []
             for period in need:
@@ -207,7 +210,7 @@ def _best_series(
     candidates.sort(key=lambda c: -c[0])
     top_score, top = candidates[0]
     tied = [c for c in candidates if abs(c[0] - top_score) <= float(_TIE)]
-    if len({tuple(o.value for o in c[1]) for c in tied}) > 1:
+    if len({tuple(o.value for o in c[1]) for c in tied}) > 1 and not intent.lenient:
         # "Liabilities" fits "Total liabilities" and "Other liabilities" equally: an analyst who names no
         # component means the total. Any other tie is a guess, so no answer.
         totals = [c for c in tied if re.match(r"\s*total\b", c[1][0].row_label, re.I)]
@@ -217,12 +220,20 @@ def _best_series(
     return top_score, top
 
 
+def _min_score(intent: QuestionIntent) -> float:
+    if intent.lenient:
+        return LENIENT_SCORE
+    return MIN_LOOKUP_SCORE if intent.kind == "lookup" else MIN_METRIC_SCORE
+
+
 def _all_periods(tables: list[FigureTable], wanted: list[str], intent: QuestionIntent) -> list[Period]:
     """The periods of the best-matching line item, latest first (for 'average X' with no years named)."""
     best = None
     for table in tables:
         for series in _series(table, wanted):
-            if series.score >= MIN_METRIC_SCORE and (best is None or series.score > best.score):
+            if series.score >= min(MIN_METRIC_SCORE, _min_score(intent)) and (
+                best is None or series.score > best.score
+            ):
                 best = series
             break
     if best is None:
@@ -369,6 +380,9 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
             return None
         periods = _later_first(periods)
     elif kind in {"sum", "average"}:
+        if kind == "average" and len(periods) == 1 and periods[0].quarter is None:
+            # "the 2019 average X": an average balance, over the year's closing and opening (2019 and 2018).
+            periods = [periods[0], Period(periods[0].year - 1)]
         if not periods:
             periods = _all_periods(tables, intent.metric, intent)
         if len(periods) < 2:

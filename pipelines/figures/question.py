@@ -121,6 +121,7 @@ class QuestionIntent:
     compare_max: bool = True  # for "which year ... largest"; for a threshold, "above" (else "below")
     threshold: tuple[Decimal, str] | None = None  # ("200000", "thousand") in "exceed $200,000 thousand"
     count: bool = False  # "how many years ..." rather than "which years ..."
+    lenient: bool = False  # pick the best row however weak, the first of tied rows (a benchmark's guess)
 
 
 _PERIOD_TEXT = re.compile(
