@@ -87,6 +87,10 @@ _DURATION_ASKED = re.compile(
     r"\bover\s+what\b|\bhow\s+many\s+(?:years|months|days)\b|\bexpected\s+term\b|\buseful\s+li[fv]e",
     re.I,
 )
+# "Was there a material bad debt expense?", "Did the company have any dilutive shares?": the sentence is the answer.
+_YES_NO = re.compile(r"^\s*(?:is|are|was|were|did|does|do|has|have|had)\b", re.I)
+# "There was no material bad debt expense", "No significant amounts were reclassified": a stated nil.
+_STATED_NIL = re.compile(r"^\s*(?:no\b|there\s+(?:was|were|have\s+been|has\s+been|is|are)\s+no\b)|\bhad\s+no\b", re.I)
 _REASON_ASKED = re.compile(r"^\s*why\b|\breasons?\b|\bdue\s+to\s*\??\s*$|\bwhat\s+(?:caused|led|drove)\b", re.I)
 _REASON_CUE = re.compile(
     r"\b(?:primarily|mainly|largely|partly|partially)?\s*(?:due\s+to|because(?:\s+of)?|as\s+a\s+result\s+of|"
@@ -177,8 +181,14 @@ def _figures(sentence: str) -> list[re.Match[str]]:
         text = match.group().strip()
         if _YEARISH.match(text.strip("()")):
             continue  # a year, not an amount
-        if re.fullmatch(r"\d{1,2}", text) and _DATE.search(sentence[max(0, match.start() - 12) : match.end() + 8]):
-            continue  # the day of a date
+        if re.fullmatch(r"\d{1,2}", text) and (
+            re.match(rf"\s*{_MONTHS}", sentence[match.end() :], re.I)
+            or re.search(rf"{_MONTHS}\s*$", sentence[: match.start()], re.I)
+        ):
+            continue  # the day of a date ("31 December 2019", "June 30")
+        if re.fullmatch(r"\(?\d\)?", text) and (text.startswith("(") or sentence[match.end() : match.end() + 1] == ")"):
+            continue  # a footnote or list marker: "(1)", "1)"
+        figures.append(match)
         figures.append(match)
     return figures
 
@@ -279,6 +289,8 @@ def _extract(
 ) -> tuple[str | list[str], str]:
     text = sentence.text
     first, last = _matched_group(q_stems, sentence)
+    if _YES_NO.search(question) or _STATED_NIL.search(text):
+        return text.rstrip("."), "sentence"
     if wants_duration:
         found = _nearest(list(_DURATION.finditer(text)), last)
         if found:
@@ -287,7 +299,7 @@ def _extract(
         found = _nearest(list(_DATE.finditer(text)), last)
         if found:
             return found.group().strip(), "date"
-    if wants_figure or (not _REASON_ASKED.search(question) and asked_periods):
+    if not _REASON_ASKED.search(question) and (wants_figure or asked_periods):
         figures = _figures(text)
         if figures and len(asked_periods) >= 2:
             # "X in 2019 and 2018": one figure per asked period, in the question's order.
