@@ -189,7 +189,6 @@ def _figures(sentence: str) -> list[re.Match[str]]:
         if re.fullmatch(r"\(?\d\)?", text) and (text.startswith("(") or sentence[match.end() : match.end() + 1] == ")"):
             continue  # a footnote or list marker: "(1)", "1)"
         figures.append(match)
-        figures.append(match)
     return figures
 
 
