@@ -460,13 +460,33 @@ def _rank_rows(intent: QuestionIntent, tables: list[FigureTable]) -> FigureAnswe
         if (intent.periods and any(p.matches(intent.periods[0]) for p in column.periods))
         or (not intent.periods and len(table.columns) == 1)
     ]
+    if not columns and not intent.periods:
+        # "Which component is the greatest in the total fair value?": the column the question names.
+        wanted = set(intent.metric)
+        overlap = [len(wanted & set(content_tokens(c.header))) for c in table.columns]
+        if overlap and max(overlap) > 0:
+            columns = [i for i, n in enumerate(overlap) if n == max(overlap)]
     if len(columns) > 1:
         wanted = set(intent.metric)
         best = max(len(wanted & set(content_tokens(table.columns[c].header))) for c in columns)
         columns = [c for c in columns if len(wanted & set(content_tokens(table.columns[c].header))) == best]
-    if len(columns) != 1:
+    if len(columns) > 1:
+        # "2019 $" and "2019 %" columns: the same row leads both, or the question is ambiguous.
+        ranked = [_rank_column(intent, table, c) for c in columns]
+        if any(r is None for r in ranked) or len({r[0].row_label for r in ranked if r}) != 1:
+            return None
+    if not columns:
         return None
-    col = columns[0]
+    found = _rank_column(intent, table, columns[0])
+    if found is None:
+        return None
+    extreme, candidates = found
+    formula = ("max" if intent.compare_max else "min") + "(" + ", ".join(_show(o.value) for o in candidates) + ")"
+    return FigureAnswer("rank", extreme.row_label, "", "", formula, candidates, 0.0)
+
+
+def _rank_column(intent: QuestionIntent, table: FigureTable, col: int) -> tuple[Operand, list[Operand]] | None:
+    """The extreme row of one column (totals left out) and the rows compared; None on a tie or mixed units."""
     candidates: list[Operand] = []
     for row in table.rows:
         cell = row.cells.get(col)
@@ -475,14 +495,15 @@ def _rank_rows(intent: QuestionIntent, tables: list[FigureTable]) -> FigureAnswe
         candidates.append(
             _operand(table, _Series(("row", cell.row), row.label, 0.0, []), cell, table.columns[col].header)
         )
-    if len(candidates) < 2 or len({o.unit for o in candidates}) > 1:
+    units = {o.unit for o in candidates}
+    # "$2,010" over "116,835": the currency sign is printed on the first row only, so "$" and "" agree.
+    if len(candidates) < 2 or (len(units) > 1 and units != {"$", ""}):
         return None
     pick = max if intent.compare_max else min
     extreme = pick(candidates, key=lambda o: o.value)
     if sum(1 for o in candidates if o.value == extreme.value) > 1:
         return None
-    formula = ("max" if intent.compare_max else "min") + "(" + ", ".join(_show(o.value) for o in candidates) + ")"
-    return FigureAnswer("rank", extreme.row_label, "", "", formula, candidates, 0.0)
+    return extreme, candidates
 
 
 def _threshold(intent: QuestionIntent, tables: list[FigureTable]) -> FigureAnswer | None:
