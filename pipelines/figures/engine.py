@@ -391,7 +391,33 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
     found = _best_series(tables, intent.metric, need, intent, prefer_percent)
     if found is None:
         return None
-    return _compute(intent, found[1], found[0])
+    answer = _compute(intent, found[1], found[0])
+    if answer is not None and kind == "growth":
+        answer = _printed_change(tables, answer) or answer
+    return answer
+
+
+def _printed_change(tables: list[FigureTable], answer: FigureAnswer) -> FigureAnswer | None:
+    """The filing's own "% change" cell on the same row when it agrees with the computed growth.
+
+    "Revenue 2,493 2,407 3.6%": the answer is the printed 3.6%, with the computation as its check.
+    """
+    first = answer.operands[0]
+    table = next((t for t in tables if t.ref == first.table_ref), None)
+    if table is None or first.row >= len(table.rows) or not isinstance(answer.value, Decimal):
+        return None
+    used = {o.col for o in answer.operands}
+    for col, cell in sorted(table.rows[first.row].cells.items()):
+        if col in used or cell.value is None or cell.unit != "%":
+            continue
+        places = -cell.value.as_tuple().exponent if cell.value.as_tuple().exponent < 0 else 0
+        if answer.value.quantize(Decimal(1).scaleb(-places)) == cell.value:
+            header = table.columns[col].header if col < len(table.columns) else ""
+            printed = _operand(table, _Series(("row", first.row), first.row_label, 0.0, []), cell, header)
+            return FigureAnswer(
+                "lookup", cell.value, "%", "", f"{cell.text.strip()} (= {answer.formula})", [printed], answer.score
+            )
+    return None
 
 
 _MARGIN_NUMERATORS = {
