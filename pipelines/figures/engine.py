@@ -7,6 +7,7 @@ has no column) the answer is ``None``: an analyst would rather read "not compute
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
@@ -342,6 +343,10 @@ def answer_from_tables(question: str | QuestionIntent, tables: list[FigureTable]
         return _rank_rows(intent, tables)
     if kind == "threshold":
         return _threshold(intent, tables)
+    if intent.metrics and any(s.score >= 2 for t in tables for s in _series(t, intent.metric)[:1]):
+        # "the average selling, general and administrative": one row is named by all the words, so the
+        # "and" is part of its label, not a second line item.
+        intent = dataclasses.replace(intent, metrics=[])
     if intent.metrics:
         # Two line items, one period: A / B, A - B, A + B.
         period = intent.periods[0] if len(intent.periods) == 1 else None
