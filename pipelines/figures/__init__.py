@@ -77,6 +77,8 @@ def answer_question(
         return FigureAnswer("span", labels, "", "", "", [], 1.0, source_ref=tables[0].ref)
     span = read_span(question, prose, min_confidence)
     cell = read_cell(question, tables, min_confidence)
+    if cell is not None and intent.kind is None and cell.cell.value is not None:
+        cell = None  # "what does X include", "why": words are asked for, not a figure from a cell
     if cell is not None and (span is None or cell.confidence >= span.confidence):
         return cell_answer(cell)
     return span_answer(span) if span is not None else None
