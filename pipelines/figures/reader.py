@@ -84,7 +84,7 @@ _DATE_ASKED = re.compile(
 )
 _DURATION_ASKED = re.compile(
     r"\b(?:what|which)\s+(?:duration|period|term)\b|\bhow\s+long\b|\bin\s+how\s+many\s+(?:years|months)\b|"
-    r"\bover\s+what\b|\bhow\s+many\s+(?:years|months|days)\b|\bexpected\s+term\b|\buseful\s+li[fv]e",
+    r"\bover\s+what\b|\bhow\s+many\s+(?:years|months|days)\b|\bexpected\s+term\b|\buseful\s+li[fv]e|\bduration\b",
     re.I,
 )
 # "Was there a material bad debt expense?", "Did the company have any dilutive shares?": the sentence is the answer.
@@ -98,10 +98,13 @@ _REASON_CUE = re.compile(
     re.I,
 )
 _LEADING_FILLER = re.compile(
-    r"^(?:[\s,:;\u2014\u2013-]|\b(?:is|are|was|were|be|been|being|has|have|had|that|which|of|as|to|will|would|"
-    r"shall|also|generally|currently|then|and|in|into|on|at)\b)+",
+    r"^(?:[\s,:;\u2014\u2013\u201d\u2019\")-]|\b(?:is|are|was|were|be|been|being|has|have|had|that|which|of|as|to|will|"
+    r"would|shall|also|generally|currently|then|and|in|into|on|at|comprised|comprises|consists?|consisting|"
+    r"approximately|about|around)\b)+",
     re.I,
 )
+# "Why ... ?": "to reduce concentration risk" keeps its "to".
+_PURPOSE = re.compile(r"^\s*to\s+\w+", re.I)
 
 
 def stem(word: str) -> str:
@@ -199,9 +202,16 @@ def _nearest(matches: list[re.Match[str]], anchor: int) -> re.Match[str] | None:
     return min(matches, key=lambda m: (m.start() - anchor) if m.start() >= anchor else 1.5 * (anchor - m.end()))
 
 
-def _clean(span: str) -> str:
-    span = _LEADING_FILLER.sub("", span.strip())
-    return span.strip(" ,;:\u2014\u2013-").rstrip(".")
+def _clean(span: str, keep_purpose: bool = False) -> str:
+    stripped = _LEADING_FILLER.sub("", span.strip())
+    if keep_purpose:
+        # "[are entered into] to reduce concentration risk" answers a why with its "to".
+        purpose = re.match(
+            r"^(?:[\s,]|\b(?:is|are|was|were|been|being|entered|into|in|order)\b)*(to\s+\w.*)", span, re.I
+        )
+        if purpose:
+            stripped = purpose.group(1)
+    return stripped.strip(" ,;:\u2014\u2013-").rstrip(".")
 
 
 def read_span(
@@ -314,7 +324,7 @@ def _extract(
         cue = _REASON_CUE.search(text, last if last < len(text) else 0) or _REASON_CUE.search(text)
         if cue:
             return _clean(text[cue.start() :]), "clause"
-    after = _clean(text[last:].split("; ")[0])
+    after = _clean(text[last:].split("; ")[0], keep_purpose=bool(re.match(r"\s*why\b", question, re.I)))
     if len(after.split()) >= 2:
         return after, "clause"
     before = re.sub(r",?\s+(?:we|it|they|the\s+\w+)\s*$", "", text[:first].strip(" ,"), flags=re.I)
