@@ -56,7 +56,8 @@ _DURATION = re.compile(
     re.I,
 )
 _AMOUNT = re.compile(
-    r"(?:US\$|A\$|HK\$|RMB|[$€£¥`])\s?\(?\d[\d,]*(?:\.\d+)?\)?(?:\s?(?:million|billion|thousand|bn|m|k)\b)?"
+    r"(?:US\$|A\$|S\$|HK\$|AU\$?\s?|\bINR\s?|RMB|[$€£¥`])\s?(?:\(\d[\d,]*(?:\.\d+)?\)|\d[\d,]*(?:\.\d+)?)"
+    r"(?:\s?(?:million|billion|thousand|bn|m|k|cents)\b)?"
     r"|\(?\d[\d,]*(?:\.\d+)?\)?\s?(?:%|per\s?cent\b|percent\b)"
     r"|\b\d[\d,]*(?:\.\d+)?\s(?:million|billion|thousand)\b"
     r"|(?<![\w.$])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w%])|(?<![\w.$,])\d+(?:\.\d+)?(?![\w%,])",
@@ -72,7 +73,7 @@ _FIGURE_ASKED = re.compile(
 _METRIC_ASKED = re.compile(
     r"^\s*what\s+(?:is|was|were|are)\s+(?:the\s+)?[\w\s,'\u2019-]*?\b(?:rate|amount|value|number|cost|costs|price|"
     r"percentage|balance|total|expenses?|revenues?|income|loss|losses|profit|sales|fees?|charges?|payments?|debt|"
-    r"cash|tax|margin|ratio|size|proceeds|benefit|liabilit(?:y|ies)|exposure|count|headcount|capacity)\b(?!\s+(?:of\s+)?(?:to|for)\b)",
+    r"cash|tax|margin|ratio|size|proceeds|benefit|liabilit(?:y|ies)|exposure|count|headcount|capacity|dividends?)\b(?!\s+(?:of\s+)?(?:to|for)\b)",
     re.I,
 )
 _MONTH_YEAR = re.compile(rf"\b{_MONTHS}\s+(?:\d{{1,2}},?\s+)?(?:19|20)\d{{2}}\b", re.I)
@@ -317,7 +318,7 @@ def _extract(
                 return [m.group().strip() for m in picks if m], "figures"
         if figures:
             picked = _respective(text, figures, asked_periods) or _by_period(text, figures, asked_periods)
-            picked = picked or _nearest(figures, last)
+            picked = picked or _best_figure(figures, sentence, q_stems, last)
             if picked is not None:
                 return picked.group().strip(), "figure"
     if _REASON_ASKED.search(question):
@@ -348,6 +349,25 @@ def _matched_group(q_stems: list[str], sentence: _Sentence, gap: int = 3) -> tup
     return sentence.words[group[0]][1], sentence.words[group[-1]][2]
 
 
+def _best_figure(
+    figures: list[re.Match[str]], sentence: _Sentence, q_stems: list[str], anchor: int
+) -> re.Match[str] | None:
+    """The figure with the most question words just before it (its name), then the nearest after the match."""
+    if not figures:
+        return None
+    wanted = set(q_stems)
+
+    def named(figure: re.Match[str]) -> int:
+        before = [w for w, start, _ in sentence.words if figure.start() - FIGURE_WINDOW <= start < figure.start()]
+        return len(wanted & set(before))
+
+    most = max(named(f) for f in figures)
+    return _nearest([f for f in figures if named(f) == most], anchor)
+
+
+FIGURE_WINDOW = 60  # characters before a figure that name it
+
+
 def _respective(text: str, figures: list[re.Match[str]], asked: list) -> re.Match[str] | None:
     """'$36.5 million, $2.1 million and $3.7 million ... in 2019, 2018 and 2017, respectively'."""
     if len(asked) != 1 or not re.search(r"\brespectively\b", text, re.I):
@@ -371,8 +391,26 @@ def _by_period(text: str, figures: list[re.Match[str]], asked: list) -> re.Match
     others = [m for m in _DATE.finditer(text) if m not in mentions and periods_in(m.group())]
     if not mentions or not others:
         return None
+    dated = [m for m in _DATE.finditer(text) if periods_in(m.group())]
+
+    def nearest_mention(figure: re.Match[str]) -> re.Match[str]:
+        return min(dated, key=lambda m: abs(m.start() - figure.start()))
+
+    # A figure in brackets with another period is that period's ("$1,792,000 ($181,000 in 2018)"); else each
+    # figure belongs to its nearest date.
+    brackets = [(m.start(), m.end()) for m in re.finditer(r"\([^()]*\)", text)]
+
+    def bracketed_elsewhere(figure: re.Match[str]) -> bool:
+        return any(a <= figure.start() < b and any(a <= o.start() < b for o in others) for a, b in brackets)
+
+    outside = [f for f in figures if not bracketed_elsewhere(f)]
+    if len(outside) == 1 and len(figures) > 1:
+        return outside[0]
+    own = [f for f in outside if nearest_mention(f) in mentions]
+    if len(own) == 1:
+        return own[0]
     anchor = mentions[0].start()
-    return min(figures, key=lambda f: abs(f.start() - anchor))
+    return min(own or figures, key=lambda f: abs(f.start() - anchor))
 
 
 def span_answer(span: Span) -> FigureAnswer:

@@ -383,3 +383,68 @@ def test_ask_path_is_strict_and_the_bench_setting_is_relaxed(statement):
     assert answer_question(question, [], prose, None) is None  # the figure rules alone
     # A computation the rules cannot do is not answered with a read-off value on the ask path.
     assert answer_question("What was the percentage change in headcount?", statement, prose) is None
+
+
+def test_reader_picks_the_figure_its_words_name_and_skips_the_bracketed_comparison():
+    from pipelines.figures.reader import read_span
+
+    allowances = (
+        "As of December 31, 2019, the Company has a valuation allowance of $191.7 million against its U.S. deferred "
+        "tax assets and a valuation allowance of $52.9 million against certain of its foreign deferred tax assets."
+    )
+    expense = (
+        "A compensation expense of $1,792,000 (compensation expense reduction of $181,000 in 2018) was recorded for "
+        "the year ended August 31, 2019 related to this plan."
+    )
+    foreign = read_span(
+        "What is the valuation allowance against certain of its foreign deferred tax assets?", [("p", allowances)]
+    )
+    this_year = read_span("What was the compensation expense in 2019?", [("p", expense)])
+    dividend = read_span(
+        "What is the final dividend per share?", [("p", "We declared a final dividend of AU 18 cents per share.")]
+    )
+
+    assert foreign is not None and foreign.text == "$52.9 million"
+    assert this_year is not None and this_year.text == "$1,792,000"
+    assert dividend is not None and dividend.text == "AU 18 cents"
+
+
+def test_yes_no_questions_and_stated_nils_answer_with_the_sentence():
+    from pipelines.figures.reader import read_span
+
+    text = "There was no material bad debt expense in 2019, 2018 and 2017. Revenue grew 4%."
+    span = read_span("Was there a material bad debt expense in 2019?", [("p", text)])
+
+    assert span is not None and span.kind == "sentence"
+    assert span.text == "There was no material bad debt expense in 2019, 2018 and 2017"
+
+
+def test_growth_answers_with_the_printed_change_when_it_agrees():
+    table = table_from_json(
+        {
+            "columns": [{"header": "Q4 2019"}, {"header": "Q4 2018"}, {"header": "% change"}],
+            "rows": [
+                {
+                    "label": "Bell Wireless operating revenues",
+                    "cells": [{"col": 0, "text": "2,493"}, {"col": 1, "text": "2,407"}, {"col": 2, "text": "3.6%"}],
+                },
+                {
+                    "label": "Bell Media operating revenues",
+                    "cells": [{"col": 0, "text": "879"}, {"col": 1, "text": "850"}, {"col": 2, "text": "9.9%"}],
+                },
+            ],
+            "scale": "million",
+        },
+        ref="t1",
+    )
+    printed = answer_from_tables(
+        "What is the percentage change in Bell Wireless operating revenues in Q4 2019 to Q4 2018?", [table]
+    )
+    computed = answer_from_tables(
+        "What is the percentage change in Bell Media operating revenues in Q4 2019 to Q4 2018?", [table]
+    )
+
+    assert printed is not None and printed.value == Decimal("3.6") and printed.operands[0].column_header == "% change"
+    assert "2,493" in printed.formula  # the computation stays as the check
+    # 3.41% computed does not agree with a printed 9.9%: the computed figure is kept.
+    assert computed is not None and computed.kind == "growth" and computed.value == Decimal("3.4118")
