@@ -23,6 +23,11 @@ Metric: a re-implementation of the official evaluator (NExTplusplus/TAT-QA ``tat
 Split: the dev tables are split by ``sha256(table uid)``: even -> ``tune`` half, odd -> ``heldout`` half.
 Rules were tuned only on the tune half; the held-out half is the honest figure.
 
+Settings (``pipelines.figures.answer_question``): ``rules`` is the figure rules alone (they abstain when the
+operands are ambiguous); ``strict`` adds the readers (row-label lists, a sentence span, a table cell) when
+they are confident, as the ask path does; ``relaxed`` also retries computations leniently and answers
+every question with its best guess, since an unanswered question scores 0 here. Report all three.
+
 Anchor: TAGOP (Zhu et al. 2021) scores 50.1 EM / 58.0 F1 on TAT-QA test (55.2 / 62.7 on dev).
 
     .venv/bin/python -m bench.tatqa --split heldout                      # the bench setting (relaxed)
