@@ -3,6 +3,10 @@
 Rules read the question (``question.understand``) and pick the operand cells (``engine``); the
 arithmetic is ``Decimal`` code. Every answer carries its formula and the cells it used, and the
 answer is ``None`` when the cells cannot be chosen without guessing.
+
+Below the rules, ``reader`` answers questions asked of the prose ("what does X include", "why", "how
+much was borrowed") with a span of one sentence, lists row labels, or picks the best-matching cell; those
+answers carry a confidence and ``answer_question`` takes them only above ``min_confidence``.
 """
 
 from __future__ import annotations
