@@ -475,12 +475,18 @@ def text_table_grid(lines: Sequence[str]) -> list[list[str]]:
     rows = [merge_symbol_cells(split_text_row(line)) for line in lines]
     rows = [[cell for cell in row if cell] for row in rows]
     rows = [row for row in rows if row and not all(set(c) <= set("-=_|:+ ") for c in row)]
-    value_width = max((len(row) - (0 if _is_value(row[0]) or _YEAR.fullmatch(row[0]) else 1) for row in rows),
-                      default=0)  # fmt: skip
+    def has_values(row: list[str]) -> bool:
+        return any(_is_value(cell) for cell in row)
+
+    value_width = max((len(row) - (0 if _is_value(row[0]) else 1) for row in rows if has_values(row)), default=0)
     grid = []
     for row in rows:
-        has_label = not (_is_value(row[0]) or _YEAR.fullmatch(row[0]))
-        label, values = (row[0], row[1:]) if has_label else ("", row)
+        if not has_values(row) and len(row) <= value_width:
+            label, values = "", row  # a header row: no label cell, headers over the figures
+        elif _is_value(row[0]):
+            label, values = "", row
+        else:
+            label, values = row[0], row[1:]
         values = values[-value_width:] if value_width else []
         grid.append([label] + [""] * (value_width - len(values)) + values)
     return grid

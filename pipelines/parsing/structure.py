@@ -12,9 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pipelines.cleaning import SourceLine, ends_sentence, is_repeatable_short_answer, join_wrapped
 from pipelines.documents import BlockDraft, BlockKind
+from pipelines.tables import build_table, text_table_grid
 
 
 class Reflow(StrEnum):
@@ -183,6 +185,12 @@ def lines_to_blocks(
             if current_kind == "table":
                 text = "\n".join(line.text for line in current)
                 kind = BlockKind.TABLE
+                table = _text_table(current, drafts)
+                if table is not None:
+                    page = current[0].page
+                    drafts.append(BlockDraft(kind, table.text(), page, current[-1].page, table=table))
+                    current, current_kind = [], None
+                    return
             else:
                 text = current[0].text
                 for line in current[1:]:
@@ -213,6 +221,23 @@ def lines_to_blocks(
         current, current_kind = [line], "paragraph"
     flush()
     return drafts
+
+
+_TITLE_LINE_CHARS = 200
+
+
+def _text_table(lines: list[_Line], drafts: list[BlockDraft]) -> Any:
+    """Cells of a whitespace-, tab- or pipe-aligned run of rows (two or more), or None."""
+    if len(lines) < 2 or sum(1 for line in lines if " | " in line.text) < 2:
+        return None
+    previous = drafts[-1] if drafts else None
+    heading = next((d.text for d in reversed(drafts[-3:]) if d.kind is BlockKind.HEADING), "")
+    title, notes = heading, []
+    if previous is not None and previous.kind is BlockKind.PARAGRAPH and len(previous.text) <= _TITLE_LINE_CHARS:
+        title, notes = previous.text, [heading] if heading else []
+    return build_table(
+        text_table_grid([line.text for line in lines]), title=title, notes=notes, page=lines[0].page
+    )
 
 
 def _continues(previous: str, following: str, reflow: Reflow) -> bool:
