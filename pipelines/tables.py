@@ -396,6 +396,14 @@ def build_table(
     if numeric < 2:
         return None
     headers = _column_headers(head, data_cols)
+    if len(head) == 1 and any(not parts for parts in headers):
+        # Sloppy markup: "$" cells in the body but none in the header row. Read each row's filled
+        # cells left to right under the header's filled cells instead.
+        compact = [[row[0]] + [cell for cell in row[1:] if cell] for row in rows]
+        named = len(compact[0]) - 1
+        if named >= 2 and all(len(row) - 1 <= named for row in compact[1:]):
+            padded = [row + [""] * (named + 1 - len(row)) for row in compact]
+            return build_table(padded, title=title, notes=notes, header_rows=1, page=page)
     columns = tuple(
         Column(header=" ".join(parts), period=detect_period(" ".join(parts)), short=parts[-1] if parts else "")
         for parts in headers
