@@ -515,8 +515,10 @@ def _table_parts(
     lo = 0
     while lo < len(row_spans):
         start, end, context = make(lo, lo + 1)
-        base = tokenizer.count_tokens([full(start, row_spans[lo][0], context)])[0] if start < row_spans[lo][0] else (
-            tokenizer.count_tokens([context])[0] if context else special
+        base = (
+            tokenizer.count_tokens([full(start, row_spans[lo][0], context)])[0]
+            if start < row_spans[lo][0]
+            else (tokenizer.count_tokens([context])[0] if context else special)
         )
         # Greedy on per-line counts, then checked on the real text (a join can tokenise differently).
         hi, used = lo, base

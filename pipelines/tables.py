@@ -51,7 +51,10 @@ _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10,
     "nov": 11, "dec": 12,
 }  # fmt: skip
-_MONTH = r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MONTH = (
+    r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _DATE = re.compile(_MONTH + r"\s+(?:(?P<day>\d{1,2}),?\s+)?(?P<year>(?:19|20)\d{2})\b", re.IGNORECASE)
 _DURATION = re.compile(
     r"\b(?P<n>three|six|nine|twelve|thirteen|twenty-six|thirty-nine|fifty-two|fifty-three|3|6|9|12|13|26|39|52|53)"
@@ -64,14 +67,17 @@ _DURATION_MONTHS = {
     "fifty-three": 12, "53": 12,
 }  # fmt: skip
 _QUARTER = re.compile(
-    r"\b(?:Q(?P<q1>[1-4])\s*[-'’ ]?\s*(?:FY|fiscal\s*)?\s*'?(?P<y1>(?:19|20)?\d{2})\b"
-    r"|(?P<q2>[1-4])Q\s*[-'’]?\s*(?:FY)?\s*(?P<y2>(?:19|20)?\d{2})\b"
+    r"\b(?:Q(?P<q1>[1-4])\s*[-'\u2019 ]?\s*(?:FY|fiscal\s*)?\s*'?(?P<y1>(?:19|20)?\d{2})\b"
+    r"|(?P<q2>[1-4])Q\s*[-'\u2019]?\s*(?:FY)?\s*(?P<y2>(?:19|20)?\d{2})\b"
     r"|(?P<q3>first|second|third|fourth)\s+quarter(?:\s+of)?\s+(?:fiscal\s+(?:year\s+)?)?(?P<y3>(?:19|20)\d{2})\b)",
     re.IGNORECASE,
 )
 _QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
-_HALF = re.compile(r"\b(?:H(?P<h1>[12])\s*[-'’ ]?\s*(?:FY)?\s*(?P<y1>(?:19|20)?\d{2})\b|(?P<h2>first|second)\s+half\s+"
-                   r"(?:of\s+)?(?:fiscal\s+)?(?P<y2>(?:19|20)\d{2})\b)", re.IGNORECASE)  # fmt: skip
+_HALF = re.compile(
+    r"\b(?:H(?P<h1>[12])\s*[-'\u2019 ]?\s*(?:FY)?\s*(?P<y1>(?:19|20)?\d{2})\b"
+    r"|(?P<h2>first|second)\s+half\s+(?:of\s+)?(?:fiscal\s+)?(?P<y2>(?:19|20)\d{2})\b)",
+    re.IGNORECASE,
+)
 _FISCAL_YEAR = re.compile(r"\b(?:fiscal\s+(?:year\s+)?|FY\s*'?|year\s+ended\s+.{0,20}?)(?P<year>(?:19|20)?\d{2})\b",
                           re.IGNORECASE)  # fmt: skip
 _YEAR = re.compile(r"(?<![\d.,$])(?P<year>(?:19|20)\d{2})(?![\d,.%])")
@@ -197,9 +203,7 @@ class Table:
             "page": self.page,
             "headers": [list(header) for header in self.header_rows],
             "label_header": self.label_header,
-            "columns": [
-                {"header": c.header, "period": c.period.to_dict() if c.period else None} for c in self.columns
-            ],
+            "columns": [{"header": c.header, "period": c.period.to_dict() if c.period else None} for c in self.columns],
             "rows": [
                 {"index": row.index, "label": row.label, "cells": [cell.to_dict() for cell in row.cells]}
                 for row in (self.rows if rows is None else rows)
@@ -483,6 +487,7 @@ def text_table_grid(lines: Sequence[str]) -> list[list[str]]:
     rows = [merge_symbol_cells(split_text_row(line)) for line in lines]
     rows = [[cell for cell in row if cell] for row in rows]
     rows = [row for row in rows if row and not all(set(c) <= set("-=_|:+ ") for c in row)]
+
     def has_values(row: list[str]) -> bool:
         return any(_is_value(cell) for cell in row)
 
@@ -553,4 +558,3 @@ def find_cell(table: dict[str, Any], address: CellAddress) -> dict[str, Any] | N
             "address": str(address),
         }
     return None
-

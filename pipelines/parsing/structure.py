@@ -235,9 +235,7 @@ def _text_table(lines: list[_Line], drafts: list[BlockDraft]) -> Any:
     title, notes = heading, []
     if previous is not None and previous.kind is BlockKind.PARAGRAPH and len(previous.text) <= _TITLE_LINE_CHARS:
         title, notes = previous.text, [heading] if heading else []
-    return build_table(
-        text_table_grid([line.text for line in lines]), title=title, notes=notes, page=lines[0].page
-    )
+    return build_table(text_table_grid([line.text for line in lines]), title=title, notes=notes, page=lines[0].page)
 
 
 def _continues(previous: str, following: str, reflow: Reflow) -> bool:

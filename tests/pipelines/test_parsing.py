@@ -307,7 +307,10 @@ def test_text_paragraphs_by_blank_lines_with_wrapped_lines_joined():
         "Equities rallied as inflation cooled and the central bank signalled a pause; credit spreads tightened."
     )
     assert document.blocks[2].kind is BlockKind.TABLE
-    assert document.blocks[2].text == "Year | Return | Vol\n2022: Return = -18.1%; Vol = 24.0\n2023: Return = 24.2%; Vol = 13.1"
+    assert (
+        document.blocks[2].text
+        == "Year | Return | Vol\n2022: Return = -18.1%; Vol = 24.0\n2023: Return = 24.2%; Vol = 13.1"
+    )
 
 
 def test_text_without_blank_lines_keeps_one_paragraph_per_line_and_finds_filing_headings():
