@@ -27,9 +27,9 @@ SCALE_FACTORS = {"thousands": 1e3, "millions": 1e6, "billions": 1e9}
 _CURRENCY = "$€£¥"
 _DASHES = {"-", "\u2013", "\u2014", "\u2012", "\u2015", "--", "\u2014\u2014"}
 _NUMBER = re.compile(
-    r"^(?P<cur0>[$€£¥])?\s*(?P<open>\()?\s*(?P<minus>[-\u2212\u2013])?\s*(?P<cur>[$€£¥])?\s*(?P<minus2>[-\u2212\u2013])?\s*"
+    r"^(?P<plus>\+)?\s*(?P<cur0>[$€£¥])?\s*(?P<open>\()?\s*(?P<minus>[-\u2212\u2013+])?\s*(?P<cur>[$€£¥])?\s*(?P<minus2>[-\u2212\u2013])?\s*"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*"
-    r"(?P<word>thousand|million|billion|bn|mm|m|k)?\s*(?P<pct>%|percent|pts?|bps)?\s*(?P<close>\))?\s*(?P<pct2>%)?$",
+    r"(?P<word>thousand|million|billion|bn|mm|m|k)?\s*(?P<pct>%|percent|pts?|bps|x)?\s*(?P<close>\))?\s*(?P<pct2>%)?$",
     re.IGNORECASE,
 )
 # "1,234 (1)": a footnote marker after a figure, not a negative one.
@@ -38,12 +38,13 @@ _SCALE_PHRASE = re.compile(
     r"(?:\bin\b|amounts?\s+in|\$\s*in|dollars\s+in|expressed\s+in)\s+(?:u\.?s\.?\s+)?(?:dollars\s+)?"
     r"(?P<scale>thousands|millions|billions)\b"
     r"|\(\s*(?P<short>\$?\s*0{3}(?:,0{3})*)\s*'?s?\s*\)"
-    r"|\bin\s+\$\s*(?P<short2>0{3}(?:,0{3})*)'?s?\b",
+    r"|\bin\s+\$\s*(?P<short2>0{3}(?:,0{3})*)'?s?\b"
+    r"|\(\s*(?P<cur>[$€£¥])\s*(?P<abbr>k|m|mm|mn|bn|b)\s*\)",
     re.IGNORECASE,
 )
 _SHORT_SCALES = {"000": "thousands", "000,000": "millions", "000000": "millions"}
 _WORD_SCALES = {"thousand": "thousands", "k": "thousands", "million": "millions", "m": "millions", "mm": "millions",
-                "billion": "billions", "bn": "billions"}  # fmt: skip
+                "mn": "millions", "billion": "billions", "bn": "billions", "b": "billions"}  # fmt: skip
 # Rows whose numbers are never in the table's scale: "in millions, except per share data".
 _UNSCALED_ROW = re.compile(r"per\s+(?:share|unit|diluted|basic)|\beps\b|ratio|margin|percent|%|\brate\b|\bdays\b",
                            re.IGNORECASE)  # fmt: skip
@@ -237,7 +238,8 @@ def parse_number(text: str) -> ParsedNumber | None:
     if bool(match.group("open")) != bool(match.group("close")):
         return None
     value = float(match.group("num").replace(",", ""))
-    if match.group("open") or match.group("minus") or match.group("minus2"):
+    signs = [match.group(name) for name in ("minus", "minus2") if match.group(name)]
+    if match.group("open") or any(sign != "+" for sign in signs):
         value = -value
     pct = (match.group("pct") or match.group("pct2") or "").lower()
     unit = "%" if pct in ("%", "percent") else ("pts" if pct.startswith("pt") else pct or None)
@@ -258,6 +260,9 @@ def detect_scale(*texts: str) -> tuple[str | None, str | None]:
         match = _SCALE_PHRASE.search(text)
         if match is None:
             continue
+        if match.group("abbr"):
+            scale = _WORD_SCALES.get(match.group("abbr").lower(), "billions")
+            return scale, match.group("cur")
         if match.group("scale"):
             scale = match.group("scale").lower()
         else:
@@ -419,7 +424,9 @@ def build_table(
     built_rows: list[Row] = []
     for row in body:
         label = " ".join(dict.fromkeys(row[c] for c in label_cols if row[c])).rstrip(":").strip()
-        unscaled = bool(_UNSCALED_ROW.search(label))
+        # "Revenue ($m)": a row can state its own scale, which wins over the table's.
+        label_scale, label_unit = detect_scale(label)
+        unscaled = bool(_UNSCALED_ROW.search(label)) and label_scale is None
         cells = []
         for col, c in enumerate(data_cols):
             text = row[c]
@@ -428,8 +435,9 @@ def build_table(
                 cells.append(Cell(col, text))
                 continue
             percent_column = "%" in columns[col].header or "percent" in columns[col].header.lower()
-            cell_unit = number.unit or ("%" if percent_column else None) or (None if unscaled else unit)
-            cell_scale = number.scale or (None if unscaled or cell_unit == "%" else scale)
+            cell_unit = number.unit or ("%" if percent_column else None) or label_unit or (None if unscaled else unit)
+            cell_scale = number.scale or (None if unscaled or cell_unit in ("%", "x", "pts", "bps") else
+                                          label_scale or scale)  # fmt: skip
             cells.append(Cell(col, text, number.value, cell_scale, cell_unit))
         built_rows.append(Row(len(built_rows), label, tuple(cells)))
     return Table(
