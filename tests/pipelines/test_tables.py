@@ -64,6 +64,8 @@ def the_table(document):
         ("$1.2 billion", 1.2, "$", "billions"),
         ("-5", -5.0, None, None),
         ("1,234 (1)", 1234.0, None, None),  # a footnote marker, not a negative number
+        ("+4.5%", 4.5, "%", None),
+        ("5.7x", 5.7, "x", None),
     ],
 )
 def test_numbers_keep_sign_unit_and_scale(text, value, unit, scale):
@@ -189,6 +191,15 @@ def test_pipe_aligned_rows_missing_a_figure_stay_under_their_columns():
     table = build_table(grid)
     assert table is not None
     assert [(c.col, c.value) for c in table.rows[1].cells] == [(0, None), (1, 300.0)]
+
+
+def test_a_row_label_can_state_its_own_scale():
+    table = build_table([["Metric", "Q1 2024"], ["Revenue ($m)", "6,277"], ["Gross margin", "53.9%"], ["EPS", "3.69"]])
+    assert table is not None
+    revenue, margin, eps = (row.cells[0] for row in table.rows)
+    assert (revenue.value, revenue.scale, revenue.unit) == (6277.0, "millions", "$")
+    assert (margin.scale, margin.unit) == (None, "%")
+    assert (eps.scale, eps.unit) == (None, None)
 
 
 def test_a_table_without_figures_is_not_structured():
