@@ -513,6 +513,82 @@ def text_table_grid(lines: Sequence[str]) -> list[list[str]]:
     return grid
 
 
+_SCALE_NOTE = re.compile(r"\((?:dollars\s+|\$\s*)?in\s+(?:thousands|millions|billions)\)", re.IGNORECASE)
+_RULE_TOKEN = re.compile(r"^[-=_]{3,}$")
+_VALUE_DASHES = {"-", "--", "\u2013", "\u2014"}
+
+
+def flat_table_grid(line: str) -> tuple[list[list[str]], int, list[str]] | None:
+    """A table flattened onto one line, as text extracts of older filings have them:
+    "2006 2005 ------ Cash $ 151 $ 30 Investment in Bank 113,165 107,004 ------ $ 114,758 $ 108,389".
+
+    Returns (grid, header rows, notes) when every row has as many figures as there are columns (the
+    header's years, else the first row's figures); None otherwise. A row of figures right after a
+    rule line, without a label, is a total.
+    """
+    tokens = line.split()
+    years: list[str] = []
+    header: list[str] = []
+    position = 0
+    # The header: words, then a run of years ("At March 31, 2006 2005"), before any other figure.
+    while position < len(tokens) and not _is_value(tokens[position]) and tokens[position] != "$":
+        if _YEAR.fullmatch(tokens[position]):
+            years.append(tokens[position])
+        elif years:
+            break
+        elif not _RULE_TOKEN.match(tokens[position]):
+            header.append(tokens[position])
+        position += 1
+    if len(years) < 2:
+        years, header, position = [], [], 0
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    label: list[str] = []
+    after_rule = False
+    width = len(years) or None
+    while position < len(tokens):
+        token = tokens[position]
+        if _RULE_TOKEN.match(token):
+            after_rule, position = True, position + 1
+            continue
+        values: list[str] = []
+        while position < len(tokens):
+            token = tokens[position]
+            if token == "$" and position + 1 < len(tokens) and parse_number("$" + tokens[position + 1]):
+                values.append("$ " + tokens[position + 1])
+                position += 2
+            elif _is_value(token) or token in _VALUE_DASHES or (values and parse_number(token)):
+                values.append(token)
+                position += 1
+            else:
+                break
+        if values:
+            width = width or len(values)
+            if len(values) != width:
+                return None
+            text = _LEADER_DOTS.sub("", " ".join(label)).strip()
+            scale_note = re.search(
+                r"\((?:dollars\s+|\$\s*)?in\s+(?:thousands|millions|billions)\)", text, re.IGNORECASE
+            )
+            if scale_note:  # "(In thousands) Savings": the scale, then the first row's label
+                notes.append(scale_note.group())
+                text = (text[: scale_note.start()] + text[scale_note.end() :]).strip()
+            if not text and not after_rule:
+                return None
+            rows.append([text or "Total", *values])
+            label, after_rule = [], False
+            continue
+        label.append(token)
+        after_rule = False
+        position += 1
+    if len(rows) < 2 or (label and any(ch.isdigit() for ch in " ".join(label))):
+        return None
+    # "At March 31, 2006 2005": the words before the years belong to every year's column.
+    lead = " ".join(header).rstrip(",")
+    grid = ([["", *(f"{lead} {year}".strip() for year in years)]] if years else []) + rows
+    return grid, (1 if years else 0), notes
+
+
 # --- cell addresses ---------------------------------------------------------------------------
 
 _CELL = re.compile(r"^r(?P<row>\d{1,5})c(?P<col>\d{1,4})$")

@@ -193,6 +193,29 @@ def test_pipe_aligned_rows_missing_a_figure_stay_under_their_columns():
     assert [(c.col, c.value) for c in table.rows[1].cells] == [(0, None), (1, 300.0)]
 
 
+def test_a_table_flattened_onto_one_line_is_read_back_into_rows():
+    # How text extracts of older filings hold their tables (the shared 10-K items have such lines).
+    text = (
+        "NOTE 2 - DEPOSITS\n"
+        "Interest bearing deposits consisted of the following at March 31 (in thousands): 2006 2005 -------- --------\n"
+        "FHLB Demand........ $9,139 $3,607 Certificates of deposit.... 300 (25) -------- -------- $9,439 $3,582 "
+        "======== ========\n"
+        "Deposits are insured up to the legal limit.\n"
+    )
+    document = parse(text.encode(), filename="item8.txt").documents[0]
+    table = the_table(document)
+    assert [column.period.label for column in table.columns] == ["FY2006", "FY2005"]
+    assert [row.label for row in table.rows] == ["FHLB Demand", "Certificates of deposit", "Total"]
+    assert [c.value for c in table.rows[1].cells] == [300.0, -25.0]
+    assert table.scale == "thousands"
+
+
+def test_a_sentence_with_figures_is_not_a_flattened_table():
+    text = "Revenue grew 5% to $1,200 million in 2023 and 7% to $1,100 million in 2022 as prices rose sharply.\n"
+    document = parse(text.encode(), filename="note.txt").documents[0]
+    assert all(block.table is None for block in document.blocks)
+
+
 def test_a_row_label_can_state_its_own_scale():
     table = build_table([["Metric", "Q1 2024"], ["Revenue ($m)", "6,277"], ["Gross margin", "53.9%"], ["EPS", "3.69"]])
     assert table is not None
