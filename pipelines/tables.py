@@ -354,6 +354,12 @@ def merge_symbol_cells(cells: Sequence[str]) -> list[str]:
     """SEC tables put "$" and ")" / "%" in cells of their own: join them to their number, keep positions."""
     out = [_clean(cell) for cell in cells]
     for i, text in enumerate(out):
+        if len(text) > 2 and text[-1] in _CURRENCY and text[-2] == " ":
+            # "Cloud $" | "1,200": text-aligned extraction put the currency sign in the label's cell.
+            nxt = next((j for j in range(i + 1, len(out)) if out[j]), None)
+            if nxt is not None and parse_number(text[-1] + out[nxt]) is not None:
+                out[nxt] = text[-1] + out[nxt]
+                out[i] = text = text[:-2]
         if text in _CURRENCY or text in ("(", "$(", "($"):
             nxt = next((j for j in range(i + 1, len(out)) if out[j]), None)
             if nxt is not None and parse_number(text + out[nxt]) is not None:
@@ -404,7 +410,7 @@ def build_table(
     numeric = sum(1 for row in body for c in data_cols if _is_value(row[c]))
     if numeric < 2:
         return None
-    headers = _column_headers(head, data_cols)
+    headers = _column_headers(head, data_cols, label_cols)
     if len(head) == 1 and any(not parts for parts in headers):
         # Sloppy markup: "$" cells in the body but none in the header row. Read each row's filled
         # cells left to right under the header's filled cells instead.
@@ -455,23 +461,60 @@ def build_table(
     )
 
 
-def _column_headers(head: Sequence[Sequence[str]], data_cols: Sequence[int]) -> list[list[str]]:
+def _column_headers(
+    head: Sequence[Sequence[str]], data_cols: Sequence[int], label_cols: Sequence[int]
+) -> list[list[str]]:
     """Per data column, the header texts top to bottom (a spanning header repeats over its columns)."""
     out: list[list[str]] = [[] for _ in data_cols]
     for row in head:
         placed = {c: row[c] for c in data_cols if row[c]}
         # A header over a "$" spacer column (no colspan) belongs to the figure column right after it.
         for c, text in enumerate(row):
-            if not text or c in data_cols or c < data_cols[0] - 1:
+            if not text or c in data_cols or c in label_cols or c < data_cols[0] - 1:
                 continue
             after = next((d for d in data_cols if d > c), None)
             if after is not None and after - c <= 2 and after not in placed:
                 placed[after] = text
+            elif after is not None and after - c == 1 and text != placed.get(after):
+                placed[after] = f"{text} {placed[after]}"  # "Fiscal" | "2023" split over two cells
         for i, c in enumerate(data_cols):
             text = placed.get(c, "")
             if text and (not out[i] or out[i][-1] != text):
                 out[i].append(text)
     return out
+
+
+def table_bounds(grid: Sequence[Sequence[str | None]]) -> tuple[int, int] | None:
+    """Which rows of a detected grid are the table: [start, end) from up to two short header rows
+    above the first row with a figure, to the last row with one. Text-aligned detection (PDF) also
+    returns the prose around a table as rows; those fall outside."""
+    rows = [[_clean(cell or "") for cell in row] for row in grid]
+    with_values = [i for i, row in enumerate(rows) if any(_is_value(cell) for cell in merge_symbol_cells(row))]
+    if not with_values:
+        return None
+    first, last = with_values[0], with_values[-1]
+    start, headers = first, 0
+    while start > 0 and headers < 2:
+        above = rows[start - 1]
+        if not any(above):
+            start -= 1
+            continue
+        if sum(len(cell) for cell in above) > 60 or any(len(cell.split()) > 5 for cell in above):
+            break
+        start -= 1
+        headers += 1
+    while start < first and not any(rows[start]):
+        start += 1
+    return start, last + 1
+
+
+def table_region(grid: Sequence[Sequence[str | None]]) -> list[list[str]]:
+    """The table's rows of a detected grid (see ``table_bounds``), empty rows dropped."""
+    bounds = table_bounds(grid)
+    if bounds is None:
+        return []
+    rows = [[_clean(cell or "") for cell in row] for row in grid[bounds[0] : bounds[1]]]
+    return [row for row in rows if any(row)]
 
 
 # --- plain-text tables ------------------------------------------------------------------------
@@ -502,7 +545,9 @@ def text_table_grid(lines: Sequence[str]) -> list[list[str]]:
     value_width = max((len(row) - (0 if _is_value(row[0]) else 1) for row in rows if has_values(row)), default=0)
     grid = []
     for row in rows:
-        if not has_values(row) and len(row) <= value_width:
+        if not has_values(row) and len(row) == 1 and value_width > 1:
+            label, values = row[0], []  # one text over several columns: a caption ("(in millions)")
+        elif not has_values(row) and len(row) <= value_width:
             label, values = "", row  # a header row: no label cell, headers over the figures
         elif _is_value(row[0]):
             label, values = "", row

@@ -9,6 +9,7 @@ than one that depends on how the file was protected.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -18,7 +19,7 @@ from pipelines.cleaning import SourceLine, merge_symbol_lines, normalize_text, s
 from pipelines.documents import BlockDraft, BlockKind
 from pipelines.parsing.errors import EncryptedPdf, NoTextLayer, TooManyPages, UnreadableDocument
 from pipelines.parsing.structure import Reflow, is_table_row, is_top_level_heading, lines_to_blocks
-from pipelines.tables import Table, build_table
+from pipelines.tables import Table, build_table, table_bounds, table_region, text_table_grid
 
 _JUNK_TITLE = re.compile(r"^(?:untitled|slide \d+|document\d*|microsoft word)$", re.IGNORECASE)
 _TITLE_LINE_CHARS = 200
@@ -118,17 +119,60 @@ def _page_tables(data: bytes, page_numbers: list[int]) -> dict[int, list[list[li
         with pdfplumber.open(BytesIO(data)) as pdf:
             for number in page_numbers:
                 page = pdf.pages[number - 1]
-                grids = page.extract_tables()
-                if not grids:
-                    grids = page.extract_tables({"vertical_strategy": "text", "horizontal_strategy": "text"})
-                cleaned = [
-                    [[" ".join((cell or "").split()) for cell in row] for row in grid if row] for grid in grids or []
-                ]
-                if cleaned:
-                    found[number] = [grid for grid in cleaned if grid]
+                grids = [table_region(grid) for grid in page.extract_tables()]
+                if not any(grids):
+                    grids = _unruled_tables(page)
+                grids = [grid for grid in grids if len(grid) >= 2]
+                if grids:
+                    found[number] = grids
     except Exception:  # table extraction is a bonus: a PDF pdfplumber cannot read keeps its text
         return {}
     return found
+
+
+_TEXT_STRATEGY = {"vertical_strategy": "text", "horizontal_strategy": "text"}
+
+
+def _unruled_tables(page: Any) -> list[list[list[str]]]:
+    """Tables without rules: found by text alignment, then read from the words of just their rows.
+
+    On a whole page, text alignment takes the prose around a table for rows and cuts its columns
+    to fit that prose too. Within the table's rows, cells are runs of words split at wide gaps,
+    and figures are aligned on the right, as in a text table (``text_table_grid``).
+    """
+    grids = []
+    for table in page.find_tables(_TEXT_STRATEGY):
+        bounds = table_bounds(table.extract())
+        if bounds is None:
+            continue
+        boxes = [row.bbox for row in table.rows[bounds[0] : bounds[1]]]
+        box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+        lines = _aligned_lines(page.crop(box).extract_words())
+        if len(lines) >= 2:
+            grids.append(text_table_grid(lines))
+    return grids
+
+
+def _aligned_lines(words: list[dict[str, Any]]) -> list[str]:
+    """Words grouped into lines by their top, with a wide gap (over 1.5 characters) written as a cell break."""
+    if not words:
+        return []
+    widths = sorted((w["x1"] - w["x0"]) / max(1, len(w["text"])) for w in words)
+    gap = 1.5 * widths[len(widths) // 2]
+    rows: list[list[dict[str, Any]]] = []
+    for word in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        if rows and abs(rows[-1][0]["top"] - word["top"]) <= 2:
+            rows[-1].append(word)
+        else:
+            rows.append([word])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda w: w["x0"])
+        text = row[0]["text"]
+        for previous, word in itertools.pairwise(row):
+            text += ("   " if word["x0"] - previous["x1"] > gap else " ") + word["text"]
+        lines.append(text)
+    return lines
 
 
 def _table_run(lines: list[SourceLine], grid: list[list[str]]) -> tuple[int, int] | None:

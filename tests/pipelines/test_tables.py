@@ -171,6 +171,32 @@ def test_pdf_table_cells_come_from_pdfplumber():
     assert "Margins improved because of lower costs." in document.text
 
 
+def test_pdf_table_without_rules_keeps_the_prose_around_it_out():
+    fpdf = pytest.importorskip("fpdf")
+    pdf = fpdf.FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    before = ("Revenue grew in every segment during the year, helped by pricing and by volume in the cloud "
+              "business. Costs rose more slowly than sales.")  # fmt: skip
+    pdf.multi_cell(0, 6, before, new_x="LMARGIN", new_y="NEXT")
+    for label, now, then in (("", "Fiscal 2023", "Fiscal 2022"), ("Cloud", "$ 1,200", "$ 1,000"),
+                             ("Devices", "(150)", "85"), ("Total", "1,050", "1,085")):  # fmt: skip
+        pdf.cell(70, 6, label)
+        pdf.cell(40, 6, now, align="R")
+        pdf.cell(40, 6, then, align="R", new_x="LMARGIN", new_y="NEXT")
+    after = "Margins improved because of lower costs and a better mix of products sold in the period."
+    pdf.multi_cell(0, 6, after, new_x="LMARGIN", new_y="NEXT")
+
+    document = parse(bytes(pdf.output()), filename="mdna.pdf").documents[0]
+    table = the_table(document)
+
+    assert [row.label for row in table.rows] == ["Cloud", "Devices", "Total"]
+    assert [column.period.label for column in table.columns] == ["FY2023", "FY2022"]
+    assert table.rows[1].cells[0].value == -150.0
+    paragraphs = [block.text for block in document.blocks if block.kind is BlockKind.PARAGRAPH]
+    assert after in paragraphs and any(p.startswith("Revenue grew in every segment") for p in paragraphs)
+
+
 def test_whitespace_aligned_text_table_is_read_right_aligned():
     text = (
         "Results\n\nNet sales by segment (in thousands):\n\n"
