@@ -16,6 +16,12 @@ Rules, in order of precedence:
 5. A chunk after the first of its section starts with up to ``overlap_tokens`` tokens of the
    previous chunk (shrunk if it would push the chunk over either bound).
 
+Tables parsed into cells (``TextBlock.table``) are chunked on their own, ``kind="table"``: a
+table that fits the bounds is one chunk; a longer one is split only between rows, and every part
+carries the title and the header line in ``context`` (``full_text`` = context + text: what is
+stored, embedded and keyword-indexed) and its rows' cells in ``table``. A table whose single row
+does not fit beside its header is chunked as text.
+
 ``document.text[chunk.start:chunk.end] == chunk.text`` always holds, and the non-overlapping
 parts (``content_start:end``) of a section's chunks tile it, so every non-whitespace character
 of the document is in some chunk. Chunk ids are UUIDs derived from the document's content hash
@@ -35,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pipelines.documents import BlockKind, ParsedDocument, TextBlock
+from pipelines.tables import Table
 
 # Namespace for chunk ids (uuid5 of "<document key>:<ordinal>").
 CHUNK_ID_NAMESPACE = uuid.UUID("5f0d7d2e-6a43-4f39-9d0e-2b8e6c1a7a51")
@@ -196,11 +203,19 @@ class Chunk:
     section_title: str | None
     page_start: int | None
     page_end: int | None
-    token_count: int  # special tokens included
+    token_count: int  # special tokens included (of ``full_text``)
+    kind: str = "text"  # "table": a whole table or a run of its rows
+    context: str = ""  # a table part's title and header line, repeated from the document
+    table: dict[str, Any] | None = None  # ``Table.to_dict`` of the part's rows
 
     @property
     def section(self) -> str:
         return " > ".join(self.section_path)
+
+    @property
+    def full_text(self) -> str:
+        """What is stored, embedded and keyword-indexed: the repeated context, then the text."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 def content_hash(text: str) -> str:
@@ -456,6 +471,95 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+@dataclass(frozen=True)
+class _TablePart:
+    start: int
+    end: int
+    context: str
+    rows: tuple[int, int]  # body rows [lo, hi)
+    token_count: int
+
+
+def _table_parts(
+    text: str, headings: Sequence[TextBlock], block: TextBlock, tokenizer: Tokenizer, options: ChunkingOptions
+) -> list[_TablePart] | None:
+    """A table cut between rows into parts within both bounds, or None when a row cannot fit beside its header."""
+    table = block.table
+    assert table is not None
+    lines = block.text.split("\n")
+    header = table.header_line()
+    header_lines = 1 if header else 0
+    if len(lines) != header_lines + len(table.rows) or not table.rows:
+        return None  # the text was changed after parsing (cleaning): it no longer maps to the rows
+    offsets, cursor = [], block.start
+    for line in lines:
+        offsets.append((cursor, cursor + len(line)))
+        cursor += len(line) + 1
+    row_spans = offsets[header_lines:]
+    title = table.title or (headings[-1].text if headings else "")
+    first_start = headings[0].start if headings else block.start
+    # The title is repeated unless the part already starts with it (a heading right before the table).
+    first_context = "" if not title or any(h.text == title for h in headings) else title
+    later_context = "\n".join(part for part in (title, header) if part)
+
+    def make(lo: int, hi: int) -> tuple[int, int, str]:
+        start = first_start if lo == 0 else row_spans[lo][0]
+        return start, row_spans[hi - 1][1], first_context if lo == 0 else later_context
+
+    def full(start: int, end: int, context: str) -> str:
+        return f"{context}\n{text[start:end]}" if context else text[start:end]
+
+    special = tokenizer.special_tokens
+    line_tokens = [n - special for n in tokenizer.count_tokens([text[lo:hi] for lo, hi in row_spans])]
+    parts: list[_TablePart] = []
+    lo = 0
+    while lo < len(row_spans):
+        start, end, context = make(lo, lo + 1)
+        base = (
+            tokenizer.count_tokens([full(start, row_spans[lo][0], context)])[0]
+            if start < row_spans[lo][0]
+            else (tokenizer.count_tokens([context])[0] if context else special)
+        )
+        # Greedy on per-line counts, then checked on the real text (a join can tokenise differently).
+        hi, used = lo, base
+        while hi < len(row_spans) and used + line_tokens[hi] <= options.max_tokens:
+            used += line_tokens[hi]
+            hi += 1
+        hi = max(hi, lo + 1)
+        while True:
+            start, end, context = make(lo, hi)
+            body = full(start, end, context)
+            count = tokenizer.count_tokens([body])[0]
+            if (count <= options.max_tokens and len(body) <= options.max_chars) or hi == lo + 1:
+                break
+            hi -= 1
+        if count > options.max_tokens or len(body) > options.max_chars:
+            return None
+        parts.append(_TablePart(start, end, context, (lo, hi), count))
+        lo = hi
+    return parts
+
+
+def _runs(group: Sequence[TextBlock], plans: dict[int, list[_TablePart] | None]) -> list[tuple[list[TextBlock], bool]]:
+    """A section's blocks as runs of text and single tables (with the headings right before them)."""
+    runs: list[tuple[list[TextBlock], bool]] = []
+    current: list[TextBlock] = []
+    for block in group:
+        if plans.get(block.start) is None:
+            current.append(block)
+            continue
+        cut = len(current)
+        while cut > 0 and current[cut - 1].kind is BlockKind.HEADING:
+            cut -= 1
+        if current[:cut]:
+            runs.append((current[:cut], False))
+        runs.append(([*current[cut:], block], True))
+        current = []
+    if current:
+        runs.append((current, False))
+    return runs
+
+
 def chunk_document(
     document: ParsedDocument,
     *,
@@ -468,27 +572,72 @@ def chunk_document(
     key = document_key or content_hash(document.text)
     text = document.text
     chunks: list[Chunk] = []
+    table_index = {block.start: i for i, block in enumerate(b for b in document.blocks if b.table is not None)}
     for group in _section_groups(document.blocks):
-        for span, count in _SectionChunker(text, group, tokenizer, options).chunk():
-            touched = [block for block in group if block.start < span.end and block.end > span.start]
-            body = [block for block in touched if block.end > span.content_start]
-            anchor = next((block for block in body if block.kind is not BlockKind.HEADING), None)
-            anchor = anchor or (body or touched or group)[-1]
-            pages = [page for block in touched for page in (block.page, block.page_end) if page is not None]
-            ordinal = len(chunks)
-            chunks.append(
-                Chunk(
-                    chunk_id=chunk_id_for(key, ordinal),
-                    ordinal=ordinal,
-                    text=text[span.start : span.end],
-                    start=span.start,
-                    end=span.end,
-                    content_start=span.content_start,
-                    section_path=anchor.section_path,
-                    section_title=anchor.section_path[-1] if anchor.section_path else None,
-                    page_start=min(pages) if pages else None,
-                    page_end=max(pages) if pages else None,
-                    token_count=count,
+        plans: dict[int, list[_TablePart] | None] = {}
+        for position, block in enumerate(group):
+            if block.kind is BlockKind.TABLE and block.table is not None:
+                headings: list[TextBlock] = []
+                for previous in reversed(group[:position]):
+                    if previous.kind is not BlockKind.HEADING:
+                        break
+                    headings.insert(0, previous)
+                plans[block.start] = _table_parts(text, headings, block, tokenizer, options)
+        for run, is_table in _runs(group, plans):
+            if is_table:
+                block = run[-1]
+                parts = plans[block.start]
+                assert parts is not None and block.table is not None
+                for number, part in enumerate(parts, start=1):
+                    chunks.append(
+                        _table_chunk(key, len(chunks), text, block, block.table, part, number, len(parts),
+                                     table_index[block.start])
+                    )  # fmt: skip
+                continue
+            for span, count in _SectionChunker(text, run, tokenizer, options).chunk():
+                touched = [block for block in run if block.start < span.end and block.end > span.start]
+                body = [block for block in touched if block.end > span.content_start]
+                anchor = next((block for block in body if block.kind is not BlockKind.HEADING), None)
+                anchor = anchor or (body or touched or run)[-1]
+                pages = [page for block in touched for page in (block.page, block.page_end) if page is not None]
+                ordinal = len(chunks)
+                chunks.append(
+                    Chunk(
+                        chunk_id=chunk_id_for(key, ordinal),
+                        ordinal=ordinal,
+                        text=text[span.start : span.end],
+                        start=span.start,
+                        end=span.end,
+                        content_start=span.content_start,
+                        section_path=anchor.section_path,
+                        section_title=anchor.section_path[-1] if anchor.section_path else None,
+                        page_start=min(pages) if pages else None,
+                        page_end=max(pages) if pages else None,
+                        token_count=count,
+                    )
                 )
-            )
     return chunks
+
+
+def _table_chunk(
+    key: str, ordinal: int, text: str, block: TextBlock, table: Table, part: _TablePart, number: int, parts: int,
+    index: int,
+) -> Chunk:  # fmt: skip
+    rows = table.rows[part.rows[0] : part.rows[1]]
+    pages = [page for page in (block.page, block.page_end) if page is not None]
+    return Chunk(
+        chunk_id=chunk_id_for(key, ordinal),
+        ordinal=ordinal,
+        text=text[part.start : part.end],
+        start=part.start,
+        end=part.end,
+        content_start=part.start,
+        section_path=block.section_path,
+        section_title=block.section_path[-1] if block.section_path else None,
+        page_start=min(pages) if pages else None,
+        page_end=max(pages) if pages else None,
+        token_count=part.token_count,
+        kind="table",
+        context=part.context,
+        table=table.to_dict(rows=rows, part=number, parts=parts, index=index),
+    )

@@ -215,7 +215,9 @@ def clean_document(document: ParsedDocument) -> ParsedDocument:
     for block in document.blocks:
         text = clean_block_text(block.text, block.kind)
         if text:
-            drafts.append(block.draft(text))
+            # A table's cells are normalised like its text, so the stored cells read as the chunk does.
+            table = block.table.map_text(lambda value: " ".join(normalize_text(value).split())) if block.table else None
+            drafts.append(block.draft(text, table=table))
     short_counts = Counter(
         _line_key(d.text) for d in drafts if d.kind is BlockKind.PARAGRAPH and "\n" not in d.text and len(d.text) <= 100
     )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from pipelines.tables import Table
+
 BLOCK_SEPARATOR = "\n\n"
 
 
@@ -27,7 +29,7 @@ class DocumentFormat(StrEnum):
 class BlockKind(StrEnum):
     HEADING = "heading"
     PARAGRAPH = "paragraph"
-    TABLE = "table"  # one row per line
+    TABLE = "table"  # one row per line (with ``table`` set: the header line, then one line per body row)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class BlockDraft:
     page: int | None = None
     page_end: int | None = None
     heading_level: int | None = None  # 1 = top level; only for headings
+    table: Table | None = None  # a TABLE block parsed into cells; its text is ``table.text()``
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,16 @@ class TextBlock:
     heading_level: int | None
     start: int  # offsets into ParsedDocument.text
     end: int
+    table: Table | None = None
 
-    def draft(self, text: str | None = None) -> BlockDraft:
+    def draft(self, text: str | None = None, *, table: Table | None = None) -> BlockDraft:
         return BlockDraft(
             kind=self.kind,
             text=self.text if text is None else text,
             page=self.page,
             page_end=self.page_end,
             heading_level=self.heading_level,
+            table=self.table if table is None else table,
         )
 
 
@@ -124,6 +129,7 @@ def assemble(drafts: Iterable[BlockDraft]) -> tuple[str, tuple[TextBlock, ...]]:
                 heading_level=draft.heading_level if draft.kind is BlockKind.HEADING else None,
                 start=offset,
                 end=offset + len(text),
+                table=draft.table if draft.kind is BlockKind.TABLE else None,
             )
         )
         parts.append(text)

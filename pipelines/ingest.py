@@ -26,7 +26,7 @@ from pipelines.redaction import Redaction, RedactionPolicy, redact_document
 
 # Recorded with every ingested document; bump when parsing, cleaning, redaction or chunking
 # change their output so that the index can tell which documents need re-ingesting.
-PIPELINE_VERSION = "argus-ingest/2"  # 2: chunks bounded in characters too
+PIPELINE_VERSION = "argus-ingest/3"  # 2: chunks bounded in characters too; 3: table chunks with cells
 
 
 @dataclass(frozen=True)

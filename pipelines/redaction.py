@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from pipelines.documents import ParsedDocument, assemble
+from pipelines.tables import Table
 
 
 class PiiKind(StrEnum):
@@ -517,7 +518,10 @@ def redact_document(document: ParsedDocument, policy: RedactionPolicy = Redactio
         apply_redactions(block.text, find_pii(block.text, policy, persons=block_persons), policy)
         for block, block_persons in zip(document.blocks, persons, strict=True)
     ]
-    drafts = [block.draft(result.text) for block, result in zip(document.blocks, results, strict=True)]
+    drafts = [
+        block.draft(result.text, table=_redact_table(block.table, policy) if block.table else None)
+        for block, result in zip(document.blocks, results, strict=True)
+    ]
     text, blocks = assemble(drafts)
     log: list[Redaction] = []
     # Replacement tokens are never blank, so blocks map one to one and offsets shift per block.
@@ -541,6 +545,25 @@ def redact_document(document: ParsedDocument, policy: RedactionPolicy = Redactio
     log.extend(metadata_log)
     redacted = replace(document, text=text, blocks=blocks, title=title, metadata=metadata)
     return RedactedDocument(document=redacted, redactions=tuple(log))
+
+
+def _redact_table(table: Table, policy: RedactionPolicy) -> Table:
+    """The table's own strings redacted too (its cells are stored and shown apart from the text).
+
+    The log already holds these values from the block text, which renders the same strings, so
+    nothing is logged twice here.
+    """
+    strings: list[str] = []
+    table.map_text(lambda value: strings.append(value) or value)
+    unique = [value for value in dict.fromkeys(strings) if value]
+    persons: list[list[PiiMatch]] | list[None] = [None] * len(unique)
+    if policy.redact_person_names and unique:
+        persons = _person_detector(policy).predict(unique)
+    redacted = {
+        value: apply_redactions(value, find_pii(value, policy, persons=found), policy).text
+        for value, found in zip(unique, persons, strict=True)
+    }
+    return table.map_text(lambda value: redacted.get(value, value))
 
 
 def _with_field(redactions: Iterable[Redaction], field_name: str) -> list[Redaction]:

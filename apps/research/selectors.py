@@ -21,6 +21,7 @@ from apps.research.access import allowed_access_levels as allowed_access_levels
 from apps.research.access import most_restricted_level as most_restricted_level
 from apps.research.models import Company, Document, DocumentChunk, DocumentStatus
 from pipelines.entities import CompanyRecord
+from pipelines.tables import cell_ref, find_cell, parse_cell, parse_cell_ref
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
 # Passages an answer is generated from: the prompt of a small model has room for about this many.
@@ -333,11 +334,115 @@ MODEL_WORKER_ERRORS: tuple[type[BaseException], ...] = (ResultTimeout, BrokerUnr
 # --- what the model worker reads (gpu_workers.tasks go through these, never the models) -----------
 
 
-def chunk_page_url(document_id: Any, chunk_id: str) -> str:
-    """The document page scrolled to (and highlighting) the chunk, on whichever page of chunks holds it."""
+def chunk_page_url(document_id: Any, chunk_id: str, *, cell: str = "") -> str:
+    """The document page scrolled to (and highlighting) the chunk, on whichever page of chunks holds it.
+
+    ``cell`` ("r3c2", see ``pipelines.tables``) opens a table chunk at that cell, marked.
+    """
     from django.urls import reverse
 
-    return f"{reverse('research:document-detail', args=[document_id])}?chunk={chunk_id}#chunk-{chunk_id}"
+    base = reverse("research:document-detail", args=[document_id])
+    address = parse_cell(cell)
+    if address is not None:
+        return f"{base}?chunk={chunk_id}&cell={address}#cell-{chunk_id}-{address}"
+    return f"{base}?chunk={chunk_id}#chunk-{chunk_id}"
+
+
+@dataclass(frozen=True)
+class TableCellCitation:
+    """What a citation to one table cell names: document, page, table, row label, column header, figure."""
+
+    ref: str  # "<chunk_id>#r3c2"
+    chunk_id: str
+    document_id: str
+    document_title: str
+    page: int | None
+    table_index: int | None
+    table_title: str
+    row_label: str
+    column_header: str
+    period: dict[str, Any] | None
+    text: str
+    value: float | None
+    scale: str | None
+    unit: str | None
+    url: str
+
+
+def table_cell_for_user(user: Any, ref: str) -> TableCellCitation | None:
+    """Resolve ``<chunk_id>#r3c2`` to its cell, or None when the user may not read it or it does not exist."""
+    chunk_id, address = parse_cell_ref(ref)
+    if not chunk_id or address is None:
+        return None
+    chunk = (
+        DocumentChunk.objects.select_related("document")
+        .filter(chunk_id=chunk_id, kind="table", document__in=document_list_for_user(user))
+        .first()
+    )
+    if chunk is None or not chunk.table:
+        return None
+    found = find_cell(chunk.table, address)
+    if found is None:
+        return None
+    document = chunk.document
+    return TableCellCitation(
+        ref=cell_ref(chunk_id, address.row, address.col),
+        chunk_id=chunk_id,
+        document_id=str(document.pk),
+        document_title=document.title,
+        page=chunk.table.get("page") or chunk.page_start,
+        table_index=found["table_index"],
+        table_title=found["table_title"],
+        row_label=found["row_label"],
+        column_header=found["column_header"],
+        period=found["period"],
+        text=found["text"],
+        value=found["value"],
+        scale=found["scale"],
+        unit=found["unit"],
+        url=chunk_page_url(document.pk, chunk_id, cell=str(address)),
+    )
+
+
+def chunk_table_view(table: dict[str, Any], *, cited: str = "") -> dict[str, Any]:
+    """A stored table chunk laid out for an HTML table: header rows, then rows of cells with their
+    addresses; the cited cell (and its row label and column header) marked."""
+    address = parse_cell(cited)
+    columns = table.get("columns") or []
+    width = len(columns)
+    header_rows = [list(row) for row in table.get("headers") or []] or [[c.get("header", "") for c in columns]]
+    cited_col = address.col if address is not None else None
+    headers = []
+    for number, row in enumerate(header_rows):
+        label = (table.get("label_header") or "") if number == len(header_rows) - 1 else ""
+        cells = [{"text": row[i] if i < len(row) else "", "cited": i == cited_col} for i in range(width)]
+        headers.append({"label": label, "cells": cells})
+    rows = []
+    for row in table.get("rows") or []:
+        by_col = {cell.get("col"): cell for cell in row.get("cells") or []}
+        row_cited = address is not None and row.get("index") == address.row
+        cells = []
+        for col in range(width):
+            cell = by_col.get(col) or {}
+            cell_address = f"r{row.get('index')}c{col}"
+            cells.append(
+                {
+                    "text": cell.get("text", ""),
+                    "address": cell_address,
+                    "numeric": cell.get("value") is not None,
+                    "cited": row_cited and col == cited_col,
+                }
+            )
+        rows.append({"label": row.get("label", ""), "index": row.get("index"), "cited": row_cited, "cells": cells})
+    return {
+        "title": table.get("title", ""),
+        "part": table.get("part", 1),
+        "parts": table.get("parts", 1),
+        "scale": table.get("scale"),
+        "unit": table.get("unit"),
+        "headers": headers,
+        "rows": rows,
+    }
 
 
 def document_api_url(document_id: Any) -> str:

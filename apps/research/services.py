@@ -446,7 +446,10 @@ def document_chunks_replace(*, document: Document, ingested: Any) -> int:
             char_start=chunk.start,
             char_end=chunk.end,
             token_count=chunk.token_count,
-            text=chunk.text,
+            # A table part's text repeats its title and header line before its rows.
+            text=chunk.full_text,
+            kind=chunk.kind,
+            table=chunk.table,
         )
         for chunk in ingested.chunks
     ]

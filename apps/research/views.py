@@ -31,6 +31,7 @@ from apps.research.selectors import (
     answer_for_job,
     answer_job_get_for_user,
     chunk_search_for_user,
+    chunk_table_view,
     document_get_for_user,
     document_is_busy,
     document_list_filtered_for_user,
@@ -173,6 +174,7 @@ def document_detail(request: HttpRequest, document_id) -> HttpResponse:
     document = _document_or_404(request, document_id)
     chunks = DocumentChunk.objects.filter(document=document).order_by("ordinal")
     cited = request.GET.get("chunk", "")
+    cited_cell = request.GET.get("cell", "") if cited else ""
     page_number = request.GET.get("page")
     if cited:
         # A citation link names a chunk: open the page of chunks that holds it.
@@ -180,13 +182,25 @@ def document_detail(request: HttpRequest, document_id) -> HttpResponse:
         if ordinal is not None:
             page_number = chunks.filter(ordinal__lt=ordinal).count() // CHUNKS_PER_PAGE + 1
     page = Paginator(chunks, CHUNKS_PER_PAGE).get_page(page_number)
+    entries = [
+        {
+            "chunk": chunk,
+            # Table chunks are shown as tables; a citation's cell (?cell=r3c2) is marked in its chunk.
+            "table": chunk_table_view(chunk.table, cited=cited_cell if chunk.chunk_id == cited else "")
+            if chunk.kind == "table" and chunk.table
+            else None,
+        }
+        for chunk in page.object_list
+    ]
     return render(
         request,
         "research/document_detail.html",
         {
             "document": document,
             "chunk_page": page,
+            "chunk_entries": entries,
             "cited_chunk": cited,
+            "cited_cell": cited_cell,
             "redactions": redaction_counts(document),
             "can_delete": can_delete_document(request.user, document),
             "can_reindex": can_reindex_document(request.user, document),

@@ -80,7 +80,7 @@ def _chunk_records(document: Any, chunks: list[Any], vectors: Any) -> list[Any]:
             page=chunk.page_start,
             char_start=chunk.char_start,
             char_end=chunk.char_end,
-            extra={"title": document.title},
+            extra={"title": document.title, "kind": chunk.kind},
         )
         for chunk, vector in zip(chunks, vectors, strict=True)
     ]

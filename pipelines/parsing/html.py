@@ -2,7 +2,8 @@
 
 Scripts, styles, navigation, forms, hidden elements (inline XBRL headers in SEC filings sit in a
 ``display:none`` div) and page-level header/footer chrome are removed; h1-h6 become headings;
-data tables become one block with a row per line (cells joined by `` | ``).
+data tables become one block with a row per line. A table with figures is parsed into cells
+(``pipelines.tables``): its title is its caption, else the short line or heading right before it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, P
 
 from pipelines.cleaning import normalize_text
 from pipelines.documents import BlockDraft, BlockKind
+from pipelines.tables import Table, build_table
 
 _REMOVED_TAGS = [
     "script", "style", "noscript", "template", "nav", "aside", "iframe", "svg", "canvas", "button", "select",
@@ -35,6 +37,8 @@ _BREAK = "\u2029"  # stands for <br> while inline whitespace is collapsed
 _SKIPPED_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
 _LEADING_CELLS = {"$", "€", "£", "¥", "("}
 _TRAILING_CELLS = {")", "%", "%)", ")%"}
+_MAX_COLSPAN = 40  # a colspan of thousands would otherwise blow a 3-column table up into a huge grid
+_TITLE_LINE_CHARS = 200
 
 
 @dataclass
@@ -95,6 +99,46 @@ def _table_text(table: Tag) -> str:
     return "\n".join(lines)
 
 
+def _cell_span(cell: Tag) -> int:
+    try:
+        return max(1, min(_MAX_COLSPAN, int(str(cell.get("colspan", "1")).strip() or "1")))
+    except ValueError:
+        return 1
+
+
+def _table_grid(table: Tag) -> tuple[list[list[str]], int | None]:
+    """Rows of cell texts with each colspan expanded, and how many leading rows the markup marks as headers."""
+    grid: list[list[str]] = []
+    header_rows = 0
+    counting_headers = True
+    for row in table.find_all("tr"):
+        cells = row.find_all(["td", "th"])
+        texts: list[str] = []
+        for cell in cells:
+            text = " ".join(_inline_text(cell).split())
+            texts.extend([text] * _cell_span(cell))
+        if not any(texts):
+            continue
+        is_header = row.find_parent("thead") is not None or all(
+            cell.name == "th" for cell in cells if cell.get_text(strip=True)
+        )
+        if counting_headers and is_header:
+            header_rows += 1
+        else:
+            counting_headers = False
+        grid.append(texts)
+    return grid, (header_rows or None)
+
+
+def _structured_table(table: Tag, title: str, notes: list[str]) -> Table | None:
+    grid, header_rows = _table_grid(table)
+    if not grid:
+        return None
+    # A spanning header cell repeats its text over the columns it covers; a spanning body cell
+    # (a figure centred over "$" and value columns) must not count twice.
+    return build_table(grid, title=title, notes=notes, header_rows=header_rows)
+
+
 class _BlockWalker:
     def __init__(self) -> None:
         self.drafts: list[BlockDraft] = []
@@ -105,6 +149,15 @@ class _BlockWalker:
         self.buffer = []
         if text:
             self.drafts.append(BlockDraft(BlockKind.PARAGRAPH, text))
+
+    def title_before(self) -> tuple[str, list[str]]:
+        """A table's title: the short line right before it ("Net sales (in millions):"), else the nearest
+        heading; the other of the two is kept as a note (it may say the scale)."""
+        previous = self.drafts[-1] if self.drafts else None
+        heading = next((d.text for d in reversed(self.drafts[-3:]) if d.kind is BlockKind.HEADING), "")
+        if previous is not None and previous.kind is BlockKind.PARAGRAPH and len(previous.text) <= _TITLE_LINE_CHARS:
+            return previous.text, [heading] if heading else []
+        return heading, []
 
     def walk(self, node: Tag) -> None:
         for child in list(node.children):
@@ -126,6 +179,15 @@ class _BlockWalker:
             return
         if name == "table" and _is_data_table(tag):
             self.flush()
+            caption_tag = tag.find("caption")
+            caption = " ".join(_inline_text(caption_tag).split()) if caption_tag is not None else ""
+            title, notes = self.title_before() if not caption else (caption, [])
+            parsed = _structured_table(tag, title, notes)
+            if parsed is not None:
+                if caption:  # the caption is part of the document text, as a line of its own
+                    self.drafts.append(BlockDraft(BlockKind.PARAGRAPH, caption))
+                self.drafts.append(BlockDraft(BlockKind.TABLE, parsed.text(), table=parsed))
+                return
             text = _table_text(tag)
             if text:
                 self.drafts.append(BlockDraft(BlockKind.TABLE, text))

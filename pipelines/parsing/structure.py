@@ -12,9 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pipelines.cleaning import SourceLine, ends_sentence, is_repeatable_short_answer, join_wrapped
 from pipelines.documents import BlockDraft, BlockKind
+from pipelines.tables import build_table, flat_table_grid, text_table_grid
 
 
 class Reflow(StrEnum):
@@ -183,6 +185,12 @@ def lines_to_blocks(
             if current_kind == "table":
                 text = "\n".join(line.text for line in current)
                 kind = BlockKind.TABLE
+                table = _text_table(current, drafts)
+                if table is not None:
+                    page = current[0].page
+                    drafts.append(BlockDraft(kind, table.text(), page, current[-1].page, table=table))
+                    current, current_kind = [], None
+                    return
             else:
                 text = current[0].text
                 for line in current[1:]:
@@ -213,6 +221,42 @@ def lines_to_blocks(
         current, current_kind = [line], "paragraph"
     flush()
     return drafts
+
+
+_TITLE_LINE_CHARS = 200
+_FLAT_TABLE_CHARS = 80  # shorter single lines of figures are sentences or one-row fragments
+
+
+def _text_table(lines: list[_Line], drafts: list[BlockDraft]) -> Any:
+    """Cells of a whitespace-, tab- or pipe-aligned run of rows (two or more), or of a table flattened
+    onto one line; None when neither reading holds."""
+    flat = flat_table_grid(lines[0].text) if len(lines) == 1 and len(lines[0].text) >= _FLAT_TABLE_CHARS else None
+    if flat is None and (len(lines) < 2 or sum(1 for line in lines if " | " in line.text) < 2):
+        return None
+    previous = drafts[-1] if drafts else None
+    heading = next((d.text for d in reversed(drafts[-3:]) if d.kind is BlockKind.HEADING), "")
+    title, notes = heading, []
+    if previous is not None and previous.kind is BlockKind.PARAGRAPH and len(previous.text) <= _TITLE_LINE_CHARS:
+        title, notes = previous.text, [heading] if heading else []
+    if flat is not None:
+        grid, header_rows, flat_notes = flat
+        years = _trailing_years(title)
+        if not header_rows and years and len(years) == len(grid[0]) - 1:
+            # "... are as follows: 2006 2005 ------": the column headers ended up on the title's line.
+            grid, header_rows = [["", *years], *grid], 1
+        return build_table(grid, title=title, notes=[*flat_notes, *notes], header_rows=header_rows, page=lines[0].page)
+    return build_table(text_table_grid([line.text for line in lines]), title=title, notes=notes, page=lines[0].page)
+
+
+_YEAR_OR_RULE = re.compile(r"^(?:(?:19|20)\d{2}|[-=_]{3,})$")
+
+
+def _trailing_years(text: str) -> list[str]:
+    tokens = text.split()
+    cut = len(tokens)
+    while cut > 0 and _YEAR_OR_RULE.match(tokens[cut - 1]):
+        cut -= 1
+    return [token for token in tokens[cut:] if token[:1].isdigit()]
 
 
 def _continues(previous: str, following: str, reflow: Reflow) -> bool:

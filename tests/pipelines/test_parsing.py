@@ -133,7 +133,11 @@ def test_pdf_headings_become_section_paths_and_tables_keep_rows():
     cash = next(b for b in document.blocks if "Liquidity" in b.text)
     assert cash.section_path == ("Item 8. Financial Statements",)
     table = next(b for b in document.blocks if b.kind is BlockKind.TABLE)
-    assert table.text.split("\n") == ["Net revenues | $ 3,566 | $ 3,351 | 6%", "Cost of revenues | 1,200 | 1,100 | 9%"]
+    # Aligned rows become a table with cells: each line keeps its label beside its figures.
+    assert table.text.split("\n") == ["Net revenues: $ 3,566; $ 3,351; 6%", "Cost of revenues: 1,200; 1,100; 9%"]
+    assert table.table is not None
+    assert [row.label for row in table.table.rows] == ["Net revenues", "Cost of revenues"]
+    assert [cell.value for cell in table.table.rows[1].cells] == [1200, 1100, 9]
 
 
 def test_pdf_paragraph_running_over_a_page_break_records_both_pages():
@@ -250,7 +254,8 @@ def test_html_headings_are_section_boundaries_and_tables_keep_rows():
     assert by_text["Rates may rise."].section_path == ("ACME Corp Q3 review", "Risks")
     assert by_text["Revenue rose 12% to $1.2 billion.\nNew line after a break."].kind is BlockKind.PARAGRAPH
     table = next(b for b in document.blocks if b.kind is BlockKind.TABLE)
-    assert table.text == "Metric | 2023 | 2022\nRevenue | $1,200 | $1,050\nGrowth | 14%"
+    # "$" and "%" cells join their figures; every row line names its columns' periods.
+    assert table.text == "Metric | 2023 | 2022\nRevenue: FY2023 = $1,200; FY2022 = $1,050\nGrowth: FY2023 = 14%"
 
 
 def test_html_charset_from_meta_tag_and_content_type():
@@ -302,7 +307,10 @@ def test_text_paragraphs_by_blank_lines_with_wrapped_lines_joined():
         "Equities rallied as inflation cooled and the central bank signalled a pause; credit spreads tightened."
     )
     assert document.blocks[2].kind is BlockKind.TABLE
-    assert document.blocks[2].text == "Year | Return | Vol\n2022 | -18.1% | 24.0\n2023 | 24.2% | 13.1"
+    assert (
+        document.blocks[2].text
+        == "Year | Return | Vol\n2022: Return = -18.1%; Vol = 24.0\n2023: Return = 24.2%; Vol = 13.1"
+    )
 
 
 def test_text_without_blank_lines_keeps_one_paragraph_per_line_and_finds_filing_headings():

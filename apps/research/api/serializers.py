@@ -85,12 +85,19 @@ class DocumentDetailSerializer(DocumentSerializer):
 
 class ChunkSerializer(serializers.ModelSerializer):
     page_url = serializers.SerializerMethodField()
+    kind = serializers.CharField(read_only=True, help_text='"text", or "table" for a table or a run of its rows.')
+    table = serializers.JSONField(
+        read_only=True,
+        allow_null=True,
+        help_text="A table chunk's cells: title, headers, columns with their periods, rows with labels and cells "
+        "(text, signed value, scale, unit), part and parts; null for text. A cell is cited as <chunk_id>#r<row>c<col>.",
+    )
 
     class Meta:
         model = DocumentChunk
         fields = [
             "chunk_id", "ordinal", "section", "page_start", "page_end", "char_start", "char_end", "token_count",
-            "text", "page_url",
+            "text", "kind", "table", "page_url",
         ]  # fmt: skip
 
     def get_page_url(self, chunk: DocumentChunk) -> str:
