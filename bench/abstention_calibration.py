@@ -68,8 +68,97 @@ def main(argv: Sequence[str] | None = None) -> int:
     return calibrate(documents, chunks, vectors, model, args)
 
 
-def calibrate(documents, chunks, vectors, model, args) -> int:  # filled in below
-    raise NotImplementedError
+def features(documents, chunks, vectors, model, questions: list[dict]) -> list[dict]:
+    """Retrieve as ask does and compute each question's relevance signals (thresholds all zero)."""
+    from pipelines.retrieval import EdgeVectorStore
+    from pipelines.retrieval.abstention import AbstentionThresholds, assess_relevance
+
+    zero = AbstentionThresholds(min_dense=0.0, min_coverage=0.0, min_fused=0.0, min_name_coverage=0.0)
+    rows = []
+    with tempfile.TemporaryDirectory() as directory, EdgeVectorStore(Path(directory) / "calibration") as store:
+        store.ensure_collection(int(vectors.shape[1]))
+        store.upsert(chunk_records(chunks, vectors, documents), optimize=False)
+        store.optimize()
+        for question in questions:
+            vector = model.encode([question["question"]], normalize_embeddings=True)[0]
+            hits = store.search(
+                allowed_access_levels=["internal", "public"],
+                query_vector=vector,
+                query_text=question["question"],
+                limit=ASK_LIMIT,
+                mode="hybrid",
+            )
+            assessment = assess_relevance(question["question"], hits, [h.text for h in hits], zero)
+            rows.append(question | assessment.as_dict())
+    return rows
+
+
+def decide(row: dict, min_dense: float, min_coverage: float, min_names: float) -> bool:
+    """True when the rule answers (does not abstain)."""
+    return (
+        (row["best_dense"] or 0.0) >= min_dense
+        and row["coverage"] >= min_coverage
+        and row["name_coverage"] >= min_names
+    )
+
+
+GRID_DENSE = [round(x, 2) for x in np.arange(0.0, 0.71, 0.025)]
+GRID_COVERAGE = [round(x, 2) for x in np.arange(0.0, 1.01, 0.05)]
+GRID_NAMES = [0.0, 0.5, 1.0]
+
+
+def rates(rows: list[dict], rule: tuple[float, float, float]) -> tuple[float, float]:
+    """(answered share of answerable, abstained share of unanswerable)."""
+    answerable = [r for r in rows if r["kind"] == "answerable"]
+    others = [r for r in rows if r["kind"] != "answerable"]
+    answered = sum(decide(r, *rule) for r in answerable) / max(len(answerable), 1)
+    abstained = sum(not decide(r, *rule) for r in others) / max(len(others), 1)
+    return answered, abstained
+
+
+def choose(rows: list[dict], target: float = 0.95) -> tuple[float, float, float]:
+    """The rule with abstention >= target answering the most; ties: the loosest thresholds."""
+    best, best_key = None, None
+    for rule in ((d, c, n) for d in GRID_DENSE for c in GRID_COVERAGE for n in GRID_NAMES):
+        answered, abstained = rates(rows, rule)
+        if abstained < target:
+            continue
+        key = (answered, -sum(rule))
+        if best_key is None or key > best_key:
+            best, best_key = rule, key
+    if best is None:
+        raise SystemExit("no rule reaches the abstention target")
+    return best
+
+
+def calibrate(documents, chunks, vectors, model, args) -> int:
+    questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    rows = features(documents, chunks, vectors, model, questions)
+    print(f"\n{'id':<8} {'kind':<10} {'dense':>6} {'fused':>6} {'cover':>6} {'names':>6}  question")
+    for r in rows:
+        print(
+            f"{r['id']:<8} {r['kind']:<10} {r['best_dense'] or 0:>6.3f} {r['best_fused'] or 0:>6.3f} "
+            f"{r['coverage']:>6.2f} {r['name_coverage']:>6.2f}  {r['question'][:70]}"
+        )
+    rule = choose(rows)
+    answered, abstained = rates(rows, rule)
+    counts = {kind: sum(r["kind"] == kind for r in rows) for kind in ("answerable", "offtopic", "absent")}
+    print(f"\nquestions: {counts}")
+    print(f"chosen (in-sample): min_dense={rule[0]} min_coverage={rule[1]} min_name_coverage={rule[2]}")
+    print(f"  answerable answered {answered:.3f}; off-topic/absent abstained {abstained:.3f}")
+    for kind in ("offtopic", "absent"):
+        subset = [r for r in rows if r["kind"] in (kind, "answerable")]
+        print(f"  {kind}: abstained {rates(subset, rule)[1]:.3f}")
+    # Two-fold estimate: choose on the even-numbered questions of each kind, score the odd ones, and back.
+    folds = [[r for i, r in enumerate(rows) if i % 2 == f] for f in (0, 1)]
+    for f in (0, 1):
+        fold_rule = choose(folds[f])
+        held = rates(folds[1 - f], fold_rule)
+        print(f"  fold {f}: chose {fold_rule}, held-out answered {held[0]:.3f}, abstained {held[1]:.3f}")
+    output = args.cache_dir / "abstention_calibration.json"
+    output.write_text(json.dumps({"rule": rule, "answered": answered, "abstained": abstained, "rows": rows}, indent=1))
+    print(f"report: {output}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from gpu_workers.tasks.generation import (
     generate_audited,
     generation_engine,
 )
-from gpu_workers.tasks.research import search_audited
+from gpu_workers.tasks.research import abstention_thresholds, passage_text, search_audited
 from pipelines.reports.spec import MAX_PASSAGES
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,14 @@ def merge_rankings(rankings: list[list[str]], limit: int) -> list[str]:
 
 
 def _report_retrieval(report: Any, spec: Any, *, actor: Actor, job_id: Any, task_id: str) -> list[str]:
-    """The question's best chunks and the best few per required indicator; access levels in every query."""
+    """The question's best chunks and the best few per required indicator; access levels in every query.
+
+    A query whose hits are below the abstention threshold (``ARGUS_ABSTAIN_*``) contributes no
+    passages: its indicator is then "insufficient evidence" by the report's own grammar, instead
+    of being filled from passages about something else.
+    """
+    from pipelines.retrieval.abstention import assess_relevance
+
     filters = {
         "tickers": [report.company.ticker],
         "published_to": report.as_of.isoformat() if report.as_of else None,
@@ -109,7 +116,11 @@ def _report_retrieval(report: Any, spec: Any, *, actor: Actor, job_id: Any, task
             job_id=job_id,
             task_id=task_id,
         )
-        rankings.append([hit.chunk_id for hit in hits])
+        passages, _ = passages_for_chunks([hit.chunk_id for hit in hits], list(report.allowed_access_levels))
+        relevance = assess_relevance(query, hits, [passage_text(p) for p in passages], abstention_thresholds())
+        if not relevance.sufficient:
+            logger.info("report %s: no passages for %r: %s", report.pk, query, relevance.reason)
+        rankings.append([hit.chunk_id for hit in hits] if relevance.sufficient else [])
     # The prompt has a fixed budget of passages.
     return merge_rankings(rankings, MAX_PASSAGES)
 
