@@ -404,9 +404,9 @@ ARGUS_SEARCH_TIMEOUT = env.float("ARGUS_SEARCH_TIMEOUT", default=30.0)
 # Abstention (pipelines.retrieval.abstention): below these the answer is "insufficient evidence"
 # and no model is called. Chosen by bench/abstention_calibration.py (its docstring says how);
 # 0 turns a check off.
-ARGUS_ABSTAIN_MIN_DENSE = env.float("ARGUS_ABSTAIN_MIN_DENSE", default=0.35)
+ARGUS_ABSTAIN_MIN_DENSE = env.float("ARGUS_ABSTAIN_MIN_DENSE", default=0.525)
 ARGUS_ABSTAIN_MIN_COVERAGE = env.float("ARGUS_ABSTAIN_MIN_COVERAGE", default=0.5)
-ARGUS_ABSTAIN_MIN_NAME_COVERAGE = env.float("ARGUS_ABSTAIN_MIN_NAME_COVERAGE", default=1.0)
+ARGUS_ABSTAIN_MIN_NAME_COVERAGE = env.float("ARGUS_ABSTAIN_MIN_NAME_COVERAGE", default=0.0)
 ARGUS_ABSTAIN_MIN_FUSED = env.float("ARGUS_ABSTAIN_MIN_FUSED", default=0.0)
 for _name in ("ARGUS_ABSTAIN_MIN_DENSE", "ARGUS_ABSTAIN_MIN_COVERAGE", "ARGUS_ABSTAIN_MIN_NAME_COVERAGE"):
     if not 0.0 <= globals()[_name] <= 1.0:
