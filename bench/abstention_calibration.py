@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     documents = corpus(args.shared_data or default_shared_data_dir())
-    chunks, chunker = build_chunks(documents, chunker="pipeline", header_style="platform")
+    chunks, _ = build_chunks(documents, chunker="pipeline", header_style="platform")
     print(f"corpus: {len(documents)} items of {len({d.filename for d in documents})} filings, {len(chunks)} chunks")
     configure_threads(args.threads)
     model = load_model()

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench.eval_data import default_shared_data_dir
 
+
 def keyword_store(directory: Path, items: Sequence[tuple[str, str]], vocabulary: bool):
     from pipelines.retrieval import ChunkRecord, EdgeVectorStore, KeywordEncoder
 
@@ -79,7 +80,9 @@ def tenk(shared: Path) -> tuple[list[tuple[str, str]], list[tuple[str, set[str]]
     gold = []
     for q in questions:
         gold.append({cid for cid, r in refs.items() if is_relevant(r.filename, r.item, r.start, r.end, q)})
-    return [(c.ref.chunk_id, c.indexed_text) for c in chunks], [(q.question, g) for q, g in zip(questions, gold, strict=True)]
+    return [(c.ref.chunk_id, c.indexed_text) for c in chunks], [
+        (q.question, g) for q, g in zip(questions, gold, strict=True)
+    ]
 
 
 def vocabulary_subset(items: dict[str, str], questions: list[tuple[str, set[str]]]) -> list[int]:
@@ -93,7 +96,9 @@ def vocabulary_subset(items: dict[str, str], questions: list[tuple[str, set[str]
         stated = set(vocabulary.concepts_in(gold_text))
         plain_gold = f" {_plain_words(gold_text)} "
         for key in asked & stated:
-            said = [a for a in vocabulary.concept(key).aliases if f" {_plain_words(a)} " in f" {_plain_words(question)} "]
+            said = [
+                a for a in vocabulary.concept(key).aliases if f" {_plain_words(a)} " in f" {_plain_words(question)} "
+            ]
             if said and not any(f" {_plain_words(a)} " in plain_gold for a in said):
                 chosen.append(index)
                 break
@@ -129,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             gold = [questions[i][1] for i in indexes]
             before = scores([ranked[False][i] for i in indexes], gold)
             after = scores([ranked[True][i] for i in indexes], gold)
-            print(f"{label:<12} {len(indexes):>5} {before[0]:>12.3f} {after[0]:>11.3f} {before[1]:>11.3f} {after[1]:>10.3f}")
+            recall, reciprocal = f"{before[0]:>12.3f} {after[0]:>11.3f}", f"{before[1]:>11.3f} {after[1]:>10.3f}"
+            print(f"{label:<12} {len(indexes):>5} {recall} {reciprocal}")
     return 0
 
 

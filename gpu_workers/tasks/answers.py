@@ -69,8 +69,6 @@ def answer_from_retrieval(
     Passages of equal retrieval score reach the model most trusted source first.
     """
     from gpu_workers.generation import GenerationRequest
-    from pipelines.retrieval.abstention import assess_relevance
-    from pipelines.retrieval.trust import dedupe_quotes, order_by_trust
     from pipelines.reports import (
         ReportOutputError,
         answer_messages,
@@ -80,6 +78,8 @@ def answer_from_retrieval(
         resolve_handles,
         validate_report,
     )
+    from pipelines.retrieval.abstention import assess_relevance
+    from pipelines.retrieval.trust import dedupe_quotes, order_by_trust
 
     actor = Actor(label=actor_label, user_id=actor_user_id)
     hits = search_audited(
@@ -98,9 +98,7 @@ def answer_from_retrieval(
     passages = order_by_trust(
         passages, score=lambda p: score_of[p.chunk_id], doc_type=lambda p: p.doc_type, trust=settings.ARGUS_SOURCE_TRUST
     )
-    relevance = assess_relevance(
-        query, hits, [passage_text(p) for p in passages], abstention_thresholds(), mode=mode
-    )
+    relevance = assess_relevance(query, hits, [passage_text(p) for p in passages], abstention_thresholds(), mode=mode)
     result["abstention"] = relevance.as_dict()
     if not relevance.sufficient:
         logger.info("answer abstained: %s", relevance.reason)

@@ -50,7 +50,7 @@ QUESTION_WORDS = frozenset(
     company company's companies firm business describe explain tell give list say said says mention
     mentioned report reported according its their our year years total""".split()  # noqa: SIM905
 )
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9&'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9&'\u2019.-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def question_terms(question: str) -> list[tuple[str, float]]:
     seen: set[str] = set()
     for position, match in enumerate(_WORD.finditer(question)):
         # A possessive's "s" is a token of its own to BM25, found in any text: drop it.
-        word = re.sub(r"['’]s$", "", match.group().strip(".-'’"))
+        word = re.sub(r"['\u2019]s$", "", match.group().strip(".-'\u2019"))
         lowered = word.lower()
         if not lowered or lowered in QUESTION_WORDS or lowered in seen:
             continue

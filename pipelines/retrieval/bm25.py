@@ -47,7 +47,7 @@ class KeywordEncoder:
         k: float = BM25_K,
         b: float = BM25_B,
         avg_len: float = BM25_AVG_LEN,
-        vocabulary: FinanceVocabulary | None | bool = True,
+        vocabulary: FinanceVocabulary | bool | None = True,
     ) -> None:
         from qdrant_edge import Bm25, Bm25Config
 

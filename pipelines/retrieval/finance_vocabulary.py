@@ -43,11 +43,11 @@ _CODE_NUMBER_FIRST = re.compile(r"\b(\d{1,2})-([A-Za-z]{1,2})\b")
 _CODE_LETTERS_FIRST = re.compile(r"\b([A-Za-z]{1,5})-(\d{1,2})\b")
 # Share classes: BRK.B, BF.B (before the decimal rule could see them: no digits involved).
 _SHARE_CLASS = re.compile(r"\b([A-Z]{1,5})\.([A-Z])\b(?!\.)")
-_FY_SHORT = re.compile(r"\bFY\s?['’]?(\d{2})\b", re.IGNORECASE)
+_FY_SHORT = re.compile(r"\bFY\s?['\u2019]?(\d{2})\b", re.IGNORECASE)
 _FY_LONG = re.compile(r"\bFY\s+(\d{4})\b", re.IGNORECASE)
 _FISCAL_YEAR = re.compile(r"\bfiscal(?:\s+year)?\s+(\d{4})\b", re.IGNORECASE)
 _QUARTER_WORDS = re.compile(r"\b(first|second|third|fourth)[\s-]+(?:fiscal\s+)?quarter\b", re.IGNORECASE)
-_QUARTER_SHORT = re.compile(r"\b([1-4])Q\s?['’]?(\d{2})\b", re.IGNORECASE)
+_QUARTER_SHORT = re.compile(r"\b([1-4])Q\s?['\u2019]?(\d{2})\b", re.IGNORECASE)
 _QUARTER_NUMBER = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -74,7 +74,7 @@ def normalise_tokens(text: str) -> str:
 
 
 def _plain_words(text: str) -> str:
-    text = text.lower().replace("&", " and ").replace("'", "").replace("’", "")
+    text = text.lower().replace("&", " and ").replace("'", "").replace("\u2019", "")
     return " ".join(_WORDS.findall(text))
 
 

@@ -292,7 +292,10 @@ def test_abstention_thresholds_are_settings(worker, analyst, companies, settings
 
 def test_sources_that_disagree_are_shown_as_a_conflict_with_both_citations(worker, analyst, companies):
     client = client_for(analyst)
-    filing = b"# Acme Industrial annual report\n\nAcme Industrial gross margin was 26.7% in fiscal 2024, on higher freight costs.\n"
+    filing = (
+        b"# Acme Industrial annual report\n\nAcme Industrial gross margin was 26.7% in fiscal 2024, on higher "
+        b"freight costs.\n"
+    )
     note = b"# Acme quick take\n\nOur view: Acme Industrial gross margin was 88.8% in fiscal 2024, a record.\n"
     # "filing", not "10-K": the upload lower-cases doc_type, so the new upper-case forms are refused
     # (apps.research.services._choice; left to the metadata work).

@@ -69,7 +69,9 @@ def test_nothing_retrieved_is_insufficient() -> None:
 
 
 def test_coverage_counts_aliases_and_weights_names() -> None:
-    coverage, missing, names = term_coverage("What was Acme's capex in 2023?", ["Purchases of property and equipment (2023)"])
+    coverage, missing, names = term_coverage(
+        "What was Acme's capex in 2023?", ["Purchases of property and equipment (2023)"]
+    )
     assert missing == ["Acme"] and names == 0.5
     assert coverage == pytest.approx(3 / 5)  # capex 1 + 2023 2 covered, Acme 2 missing
     assert ("Acme", 2.0) in question_terms("What was Acme's capex?")
