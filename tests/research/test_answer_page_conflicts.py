@@ -16,8 +16,8 @@ def _card(answer: Answer) -> str:
 
 
 def test_conflict_is_shown_with_both_citations_and_the_trusted_source_marked() -> None:
-    filing = Citation("c-filing", "1", "Acme 10-K 2024", None, "Item 7")
-    note = Citation("c-note", "2", "Acme quick take", None, "")
+    filing = Citation("c-filing", str(uuid.uuid4()), "Acme 10-K 2024", None, "Item 7")
+    note = Citation("c-note", str(uuid.uuid4()), "Acme quick take", None, "")
     sentences = [AnswerSentence("Gross margin was 26.7% in fiscal 2024.", filing),
                  AnswerSentence("Gross margin was 88.8% in fiscal 2024.", note)]  # fmt: skip
     conflict = FigureConflict(
