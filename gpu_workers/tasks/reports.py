@@ -43,7 +43,7 @@ from gpu_workers.tasks.generation import (
     generate_audited,
     generation_engine,
 )
-from gpu_workers.tasks.research import search_audited
+from gpu_workers.tasks.research import abstention_thresholds, passage_text, search_audited
 from pipelines.reports.spec import MAX_PASSAGES
 
 logger = logging.getLogger(__name__)
@@ -90,14 +90,23 @@ def merge_rankings(rankings: list[list[str]], limit: int) -> list[str]:
 
 
 def _report_retrieval(report: Any, spec: Any, *, actor: Actor, job_id: Any, task_id: str) -> list[str]:
-    """The question's best chunks and the best few per required indicator; access levels in every query."""
+    """The question's best chunks and the best few per required indicator; access levels in every query.
+
+    When no query's hits reach the abstention threshold (``ARGUS_ABSTAIN_*``), the report gets
+    no passages, and so "insufficient evidence" in every field by its own grammar, instead of a
+    report written from passages about something else. When one query reaches it, every query
+    keeps its hits: the retrieval is already limited to the report's company, and the report's
+    own checks (numbers supported by the passages) judge each field.
+    """
+    from pipelines.retrieval.abstention import assess_relevance
+
     filters = {
         "tickers": [report.company.ticker],
         "published_to": report.as_of.isoformat() if report.as_of else None,
     }
     queries = [(f"{report.company.name} {spec.question}", REPORT_QUESTION_HITS)]
     queries += [(f"{report.company.name} {indicator}", INDICATOR_HITS) for indicator in spec.required_indicators]
-    rankings = []
+    rankings, relevant = [], []
     for query, limit in queries:
         hits = search_audited(
             query=query,
@@ -109,7 +118,13 @@ def _report_retrieval(report: Any, spec: Any, *, actor: Actor, job_id: Any, task
             job_id=job_id,
             task_id=task_id,
         )
+        passages, _ = passages_for_chunks([hit.chunk_id for hit in hits], list(report.allowed_access_levels))
+        relevance = assess_relevance(query, hits, [passage_text(p) for p in passages], abstention_thresholds())
+        relevant.append(relevance.sufficient)
         rankings.append([hit.chunk_id for hit in hits])
+    if not any(relevant):
+        logger.info("report %s: no query reached the abstention threshold; no passages", report.pk)
+        return []
     # The prompt has a fixed budget of passages.
     return merge_rankings(rankings, MAX_PASSAGES)
 

@@ -331,7 +331,7 @@ def _search_on_interactive_worker(*, actor: Actor, job_id: Any, **search: Any) -
     return [
         SearchHit(
             chunk_id=h["chunk_id"], document_id=h["document_id"], rank=h["rank"], score=h["score"], text="",
-            payload={}, ranks=h.get("ranks", {}),
+            payload={}, ranks=h.get("ranks", {}), scores=h.get("scores", {}),
         )
         for h in hits
     ]  # fmt: skip
@@ -340,9 +340,36 @@ def _search_on_interactive_worker(*, actor: Actor, job_id: Any, **search: Any) -
 def hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
     """Search hits as the web process receives them (JSON over the result backend)."""
     return [
-        {"chunk_id": h.chunk_id, "document_id": h.document_id, "rank": h.rank, "score": h.score, "ranks": h.ranks}
+        {
+            "chunk_id": h.chunk_id,
+            "document_id": h.document_id,
+            "rank": h.rank,
+            "score": h.score,
+            "ranks": h.ranks,
+            # Per-retriever scores: the dense cosine is what abstention compares with its threshold.
+            "scores": {name: round(float(value), 6) for name, value in h.scores.items()},
+        }
         for h in hits
     ]
+
+
+def abstention_thresholds() -> Any:
+    """The abstention thresholds of the settings (``ARGUS_ABSTAIN_*``)."""
+    from pipelines.retrieval.abstention import AbstentionThresholds
+
+    return AbstentionThresholds(
+        min_dense=settings.ARGUS_ABSTAIN_MIN_DENSE,
+        min_coverage=settings.ARGUS_ABSTAIN_MIN_COVERAGE,
+        min_fused=settings.ARGUS_ABSTAIN_MIN_FUSED,
+        min_name_coverage=settings.ARGUS_ABSTAIN_MIN_NAME_COVERAGE,
+    )
+
+
+def passage_text(passage: Any) -> str:
+    """A passage as abstention reads it: the same context as the indexed text (company, type, title, section)."""
+    who = f"{passage.company} ({passage.ticker})" if passage.company else ""
+    header = " | ".join(part for part in (who, passage.doc_type, passage.title, passage.section) if part)
+    return f"{header}\n{passage.text}"
 
 
 @shared_task(name="gpu_workers.tasks.search_chunks")

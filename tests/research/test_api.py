@@ -255,6 +255,66 @@ def test_ask_answers_with_sentences_citing_retrieved_chunks(worker, analyst, com
     assert unrelated.json()["insufficient_evidence"] is True and unrelated.json()["answer"] == []
 
 
+def test_off_topic_question_abstains_without_calling_a_model_and_says_why(worker, analyst, companies):
+    from apps.audit.models import InferenceKind, InferenceRecord
+
+    client = client_for(analyst)
+    worker(lambda: upload(client, as_file("acme-q3.md", ACME_MD), ticker="ACME", doc_type="report"))
+
+    with mock.patch("gpu_workers.tasks.answers.generation_engine") as engine:
+        response = ask_api(client, {"question": "Who won the 1998 football world cup?"}, worker)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["insufficient_evidence"] is True and body["answer"] == [] and body["method"] == "abstained"
+    assert body["abstention"]["sufficient"] is False and "similarity" in body["abstention"]["reason"]
+    assert body["abstention"]["best_dense"] < body["abstention"]["thresholds"]["min_dense"]
+    engine.assert_not_called()
+    # The search is still audited; no generation was.
+    kinds = set(InferenceRecord.objects.filter(job_id=body["job_id"]).values_list("kind", flat=True))
+    assert InferenceKind.RETRIEVE in kinds and InferenceKind.GENERATE not in kinds
+
+
+def test_abstention_thresholds_are_settings(worker, analyst, companies, settings):
+    client = client_for(analyst)
+    worker(lambda: upload(client, as_file("acme-q3.md", ACME_MD), ticker="ACME", doc_type="report"))
+
+    settings.ARGUS_ABSTAIN_MIN_DENSE = 0.0
+    settings.ARGUS_ABSTAIN_MIN_COVERAGE = 0.0
+    loose = ask_api(client, {"question": "Who won the 1998 football world cup?"}, worker).json()
+    assert loose["method"] == "extractive" and loose["abstention"]["sufficient"] is True
+
+    settings.ARGUS_ABSTAIN_MIN_DENSE = 0.99
+    strict = ask_api(client, {"question": "What was Acme's net debt to EBITDA?"}, worker).json()
+    assert strict["method"] == "abstained" and strict["insufficient_evidence"] is True
+    assert strict["abstention"]["thresholds"]["min_dense"] == 0.99
+
+
+def test_sources_that_disagree_are_shown_as_a_conflict_with_both_citations(worker, analyst, companies):
+    client = client_for(analyst)
+    filing = (
+        b"# Acme Industrial annual report\n\nAcme Industrial gross margin was 26.7% in fiscal 2024, on higher "
+        b"freight costs.\n"
+    )
+    note = b"# Acme quick take\n\nOur view: Acme Industrial gross margin was 88.8% in fiscal 2024, a record.\n"
+    # "filing", not "10-K": the upload lower-cases doc_type, so the new upper-case forms are refused
+    # (apps.research.services._choice; left to the metadata work).
+    for name, data, doc_type in (("acme-10k.md", filing, "filing"), ("acme-note.md", note, "note")):
+        uploaded = worker(lambda: upload(client, as_file(name, data), ticker="ACME", doc_type=doc_type))  # noqa: B023
+        assert uploaded.status_code == 202, uploaded.content
+
+    body = ask_api(client, {"question": "What was Acme Industrial's gross margin in fiscal 2024?"}, worker).json()
+
+    assert body["insufficient_evidence"] is False, body
+    [conflict] = [c for c in body["conflicts"] if c["metric"] == "gross_profit"]
+    assert conflict["period"] == "2024"
+    assert [q["doc_type"] for q in conflict["quotes"]] == ["filing", "note"]
+    assert conflict["preferred_chunk_id"] == conflict["quotes"][0]["citation"]["chunk_id"]
+    assert "26.7%" in conflict["quotes"][0]["figures"] and "88.8%" in conflict["quotes"][1]["figures"]
+    cited = {s["citation"]["chunk_id"] for s in body["answer"]}
+    assert {q["citation"]["chunk_id"] for q in conflict["quotes"]} <= cited
+
+
 # --- refused uploads: the reason, and nothing stored ------------------------------------------
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import uuid
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -34,6 +35,12 @@ from apps.research.api.serializers import (
 from apps.research.selectors import MODEL_WORKER_ERRORS, answer_for_job, answer_job_get_for_user, chunk_search_for_user
 from apps.research.services import answer_job_create
 
+ABSTENTION_THRESHOLDS_EXAMPLE = {
+    "min_dense": settings.ARGUS_ABSTAIN_MIN_DENSE,
+    "min_coverage": settings.ARGUS_ABSTAIN_MIN_COVERAGE,
+    "min_fused": settings.ARGUS_ABSTAIN_MIN_FUSED,
+    "min_name_coverage": settings.ARGUS_ABSTAIN_MIN_NAME_COVERAGE,
+}
 SEARCH_RESULT_EXAMPLE = {
     "rank": 1,
     "chunk_id": CHUNK_ID_EXAMPLE,
@@ -126,7 +133,11 @@ class AskApi(APIView):
             "Retrieves chunks as `/api/search/` does (same filters, same access control), then answers from "
             "them only: every sentence of `answer` cites the chunk it comes from (`citation.chunk_id`). "
             "`insufficient_evidence` is true, and `answer` empty, when the retrieved chunks do not answer the "
-            "question. `method` says how the answer was made (`extractive` quotes the best sentences). "
+            "question: below a calibrated relevance threshold no model is called (`method` `abstained`, the "
+            "reason in `abstention`). `method` says how the answer was made (`extractive` quotes the best "
+            "sentences). When two quoted sentences give different figures for the same metric and period, "
+            "`conflicts` shows both with their citations, the more trusted source first (filings over "
+            "releases over research over other uploads). "
             "The answer is a job on the interactive model worker: **202** with `status_url` at once (or after "
             "`wait` seconds, at most 10, if it is not ready by then), **200** with the answer when it is. "
             "GET `status_url` until it answers 200."
@@ -164,6 +175,17 @@ class AskApi(APIView):
                     "insufficient_evidence": False,
                     "method": "extractive",
                     "sources": [SEARCH_RESULT_EXAMPLE],
+                    "conflicts": [],
+                    "abstention": {
+                        "sufficient": True,
+                        "reason": "relevant passages found",
+                        "best_dense": 0.71,
+                        "best_fused": 1.0,
+                        "coverage": 1.0,
+                        "name_coverage": 1.0,
+                        "missing_terms": [],
+                        "thresholds": ABSTENTION_THRESHOLDS_EXAMPLE,
+                    },
                 },
                 response_only=True,
                 status_codes=["200"],
@@ -172,11 +194,24 @@ class AskApi(APIView):
                 "Nothing relevant",
                 value={
                     "job_id": "5d2f8a8e-0b6f-4d55-9a4e-9f0e3f1c9a11",
-                    "question": "Who won the 1998 world cup?",
+                    "question": "Who won the 1998 football world cup?",
                     "answer": [],
                     "insufficient_evidence": True,
-                    "method": "extractive",
+                    "method": "abstained",
                     "sources": [],
+                    "conflicts": [],
+                    "abstention": {
+                        # As measured by bench/abstention_calibration.py on seven real 10-Ks: Disney's
+                        # names ESPN, the World Cup and 1998, but no passage is about the question.
+                        "sufficient": False,
+                        "reason": "best passage similarity 0.13 < 0.53",
+                        "best_dense": 0.129,
+                        "best_fused": 0.643,
+                        "coverage": 1.0,
+                        "name_coverage": 1.0,
+                        "missing_terms": [],
+                        "thresholds": ABSTENTION_THRESHOLDS_EXAMPLE,
+                    },
                 },
                 response_only=True,
                 status_codes=["200"],

@@ -214,6 +214,34 @@ class AskJobOutputSerializer(serializers.Serializer):
         return f"/api/ask/{job.id}/"
 
 
+class ConflictQuoteSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    citation = CitationSerializer()
+    doc_type = serializers.CharField(help_text="The cited document's type.")
+    trust = serializers.IntegerField(help_text="The source's trust rank (higher is more trusted; ARGUS_SOURCE_TRUST).")
+    figures = serializers.ListField(child=serializers.CharField(), help_text="The figures the sentence states.")
+
+
+class FigureConflictSerializer(serializers.Serializer):
+    metric = serializers.CharField(help_text="The metric (a finance-vocabulary concept, e.g. `revenue`).")
+    period = serializers.CharField(help_text="The period both sentences name (e.g. `2024`, `Q2 2024`); empty if none.")
+    preferred_chunk_id = serializers.CharField(
+        help_text="The citation of the most trusted source; empty when the sources are equally trusted."
+    )
+    quotes = ConflictQuoteSerializer(many=True, help_text="The disagreeing sentences, most trusted source first.")
+
+
+class AbstentionSerializer(serializers.Serializer):
+    sufficient = serializers.BooleanField()
+    reason = serializers.CharField(help_text="Why the retrieved passages were (not) enough to answer from.")
+    best_dense = serializers.FloatField(allow_null=True, help_text="Best cosine similarity of a retrieved chunk.")
+    best_fused = serializers.FloatField(allow_null=True, help_text="Best fused (RRF) score.")
+    coverage = serializers.FloatField(help_text="Share of the question's content terms found in the passages.")
+    name_coverage = serializers.FloatField(help_text="Share of the question's names and numbers found.")
+    missing_terms = serializers.ListField(child=serializers.CharField())
+    thresholds = serializers.DictField(child=serializers.FloatField())
+
+
 class AnswerOutputSerializer(serializers.Serializer):
     job_id = serializers.UUIDField(help_text="The answer job (its inferences are in the audit trail under it).")
     question = serializers.CharField()
@@ -221,8 +249,17 @@ class AnswerOutputSerializer(serializers.Serializer):
     insufficient_evidence = serializers.BooleanField(
         help_text="True when the retrieved chunks do not answer the question; `answer` is then empty."
     )
-    method = serializers.CharField(help_text="`extractive` (sentences quoted from the chunks) or a generation method.")
+    method = serializers.CharField(
+        help_text="`extractive` (sentences quoted from the chunks), `abstained` (the retrieved chunks were below "
+        "the relevance threshold; no model was called) or a generation method."
+    )
     sources = SearchResultSerializer(many=True, help_text="The retrieved chunks the answer was drawn from.")
+    conflicts = FigureConflictSerializer(
+        many=True, help_text="Sentences of the answer that give different figures for the same metric and period."
+    )
+    abstention = AbstentionSerializer(
+        allow_null=True, help_text="The relevance check made before answering (null for answers made before it)."
+    )
 
 
 # --- input ------------------------------------------------------------------------
