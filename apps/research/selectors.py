@@ -192,6 +192,35 @@ class Answer:
     insufficient_evidence: bool
     conflicts: list[FigureConflict] = field(default_factory=list)
     abstention: dict[str, Any] | None = None  # why the evidence was (not) enough, from the answer job
+    # A figure computed by code from cited table cells (pipelines.figures), with its formula.
+    computed: dict[str, Any] | None = None
+
+
+def computed_for_reader(computed: dict[str, Any] | None, results: list[SearchResult]) -> dict[str, Any] | None:
+    """The answer job's computed figure, if the reader may read every cell it was computed from.
+
+    Each operand gains its document and the URL that opens its table at the cell, marked.
+    """
+    if not computed or not computed.get("operands"):
+        return None
+    readable = {r.chunk.chunk_id: r for r in results}
+    operands = []
+    for operand in computed["operands"]:
+        chunk_id = str(operand.get("chunk_id") or operand.get("table_ref") or "")
+        result = readable.get(chunk_id)
+        if result is None:
+            return None
+        cell = str(operand.get("cell") or "").partition("#")[2]
+        operands.append(
+            operand
+            | {
+                "chunk_id": chunk_id,
+                "document_id": str(result.document.pk),
+                "document_title": result.document.title,
+                "url": chunk_page_url(result.document.pk, chunk_id, cell=cell),
+            }
+        )
+    return computed | {"operands": operands}
 
 
 def answer_conflicts(sentences: list[AnswerSentence], results: list[SearchResult]) -> list[FigureConflict]:
@@ -297,11 +326,13 @@ def answer_for_job(user: Any, job: Any) -> Answer | None:
     reply = job.result or {}
     results = search_results_for_hits(user, reply.get("hits", []), SearchQuery(text=question))
     abstention = reply.get("abstention")
+    computed = computed_for_reader(reply.get("computed"), results)
     if reply.get("method") == "abstained":
         # Below the relevance threshold: no model was called, and no quote is picked either.
         return Answer(question, [], results, "abstained", insufficient_evidence=True, abstention=abstention)
     if reply.get("method") != "generated":
-        return with_conflicts(dataclasses.replace(extractive_answer(question, results), abstention=abstention))
+        extractive = extractive_answer(question, results)
+        return with_conflicts(dataclasses.replace(extractive, abstention=abstention, computed=computed))
     by_chunk = {r.chunk.chunk_id: r for r in results}
     sentences = [
         AnswerSentence(" ".join(s["text"].split()), _citation(by_chunk[s["citation"]]))
@@ -316,6 +347,7 @@ def answer_for_job(user: Any, job: Any) -> Answer | None:
         "generated",
         insufficient_evidence=insufficient,
         abstention=abstention,
+        computed=computed,
     )
     return with_conflicts(answer)
 
@@ -556,6 +588,15 @@ def chunks_readable_at(chunk_ids: list[str], allowed_access_levels: list[str]) -
         )
     }
     return [rows[chunk_id] for chunk_id in chunk_ids if chunk_id in rows]
+
+
+def chunk_tables(chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored cells of the table chunks among ``chunk_ids`` (text chunks are left out)."""
+    return dict(
+        DocumentChunk.objects.filter(chunk_id__in=chunk_ids, kind="table", table__isnull=False).values_list(
+            "chunk_id", "table"
+        )
+    )
 
 
 def company_ids_by_ticker(tickers: Iterable[str]) -> dict[str, int]:

@@ -103,6 +103,8 @@ def answer_from_retrieval(
     if not relevance.sufficient:
         logger.info("answer abstained: %s", relevance.reason)
         return result | {"method": "abstained", "sentences": [], "insufficient_evidence": True}
+    # Arithmetic is done by code on the cited cells, never by the model; the model still writes the answer.
+    result["computed"] = computed_figure(query, passages)
     try:
         engine = generation_engine()
     except GenerationUnavailable as exc:
@@ -151,6 +153,36 @@ def answer_from_retrieval(
         "inference_record": outcome.record_seq,
         "cache_hit": outcome.cache_hit,
     }
+
+
+def computed_figure(question: str, passages: list[Any]) -> dict[str, Any] | None:
+    """A value or computation the question asks for, from the retrieved table cells (pipelines.figures).
+
+    Only the figure rules answer here (no read-off spans): the model quotes sentences; this adds the
+    number with its formula and the cells it came from, each cell addressed as ``<chunk_id>#r3c2``.
+    """
+    from apps.research.selectors import chunk_tables
+    from pipelines.figures import computed_answer_for_passages
+    from pipelines.tables import cell_ref
+
+    tables = chunk_tables([p.chunk_id for p in passages])
+    figure = computed_answer_for_passages(
+        question,
+        [{"chunk_id": p.chunk_id, "text": p.text, "table": tables.get(p.chunk_id)} for p in passages],
+        min_confidence=None,
+    )
+    if figure is None:
+        return None
+    for operand in figure["operands"]:
+        table = tables.get(operand["table_ref"])
+        operand["chunk_id"] = operand["table_ref"]
+        if table is not None and 0 <= operand["row"] < len(table.get("rows") or []) and operand["col"] >= 0:
+            # The figure engine counts rows within the chunk; a cell address uses the table's own row index.
+            row_index = table["rows"][operand["row"]].get("index", operand["row"])
+            operand["cell"] = cell_ref(operand["table_ref"], row_index, operand["col"])
+        else:
+            operand["cell"] = ""
+    return figure
 
 
 @shared_task(bind=True, base=JobTask, name="gpu_workers.tasks.inference_replay")

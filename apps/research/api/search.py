@@ -176,6 +176,7 @@ class AskApi(APIView):
                     "method": "extractive",
                     "sources": [SEARCH_RESULT_EXAMPLE],
                     "conflicts": [],
+                    "computed": None,
                     "abstention": {
                         "sufficient": True,
                         "reason": "relevant passages found",
@@ -200,6 +201,7 @@ class AskApi(APIView):
                     "method": "abstained",
                     "sources": [],
                     "conflicts": [],
+                    "computed": None,
                     "abstention": {
                         # As measured by bench/abstention_calibration.py on seven real 10-Ks: Disney's
                         # names ESPN, the World Cup and 1998, but no passage is about the question.

@@ -242,6 +242,34 @@ class AbstentionSerializer(serializers.Serializer):
     thresholds = serializers.DictField(child=serializers.FloatField())
 
 
+class ComputedOperandSerializer(serializers.Serializer):
+    chunk_id = serializers.CharField(help_text="The table chunk the operand was read from.")
+    cell = serializers.CharField(
+        help_text="The cell as `<chunk_id>#r<row>c<col>` (empty for a figure read from prose)."
+    )
+    url = serializers.CharField(help_text="The document page opened at that cell, marked.")
+    document_id = serializers.CharField()
+    document_title = serializers.CharField()
+    row_label = serializers.CharField()
+    column_header = serializers.CharField()
+    value = serializers.CharField(help_text="The operand as a decimal string, sign kept, before scaling.")
+    text = serializers.CharField(help_text="The cell as printed.")
+    unit = serializers.CharField()
+    scale = serializers.CharField()
+
+
+class ComputedFigureSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="lookup, growth, difference, ratio, sum, average, ...")
+    value = serializers.JSONField(help_text="The result as a decimal string (a list for multi-value answers).")
+    unit = serializers.CharField()
+    scale = serializers.CharField(help_text="thousand, million, billion or empty.")
+    formula = serializers.CharField(
+        help_text="The arithmetic, done by code on the operands, e.g. `(383,285 - 394,328) / 394,328 * 100` "
+        "(printed with the minus and times signs)."
+    )
+    operands = ComputedOperandSerializer(many=True)
+
+
 class AnswerOutputSerializer(serializers.Serializer):
     job_id = serializers.UUIDField(help_text="The answer job (its inferences are in the audit trail under it).")
     question = serializers.CharField()
@@ -259,6 +287,11 @@ class AnswerOutputSerializer(serializers.Serializer):
     )
     abstention = AbstentionSerializer(
         allow_null=True, help_text="The relevance check made before answering (null for answers made before it)."
+    )
+    computed = ComputedFigureSerializer(
+        allow_null=True,
+        help_text="A value or computation the question asks for, computed by code from cited table cells; null "
+        "when the question needs none or the cells do not settle it.",
     )
 
 
