@@ -77,7 +77,10 @@ BENCH_VAR = REPO_ROOT / "var" / "bench"
 def corpus_documents(shared: Path, *, scope: str, questions: Sequence[AnalystQuestion]) -> list[TenKDocument]:
     """The filing items to index: the platform's default items of every filing, or of fewer."""
     documents = [d for d in load_10k_documents(shared) if d.item in CORPUS_ITEMS]
-    if scope == "referenced":
+    if scope == "evidence-items":
+        wanted_items = {(span.filename, span.item) for q in questions for span in (*q.evidence, *q.alternates)}
+        documents = [d for d in documents if (d.filename, d.item) in wanted_items]
+    elif scope == "referenced":
         wanted = {span.filename for q in questions for span in (*q.evidence, *q.alternates)}
         documents = [d for d in documents if d.filename in wanted]
     elif scope == "companies":
@@ -110,42 +113,37 @@ def worker_embedder(threads: int) -> Embedder:
     return Embedder(engine, tag)
 
 
-def embed_texts(embedder: Embedder, texts: Sequence[str], *, cache_dir: Path) -> np.ndarray:
-    """Vectors for ``texts``, cached under ``cache_dir`` by a hash of the engine tag and every text.
+def embed_texts(embedder: Embedder, texts: Sequence[str], *, cache_dir: Path, first: Iterable[int] = ()) -> np.ndarray:
+    """Vectors for ``texts``, cached per text under ``cache_dir/embeddings/<engine tag hash>/``.
 
-    Embedded in parts saved as they finish: an interrupted run on a shared CPU resumes.
+    A vector is keyed by the SHA-256 of its text, so runs over different scopes share what is
+    already embedded; the chunks at the indices in ``first`` are embedded before the rest (the
+    answering filings, so a run cut short on a shared CPU still covers a smaller scope). Saved in
+    parts as they finish: an interrupted run resumes.
     """
-    digest = hashlib.sha256(embedder.tag.encode())
-    for text in texts:
-        digest.update(hashlib.sha256(text.encode("utf-8")).digest())
-    path = cache_dir / f"research-{digest.hexdigest()[:24]}.npy"
-    if path.exists():
-        vectors = np.load(path)
-        if vectors.shape[0] == len(texts):
-            print(f"embeddings: cache hit {path.name} ({embedder.tag})")
-            return vectors
-    parts_dir = path.with_suffix(".parts")
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    started, embedded, parts = time.perf_counter(), 0, []
-    for first in range(0, len(texts), EMBED_PART):
-        part = parts_dir / f"{first:06d}.npy"
-        batch = list(texts[first : first + EMBED_PART])
-        vectors = np.load(part) if part.exists() else None
-        if vectors is None or vectors.shape[0] != len(batch):
-            vectors = embedder.encode(batch)
-            np.save(part, vectors)
-            embedded += len(batch)
-            print(f"embeddings: {first + len(batch)}/{len(texts)} ({time.perf_counter() - started:.0f} s)", flush=True)
-        parts.append(vectors)
-    seconds = time.perf_counter() - started
-    if embedded:
-        print(f"embeddings: {embedded} chunks in {seconds:.0f} s ({embedded / max(seconds, 1e-9):.1f} chunks/s)")
-    vectors = np.concatenate(parts)
-    np.save(path, vectors)
-    for part in parts_dir.glob("*.npy"):
-        part.unlink()
-    parts_dir.rmdir()
-    return vectors
+    directory = cache_dir / "embeddings" / hashlib.sha256(embedder.tag.encode()).hexdigest()[:16]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "engine.txt").write_text(embedder.tag + "\n")
+    cached: dict[str, np.ndarray] = {}
+    for part in sorted(directory.glob("part-*.npz")):
+        with np.load(part) as saved:
+            cached.update(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+    keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
+    order = dict.fromkeys([*first, *range(len(texts))])
+    missing = list(dict.fromkeys(keys[i] for i in order if keys[i] not in cached))
+    text_of = dict(zip(keys, texts, strict=True))
+    print(f"embeddings: {len(set(keys)) - len(missing)} of {len(set(keys))} distinct texts cached ({embedder.tag})")
+    started = time.perf_counter()
+    for start in range(0, len(missing), EMBED_PART):
+        batch = missing[start : start + EMBED_PART]
+        vectors = embedder.encode([text_of[k] for k in batch])
+        name = f"part-{int(time.time() * 1000):015d}-{os.getpid()}.npz"
+        np.savez(directory / name, keys=np.array(batch), vectors=vectors)
+        cached.update(zip(batch, vectors, strict=True))
+        done = start + len(batch)
+        seconds = time.perf_counter() - started
+        print(f"embeddings: {done}/{len(missing)} new ({seconds:.0f} s, {done / max(seconds, 1e-9):.1f}/s)", flush=True)
+    return np.stack([cached[k] for k in keys]).astype(np.float32)
 
 
 # --- Django, for the platform's engines and the ask path --------------------------------------------
@@ -237,10 +235,41 @@ def summarise(relevance: Sequence[Sequence[bool]]) -> dict[str, float]:
     }
 
 
+Searcher = Callable[[str, "dict[str, Any] | None", str], list[str]]  # (question, filters, mode) -> chunk ids
+
+
+def store_searcher(index: CorpusIndex, query_vectors: dict[str, np.ndarray]) -> Searcher:
+    """The store calls ``search_chunks`` makes, with the questions embedded once up front."""
+
+    def search(question: str, filters: dict[str, Any] | None, mode: str) -> list[str]:
+        return index.search(query_vectors[question], question, filters=filters, mode=mode)
+
+    return search
+
+
+def platform_searcher() -> Searcher:
+    """``gpu_workers.tasks.research.search_chunks`` itself, in process (see ``prepare_ask``): whatever
+    the worker does with a query (embedding, filters, query understanding) is measured."""
+    from gpu_workers.tasks.research import search_chunks
+
+    def search(question: str, filters: dict[str, Any] | None, mode: str) -> list[str]:
+        hits = search_chunks(
+            query=question,
+            allowed_access_levels=list(PLATFORM_ACCESS_LEVELS),
+            filters=filters or {},
+            mode=mode,
+            limit=LIMIT,
+            actor_label="bench:research-answers",
+        )
+        return [hit["chunk_id"] for hit in hits]
+
+    return search
+
+
 def evaluate_retrieval(
     index: CorpusIndex,
     questions: Sequence[AnalystQuestion],
-    query_vectors: dict[str, np.ndarray],
+    search: Searcher,
     *,
     modes: Sequence[str],
     query_filters: QueryFilters | None,
@@ -260,9 +289,7 @@ def evaluate_retrieval(
             started = time.perf_counter()
             relevance, ranks, foreign = [], {}, []
             for question in questions:
-                ids = index.search(
-                    query_vectors[question.question], question.question, filters=filters_for(question), mode=mode
-                )
+                ids = search(question.question, filters_for(question), mode)[:LIMIT]
                 judged = hit_ranks(index, question, ids)
                 relevance.append(judged)
                 ranks[question.id] = next((i + 1 for i, hit in enumerate(judged) if hit), None)
@@ -341,19 +368,24 @@ def populate_platform(chunks: Sequence[Any], documents: Sequence[TenKDocument]) 
     return ids
 
 
+def own_store(index: CorpusIndex) -> None:
+    """Make this process what a worker owning the embedded store is after start-up, with our store."""
+    from gpu_workers.tasks import common
+
+    common._process_role["owns_embedded_store"] = True
+    common.model_cache.get("vector_store", lambda: index.store)
+
+
 def prepare_ask(index: CorpusIndex) -> Callable[[str, dict[str, Any] | None], dict[str, Any]]:
     """``ask(question, filters)`` through ``answer_from_retrieval``, this process owning the store."""
     from django.core.management import call_command
 
     from apps.registry.selectors import base_model_default
-    from gpu_workers.tasks import common
     from gpu_workers.tasks.answers import answer_from_retrieval
 
     if base_model_default() is None:
         call_command("prepare_models", "--skip-adapter", "--skip-sentiment")
-    # What a worker that owns the embedded store has after start-up: this store, opened by us.
-    common._process_role["owns_embedded_store"] = True
-    common.model_cache.get("vector_store", lambda: index.store)
+    own_store(index)
 
     def ask(question: str, filters: dict[str, Any] | None) -> dict[str, Any]:
         return answer_from_retrieval(
@@ -603,9 +635,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shared-data", type=Path, default=None)
     parser.add_argument(
         "--scope",
-        choices=("all", "companies", "referenced"),
+        choices=("all", "companies", "referenced", "evidence-items"),
         default="all",
-        help="filings indexed: all 62 (default), those of the questions' companies, or only the answering ones",
+        help="what is indexed: all 62 filings (default), the questions' companies' filings, the answering filings, or only the items holding evidence",
     )
     parser.add_argument(
         "--modes", default="hybrid,dense,keyword", help="store modes to evaluate (hybrid is what ask uses)"
@@ -630,6 +662,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help="comma list of filing file-name prefixes: index only these and ask only their questions (smoke runs)",
     )
+    parser.add_argument(
+        "--search-path",
+        choices=("store", "platform"),
+        default="store",
+        help="retrieve through the store calls search_chunks makes (default, fast) or search_chunks itself "
+        "(audited, on a scratch database: measures anything the worker adds to a search)",
+    )
+    parser.add_argument("--embed-only", action="store_true", help="fill the embedding cache and stop")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache-dir", type=Path, default=BENCH_VAR)
     parser.add_argument("--output", type=Path, default=None)
@@ -641,8 +681,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="argus-research-answers-"))
     asking = args.answers > 0 or (args.abstain or 0) > 0
-    setup_django(scratch / "bench.sqlite3" if asking else None)
-    if asking:
+    needs_database = asking or args.search_path == "platform"
+    setup_django(scratch / "bench.sqlite3" if needs_database else None)
+    if needs_database:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
@@ -670,7 +711,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     embedder = worker_embedder(args.threads)
     print(f"threads: {args.threads} (torch), cpus={os.cpu_count()}, embedder {embedder.tag}")
-    vectors = embed_texts(embedder, [c.indexed_text for c in chunks], cache_dir=args.cache_dir)
+    # Embedded first: the items holding evidence, then the rest of those filings (see --scope).
+    evidence_items = {(span.filename, span.item) for q in questions for span in q.evidence}
+    answering = {filename for filename, _ in evidence_items}
+    priority = [i for i, c in enumerate(chunks) if (c.ref.filename, c.ref.item) in evidence_items]
+    priority += [i for i, c in enumerate(chunks) if c.ref.filename in answering]
+    vectors = embed_texts(embedder, [c.indexed_text for c in chunks], cache_dir=args.cache_dir, first=priority)
+    if args.embed_only:
+        return 0
     texts = [q.question for q in questions] + [q.question for q in unanswerable]
     query_vectors = dict(zip(texts, embedder.encode(texts), strict=True))
 
@@ -678,13 +726,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     index = CorpusIndex(scratch, chunks, vectors, documents)
     try:
         print(f"store: {index.written} chunks indexed in {index.index_seconds:.0f} s")
+        if args.search_path == "platform":
+            populate_platform(chunks, documents)
+            own_store(index)
+            search = platform_searcher()
+        else:
+            search = store_searcher(index, query_vectors)
         retrieval = evaluate_retrieval(
-            index, questions, query_vectors, modes=modes, query_filters=load_query_filters(args.query_filters)
+            index, questions, search, modes=modes, query_filters=load_query_filters(args.query_filters)
         )
         print_retrieval(retrieval)
         answers = None
         if asking:
-            populate_platform(chunks, documents)
+            if args.search_path != "platform":
+                populate_platform(chunks, documents)
             ask = prepare_ask(index)
             chosen = sample(questions, args.answers, stratify=lambda q: q.kind)
             off = sample(
