@@ -637,7 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scope",
         choices=("all", "companies", "referenced", "evidence-items"),
         default="all",
-        help="what is indexed: all 62 filings (default), the questions' companies' filings, the answering filings, or only the items holding evidence",
+        help="what is indexed: all 62 filings (default), the questions' companies' filings, the answering "
+        "filings, or only the items holding evidence",
     )
     parser.add_argument(
         "--modes", default="hybrid,dense,keyword", help="store modes to evaluate (hybrid is what ask uses)"
