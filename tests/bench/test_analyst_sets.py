@@ -165,3 +165,10 @@ def test_flatten_gives_comparable_figures():
 )
 def test_expected_value_is_not_found_in_unrelated_numbers(expected, text):
     assert not expected.found_in(text)
+
+
+def test_bench_corpus_is_what_index_10k_corpus_loads():
+    from apps.research.management.commands.index_10k_corpus import DEFAULT_ITEMS
+    from bench.research_answers import CORPUS_ITEMS
+
+    assert tuple(CORPUS_ITEMS) == tuple(DEFAULT_ITEMS)
