@@ -24,7 +24,7 @@ from bench.analyst_eval_data import (
     load_analyst_questions,
     read_jsonl,
 )
-from bench.eval_data import load_retrieval_eval, shared_content_ngrams
+from bench.eval_data import load_retrieval_eval, sha256_text, shared_content_ngrams
 from bench.research_answers import flatten, sample
 
 ROWS = read_jsonl(ANALYST_SET_PATH)
@@ -172,3 +172,59 @@ def test_bench_corpus_is_what_index_10k_corpus_loads():
     from bench.research_answers import CORPUS_ITEMS
 
     assert tuple(CORPUS_ITEMS) == tuple(DEFAULT_ITEMS)
+
+
+def test_ask_scoring_reads_values_citations_and_abstentions(capsys):
+    """run_answers on a stub ask: a right value with the evidence cited, a wrong company, an abstention."""
+    from types import SimpleNamespace
+
+    from bench.analyst_eval_data import AbstentionQuestion, AnalystQuestion
+    from bench.eval_data import AnswerSpan
+    from bench.research_answers import print_answers, run_answers
+    from bench.retrieval_eval import ChunkRef
+
+    text = "Revenues for fiscal 2014 increased 8% to $48.8 billion, driven by Frozen."
+    span = AnswerSpan("1_10K_2014_x.htm", "item_7", 100, 100 + len(text), sha256_text(text), text)
+    refs = {
+        "own": ChunkRef("own", "1_10K_2014_x.htm", "item_7", 90, 300),
+        "other": ChunkRef("other", "2_10K_2014_y.htm", "item_7", 0, 200),
+    }
+    question = AnalystQuestion(
+        id="aq-x",
+        question="What were revenues in fiscal 2014?",
+        kind="number",
+        ticker="DIS",
+        company_named=True,
+        filing_ticker="DIS",
+        company="Walt Disney",
+        cik="1",
+        fiscal_year=2014,
+        filing_date="2014-11-19",
+        filename=span.filename,
+        item="item_7",
+        evidence=(span,),
+        answer=ExpectedValue(48.8, "USD", "billion"),
+    )
+    replies = {
+        question.question: {
+            "method": "generated",
+            "insufficient_evidence": False,
+            "sentences": [
+                {"text": "Revenues were $48.8 billion.", "citation": "own"},
+                {"text": "Another company grew.", "citation": "other"},
+            ],
+        },
+        "Who won the 1998 football World Cup?": {"method": "generated", "insufficient_evidence": True, "sentences": []},
+    }
+    result = run_answers(
+        lambda q, filters: replies[q],
+        SimpleNamespace(refs=refs),
+        [question],
+        [AbstentionQuestion("abs-x", "Who won the 1998 football World Cup?", "off_topic", "sport")],
+        with_ticker=False,
+    )
+    assert result["value_accuracy"] == 1.0 and result["evidence_cited"] == 1.0
+    assert result["other_company_sentences"] == 1 and result["sentences"] == 2
+    assert result["abstained_answerable"] == 0.0 and result["abstained_unanswerable"] == 1.0
+    print_answers(result)
+    assert "value right" in capsys.readouterr().out
