@@ -18,9 +18,15 @@ platform serves: torch today, ONNX if that lands), bulk-loaded into the shipped 
 answering company's ticker as ``SearchFilters(tickers=...)`` (what a user or query understanding
 would set). A chunk is a hit when it holds the evidence (``bench.eval_data.is_relevant``).
 
-With ``--query-filters module:function`` the bench asks the platform for the filters of each
-question (a callable ``f(question: str) -> dict`` in the ``search_chunks`` filter format); its
-results are a third column, "parsed", so query understanding is measured on the same run.
+``--query-filters platform`` adds a third column, "parsed": the platform's query understanding
+(``pipelines.query.understand_query``, once issue 11 lands) picks the companies and fiscal years
+of each question, planned with the platform's fallbacks (named companies and years, then without
+the years, then no filter; the first step that finds anything). Its company master is the corpus's
+filers' names (no aliases), so it is a lower bound for a platform master that knows "Disney" or
+"Tyson". ``--query-filters module:function`` plugs in any ``f(question) -> filters`` instead.
+When ``ChunkRecord`` has ``fiscal_year``, chunks carry their filing's fiscal year as
+``index_10k_corpus`` records it, so a fiscal-year filter has something to act on.
+``--search-path platform`` retrieves through ``search_chunks`` itself (audited, in process).
 
 ``--answers N`` / ``--abstain N``: N analyst / unanswerable questions (a fixed sample) through the
 ask path ``gpu_workers.tasks.answers.answer_from_retrieval``, in process, without a Celery worker:
@@ -44,6 +50,7 @@ import json
 import os
 import platform
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -172,29 +179,107 @@ def setup_django(database: Path | None = None) -> None:
 
 # --- retrieval ------------------------------------------------------------------------------------
 
-QueryFilters = Callable[[str], dict[str, Any]]
+QueryPlanner = Callable[[str], list[dict[str, Any]]]  # question -> filter steps, first non-empty result wins
 
 
-def load_query_filters(spec: str | None) -> QueryFilters | None:
-    """``module:function`` mapping a question to ``search_chunks`` filters (query understanding)."""
+def load_query_filters(spec: str | None, documents: Sequence[TenKDocument]) -> QueryPlanner | None:
+    """Query understanding to evaluate, as filter steps tried in order (the platform's fallbacks).
+
+    ``platform``: the platform's parser (``pipelines.query.understand_query``, issue 11) with a
+    company master of the corpus's filers, planned as ``apps.research.selectors.query_plan_for_user``
+    plans: companies and fiscal years named, then without the years, then without a filter.
+    ``module:function``: any ``f(question) -> filters dict`` (or list of them).
+    """
     if not spec:
         return None
+    if spec == "platform":
+        return platform_query_planner(documents)
     module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
+    function = getattr(importlib.import_module(module), name)
+
+    def planner(question: str) -> list[dict[str, Any]]:
+        planned = function(question)
+        return list(planned) if isinstance(planned, list | tuple) else [planned]
+
+    return planner
+
+
+def platform_query_planner(documents: Sequence[TenKDocument]) -> QueryPlanner:
+    import datetime as dt
+
+    try:
+        from pipelines.query import CompanyMatcher, MasterCompany, understand_query
+    except ImportError as error:
+        raise SystemExit(f"--query-filters platform: this checkout has no query understanding ({error})") from error
+    # The corpus's filers as the master, names cleaned of EDGAR's state suffixes ("WALT DISNEY CO/",
+    # "ASTROTECH Corp \\WA\\"). No aliases: the platform's master may know more names than this one.
+    master = {
+        (d.ticker or f"CIK{d.cik}").upper(): MasterCompany(
+            ticker=(d.ticker or f"CIK{d.cik}").upper(), name=re.sub(r"\s*[\\/].*$", "", d.company).title()
+        )
+        for d in documents
+    }
+    matcher = CompanyMatcher(master.values())
+    as_of = dt.date.today()
+
+    def planner(question: str) -> list[dict[str, Any]]:
+        intent = understand_query(question, matcher, as_of=as_of)
+        tickers, years = list(intent.company_scope()), list(intent.fiscal_years)
+        steps = [({"tickers": tickers} if tickers else {}) | ({"fiscal_years": years} if years else {})]
+        if years:
+            steps.append({"tickers": tickers} if tickers else {})
+        if tickers:
+            steps.append({})
+        return steps
+
+    return planner
+
+
+def fiscal_year_of(document: TenKDocument) -> int | None:
+    """The filing's fiscal year as the platform names it, when this checkout knows how (issue 11)."""
+    import datetime as dt
+
+    try:
+        from pipelines.query import fiscal_year_for_period_end
+    except ImportError:
+        return None
+    if not document.period_of_report:
+        return None
+    return fiscal_year_for_period_end(dt.date.fromisoformat(document.period_of_report[:10]))
+
+
+def corpus_records(chunks: Sequence[Any], vectors: np.ndarray, documents: Iterable[TenKDocument]) -> list[Any]:
+    """``bench.retrieval_eval.chunk_records`` plus the filing's fiscal year and period in the payload
+    when ``ChunkRecord`` carries them (as ``index_10k_corpus`` records them once issue 11 lands)."""
+    import dataclasses
+
+    from bench.retrieval_eval import chunk_records
+
+    records = chunk_records(chunks, vectors, documents)
+    fields = {f.name for f in dataclasses.fields(records[0])} if records else set()
+    if "fiscal_year" not in fields:
+        return records
+    by_key = {document.key: document for document in documents}
+    out = []
+    for chunk, record in zip(chunks, records, strict=True):
+        year = fiscal_year_of(by_key[f"{chunk.ref.filename}#{chunk.ref.item}"])
+        extra = {"fiscal_year": year, "fiscal_period": "FY" if year else ""} if "fiscal_period" in fields else {}
+        out.append(dataclasses.replace(record, **({"fiscal_year": year} | extra)))
+    return out
 
 
 class CorpusIndex:
     """The chunks in a fresh ``EdgeVectorStore`` under ``directory``, searched as ``search_chunks`` does."""
 
     def __init__(self, directory: Path, chunks: Sequence[Any], vectors: np.ndarray, documents: Iterable[TenKDocument]):
-        from bench.retrieval_eval import chunk_records
         from pipelines.retrieval import EdgeVectorStore
 
         self.store = EdgeVectorStore(directory / "chunks")
         self.refs = {chunk.ref.chunk_id: chunk.ref for chunk in chunks}
         started = time.perf_counter()
         self.store.ensure_collection(int(vectors.shape[1]))
-        self.written = self.store.upsert(chunk_records(chunks, vectors, documents), optimize=False)
+        documents = list(documents)
+        self.written = self.store.upsert(corpus_records(chunks, vectors, documents), optimize=False)
         self.store.optimize()
         self.index_seconds = time.perf_counter() - started
 
@@ -272,7 +357,7 @@ def evaluate_retrieval(
     search: Searcher,
     *,
     modes: Sequence[str],
-    query_filters: QueryFilters | None,
+    query_filters: QueryPlanner | None,
     other_company_check: bool = True,
 ) -> dict[str, Any]:
     """Per mode and filter setting: hit@k and MRR@10 overall and by kind and by company named or not.
@@ -280,16 +365,23 @@ def evaluate_retrieval(
     Also the share of top-10 chunks from another company than the question's, without a filter
     (the issue's "quoted sentences from other companies").
     """
-    settings = {"unfiltered": lambda q: None, "ticker": lambda q: {"tickers": [q.filing_ticker]}}
+    settings: dict[str, Callable[[AnalystQuestion], list[dict[str, Any] | None]]] = {
+        "unfiltered": lambda q: [None],
+        "ticker": lambda q: [{"tickers": [q.filing_ticker]}],
+    }
     if query_filters is not None:
-        settings["parsed"] = lambda q: query_filters(q.question)
+        settings["parsed"] = lambda q: query_filters(q.question) or [None]
     out: dict[str, Any] = {}
     for mode in modes:
         for name, filters_for in settings.items():
             started = time.perf_counter()
             relevance, ranks, foreign, other_year, right_filing = [], {}, [], [], []
             for question in questions:
-                ids = search(question.question, filters_for(question), mode)[:LIMIT]
+                ids: list[str] = []
+                for filters in filters_for(question):  # fallbacks: the first step that finds anything
+                    ids = search(question.question, filters, mode)[:LIMIT]
+                    if ids:
+                        break
                 judged = hit_ranks(index, question, ids)
                 relevance.append(judged)
                 ranks[question.id] = next((i + 1 for i, hit in enumerate(judged) if hit), None)
@@ -667,7 +759,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--query-filters",
         default=None,
         metavar="MODULE:FUNCTION",
-        help="query understanding to evaluate: question -> search_chunks filters",
+        help="query understanding to evaluate: 'platform' (pipelines.query, planned with the platform's "
+        "fallbacks) or module:function (question -> search_chunks filters, or a list of fallback steps)",
     )
     parser.add_argument("--answers", type=int, default=0, help="analyst questions to ask (a fixed sample; 0 = none)")
     parser.add_argument(
@@ -761,7 +854,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             search = store_searcher(index, query_vectors)
         retrieval = evaluate_retrieval(
-            index, questions, search, modes=modes, query_filters=load_query_filters(args.query_filters)
+            index, questions, search, modes=modes, query_filters=load_query_filters(args.query_filters, documents)
         )
         print_retrieval(retrieval)
         answers = None
