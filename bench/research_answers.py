@@ -39,6 +39,30 @@ answered "insufficient evidence". Slow on this CPU (tens of seconds per answer).
 
 Results go to ``var/bench/research_answers_<label>.json``; ``--compare`` prints them side by side.
 Nothing is tuned on these sets.
+
+Before (main at f9273f9, 2026-12-04; 2 shared cores under heavy load, torch 1 thread; the analyst
+questions were written before any of these runs):
+
+    python -m bench.research_answers --scope evidence-items --label main-evidence-items
+    (57 items of 37 filings: every item holding evidence or a copy of it, 3,836 chunks)
+                         hit@1  hit@5  hit@10  MRR@10
+    hybrid/unfiltered    0.440  0.817  0.897   0.593
+    hybrid/ticker        0.440  0.829  0.909   0.598
+    dense/unfiltered     0.303  0.703  0.789   0.460
+    keyword/unfiltered   0.349  0.737  0.806   0.511
+    hybrid hit@10 by kind (no filter / ticker): narrative 0.89/0.91, number 0.96/0.96,
+    table 0.57/0.57 (n=7), computed 0.82/0.85; top-1 from the answering filing 0.81;
+    of the company's top-10 chunks, 0.24 come from another fiscal year's filing; 0.09 of all
+    top-10 chunks come from another company.
+
+    python -m bench.research_answers --scope all --modes keyword --label main-keyword-all
+    (all 62 filings, items 1/1A/7/7A/8: 11,448 chunks; BM25 needs no embeddings)
+    keyword/unfiltered   0.286  0.657  0.766   0.440   (other company in top 10: 0.12)
+    keyword/ticker       0.291  0.669  0.817   0.454
+
+The full-corpus hybrid run needs all 11,448 chunks embedded: about 1.5 h at the 2 chunks/s this
+shared CPU gave today (resumable, cached per text under ``var/bench/embeddings/``; 5,000 are
+cached in this worktree). Ask: see ``bench/data/README.md`` for the sample.
 """
 
 from __future__ import annotations
