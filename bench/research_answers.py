@@ -460,7 +460,9 @@ def populate_platform(chunks: Sequence[Any], documents: Sequence[TenKDocument]) 
     ids: dict[str, str] = {}
     for filename, document in by_filename.items():
         ticker = (document.ticker or f"CIK{document.cik}").upper()
-        company, _ = Company.objects.get_or_create(ticker=ticker, defaults={"name": document.company.title()})
+        company, _ = Company.objects.get_or_create(
+            ticker=ticker, defaults={"name": document.company.title(), "cik": document.cik[:10]}
+        )
         row = Document.objects.create(
             company=company,
             doc_type=DocumentType.FILING,
