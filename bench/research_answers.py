@@ -62,7 +62,15 @@ questions were written before any of these runs):
 
 The full-corpus hybrid run needs all 11,448 chunks embedded: about 1.5 h at the 2 chunks/s this
 shared CPU gave today (resumable, cached per text under ``var/bench/embeddings/``; 5,000 are
-cached in this worktree). Ask: see ``bench/data/README.md`` for the sample.
+cached in this worktree).
+
+    python -m bench.research_answers --scope evidence-items --modes hybrid --answers 3 --abstain 3 --label main-ask
+    (the real SmolLM2 base model, ~70 s per ask on this CPU): value right 0 of 2 (Nuance's fiscal
+    2020 revenue decline came back as professional services' share of revenue; Marygold's revenue
+    as its operating income), the narrative answer did not cite the evidence (0 of 1), and none of
+    the 3 unanswerable questions (Comcast/Sky, Astrotech bidders, the Moon's distance) abstained.
+    A sample this small only shows the shape; run ``--answers 20 --abstain 20`` or more when the
+    CPU allows.
 """
 
 from __future__ import annotations
