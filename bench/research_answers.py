@@ -76,6 +76,7 @@ cached in this worktree).
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import importlib
 import json
@@ -83,6 +84,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -828,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import tempfile
 
     scratch = Path(tempfile.mkdtemp(prefix="argus-research-answers-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # the store and scratch database
     asking = args.answers > 0 or (args.abstain or 0) > 0
     needs_database = asking or args.search_path == "platform"
     setup_django(scratch / "bench.sqlite3" if needs_database else None)
