@@ -490,10 +490,13 @@ def answer_job_create(*, user: Any, query: Any) -> Job:
     A user who may read nothing, or an empty question, gets a job that is already answered
     ("insufficient evidence") without a model call.
     """
-    from apps.research.selectors import answer_retrieval_kwargs
+    from apps.research.selectors import answer_retrieval_kwargs, query_plan_for_user
 
-    retrieval = answer_retrieval_kwargs(user, query)
-    params = {"question": query.text, "retrieval": retrieval}
+    plan = query_plan_for_user(user, query)
+    retrieval = answer_retrieval_kwargs(user, query, plan)
+    # The fallback that answered is known once the job ran: the notes go along, one per filter step.
+    understanding = plan.understanding() | {"fallbacks": plan.notes}
+    params = {"question": query.text, "retrieval": retrieval, "understanding": understanding}
     if retrieval is None:
         return Job.objects.create(
             kind=JobKind.ANSWER,

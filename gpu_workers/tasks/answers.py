@@ -28,7 +28,7 @@ from gpu_workers.tasks.generation import (
     replay_request,
 )
 from gpu_workers.tasks.reports import passages_for_chunks
-from gpu_workers.tasks.research import hit_dicts, search_audited
+from gpu_workers.tasks.research import hit_dicts, search_relaxing
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +58,15 @@ def answer_from_retrieval(
     actor_user_id: int | None = None,
     job_id: str | None = None,
     task_id: str = "",
+    relaxed_filters: list[dict[str, Any]] | None = None,
+    company_scope: list[str] | None = None,
 ) -> dict[str, Any]:
     """Retrieve, then answer from the retrieved passages only, each sentence cited to a chunk.
 
     Returns the hits too, so that the web process can fall back to the extractive
     answer over the same retrieval when no generation model is available.
+    ``company_scope`` (the companies the question names, unless it compares with peers): passages
+    of other companies are dropped before the model sees them, so no answer quotes them.
     """
     from gpu_workers.generation import GenerationRequest
     from pipelines.reports import (
@@ -76,22 +80,27 @@ def answer_from_retrieval(
     )
 
     actor = Actor(label=actor_label, user_id=actor_user_id)
-    hits = search_audited(
+    hits, filter_step = search_relaxing(
         query=query,
         allowed_access_levels=allowed_access_levels,
         filters=filters,
+        relaxed_filters=relaxed_filters,
         mode=mode,
         limit=limit,
         actor=actor,
         job_id=job_id,
         task_id=task_id,
     )
-    result: dict[str, Any] = {"hits": hit_dicts(hits)}
+    passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
+    if company_scope:
+        passages = [p for p in passages if not p.ticker or p.ticker in company_scope]
+        kept = {p.chunk_id for p in passages}
+        hits = [h for h in hits if h.chunk_id in kept]
+    result: dict[str, Any] = {"hits": hit_dicts(hits, filter_step)}
     try:
         engine = generation_engine()
     except GenerationUnavailable as exc:
         return result | {"unavailable": str(exc)}
-    passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
     handle_passages, handles = passages_with_handles(passages)
     schema = answer_schema(handle_passages, query)
     request = GenerationRequest(
