@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 
 from apps.research.access import allowed_access_levels
-from apps.research.models import AccessLevel, Company, DocumentStatus, DocumentType
+from apps.research.models import AccessLevel, Company, DocumentStatus, DocumentType, FiscalPeriod
 from apps.research.selectors import DocumentFilters, SearchQuery, unknown_tickers
 
 SEARCH_MODE_CHOICES = [
@@ -111,7 +111,18 @@ class UploadForm(forms.Form):
         label="Title", required=False, max_length=500, help_text="Single file only; otherwise taken from each file."
     )
     source = forms.CharField(label="Source", required=False, max_length=255, help_text="Broker, website, data room…")
-    published_on = forms.DateField(label="Published on", required=False, widget=DateInput)
+    published_on = forms.DateField(
+        label="Published on", required=False, widget=DateInput, help_text="Filing or publication date."
+    )
+    fiscal_year = forms.IntegerField(
+        label="Fiscal year",
+        required=False,
+        min_value=1900,
+        max_value=2100,
+        help_text="The year reported on (2022 for the FY2022 10-K filed in 2023).",
+    )
+    fiscal_period = forms.ChoiceField(label="Fiscal period", required=False, choices=_any("—", FiscalPeriod.choices))
+    period_end = forms.DateField(label="Period end", required=False, widget=DateInput)
     access_level = forms.ChoiceField(label="Access level", choices=AccessLevel.choices, initial=AccessLevel.INTERNAL)
     redact_person_names = forms.BooleanField(
         label="Also redact person names",

@@ -23,7 +23,15 @@ from django.utils import timezone
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import job_create
 from apps.research.access import allowed_access_levels
-from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
+from apps.research.models import (
+    AccessLevel,
+    Company,
+    Document,
+    DocumentChunk,
+    DocumentStatus,
+    DocumentType,
+    FiscalPeriod,
+)
 from pipelines.documents import DocumentFormat
 from pipelines.entities.master import MasterEntry, sp500_entries
 from pipelines.parsing import MEGABYTE, ParseLimits, parse
@@ -57,6 +65,10 @@ class UploadMetadata:
     access_level: str = AccessLevel.INTERNAL
     redact_person_names: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # What period the document reports on: FY2022 for the 10-K filed in February 2023.
+    fiscal_year: int | None = None
+    fiscal_period: str = ""
+    period_end: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -162,10 +174,34 @@ def company_master_import_sp500(*, entries: Sequence[MasterEntry] | None = None)
 
 
 def _choice(value: str, choices: type, field_name: str) -> str:
-    value = (value or "").strip().lower()
-    if value not in choices.values:
+    # Case-insensitive ("10-k" from a lower-cased batch field is the 10-K form), stored in the canonical case.
+    canonical = {v.lower(): v for v in choices.values}
+    value = canonical.get((value or "").strip().lower(), "")
+    if not value:
         raise DocumentRejected(f"invalid_{field_name}", f"{field_name} must be one of {', '.join(choices.values)}.")
     return value
+
+
+def _fiscal_fields(year: Any, period: Any, period_end: Any) -> dict[str, Any]:
+    """Fiscal year, period and period end of a document; the year follows from the period end when not given."""
+    end = _date(period_end)
+    if year in (None, ""):
+        from pipelines.query import fiscal_year_for_period_end
+
+        fiscal_year = fiscal_year_for_period_end(end) if end else None
+    else:
+        try:
+            fiscal_year = int(year)
+        except (TypeError, ValueError):
+            raise DocumentRejected("invalid_fiscal_year", f"fiscal_year must be a year, got {year!r}.") from None
+        if not 1900 <= fiscal_year <= 2100:
+            raise DocumentRejected("invalid_fiscal_year", f"fiscal_year must be a year, got {year!r}.")
+    fiscal_period = str(period or "").strip().upper()
+    if fiscal_period and fiscal_period not in FiscalPeriod.values:
+        raise DocumentRejected(
+            "invalid_fiscal_period", f"fiscal_period must be one of {', '.join(FiscalPeriod.values)}."
+        )
+    return {"fiscal_year": fiscal_year, "fiscal_period": fiscal_period, "period_end": end}
 
 
 def _date(value: Any) -> dt.date | None:
@@ -267,12 +303,17 @@ def _pending_documents(
         lines = data.splitlines()
         for item in parsed.documents:
             line_meta = item.metadata
+            # Fields the batch format does not name itself (form, fiscal_year, ...) arrive under "extra".
+            line_extra = line_meta.get("extra") or {}
             line_bytes = lines[item.line_number - 1] if item.line_number else b""
             fields = {
                 "title": str(line_meta.get("title") or item.title or f"{filename} line {item.line_number}")[:500],
                 "company": company_for_ticker(str(line_meta.get("ticker", ""))) or default_company,
+                # "form" is the precise document type (10-K, 8-K) where "type" may be a broad class ("filing").
                 "doc_type": _choice(
-                    str(line_meta.get("type") or line_meta.get("doc_type") or doc_type), DocumentType, "doc_type"
+                    str(line_extra.get("form") or line_meta.get("type") or line_extra.get("doc_type") or doc_type),
+                    DocumentType,
+                    "doc_type",
                 ),
                 "access_level": _choice(
                     str(line_meta.get("access_level") or access_level), AccessLevel, "access_level"
@@ -281,6 +322,13 @@ def _pending_documents(
                 "source": str(line_meta.get("source") or meta.source)[:255],
                 "original_name": f"{filename}#L{item.line_number}",
                 "file_format": DocumentFormat.JSONL.value,
+                **(
+                    _fiscal_fields(
+                        line_extra.get("fiscal_year"), line_extra.get("fiscal_period"), line_extra.get("period_end")
+                    )
+                    if any(line_extra.get(k) for k in ("fiscal_year", "fiscal_period", "period_end"))
+                    else _fiscal_fields(meta.fiscal_year, meta.fiscal_period, meta.period_end)
+                ),
             }
             found.append((fields, line_bytes))
     else:
@@ -295,6 +343,7 @@ def _pending_documents(
             "original_name": filename[:255],
             "file_format": parsed.format.value,
             "page_count": item.page_count,
+            **_fiscal_fields(meta.fiscal_year, meta.fiscal_period, meta.period_end),
         }
         found.append((fields, data))
 

@@ -135,6 +135,9 @@ def document_upload(request: HttpRequest) -> HttpResponse:
                 published_on=data["published_on"],
                 access_level=data["access_level"],
                 redact_person_names=data["redact_person_names"],
+                fiscal_year=data["fiscal_year"],
+                fiscal_period=data["fiscal_period"],
+                period_end=data["period_end"],
             )
             try:
                 result = documents_upload_many(uploader=request.user, files=uploads, meta=meta)

@@ -51,7 +51,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "title", "ticker", "company", "doc_type", "access_level", "status", "status_reason", "source",
-            "published_on", "original_name", "file_format", "size_bytes", "page_count", "chunk_count",
+            "published_on", "fiscal_year", "fiscal_period", "period_end", "original_name", "file_format", "size_bytes", "page_count", "chunk_count",
             "uploaded_by", "job_id", "created_at", "indexed_at", "url", "page_url",
         ]  # fmt: skip
 
@@ -138,6 +138,8 @@ class DocumentRefSerializer(serializers.Serializer):
     ticker = serializers.CharField(source="company.ticker", default=None, allow_null=True)
     doc_type = serializers.ChoiceField(choices=DocumentType.choices)
     published_on = serializers.DateField(allow_null=True)
+    fiscal_year = serializers.IntegerField(allow_null=True)
+    fiscal_period = serializers.CharField(allow_blank=True, help_text="FY, Q1..Q4, H1, H2; empty when unknown.")
     access_level = serializers.ChoiceField(choices=AccessLevel.choices)
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
@@ -329,7 +331,18 @@ class DocumentUploadInputSerializer(StrictSerializer):
         help_text="Single file only; defaults to the file's own title.",
     )
     source = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    published_on = FormDateField(required=False)
+    published_on = FormDateField(required=False, help_text="The filing or publication date (what `as_of` compares).")
+    fiscal_year = serializers.IntegerField(
+        required=False,
+        min_value=1900,
+        max_value=2100,
+        help_text="The fiscal year the document reports on (2022 for the FY2022 10-K filed in 2023); "
+        "taken from `period_end` when not given.",
+    )
+    fiscal_period = serializers.ChoiceField(
+        choices=FiscalPeriod.choices, required=False, help_text="FY for annual reports, Q1..Q4, H1, H2."
+    )
+    period_end = FormDateField(required=False, help_text="The last day of the reported period.")
     access_level = serializers.ChoiceField(
         choices=AccessLevel.choices,
         default=AccessLevel.INTERNAL,
