@@ -51,7 +51,8 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "title", "ticker", "company", "doc_type", "access_level", "status", "status_reason", "source",
-            "published_on", "fiscal_year", "fiscal_period", "period_end", "original_name", "file_format", "size_bytes", "page_count", "chunk_count",
+            "published_on", "fiscal_year", "fiscal_period", "period_end", "original_name", "file_format", "size_bytes",
+            "page_count", "chunk_count",
             "uploaded_by", "job_id", "created_at", "indexed_at", "url", "page_url",
         ]  # fmt: skip
 
