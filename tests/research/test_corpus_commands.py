@@ -49,7 +49,9 @@ def test_load_demo_corpus_creates_companies_and_one_batch(tmp_path):
     assert Document.objects.filter(company__isnull=True).count() == 0
     # The generator knows each document's form and, for results documents, the fiscal quarter it covers.
     types = set(Document.objects.values_list("doc_type", flat=True))
-    assert "filing" not in types and {"10-Q", "news"} <= types
-    for document in Document.objects.filter(doc_type__in=["10-Q", "10-K"]):
+    assert "filing" not in types and {"8-K", "news", "transcript"} <= types
+    assert Document.objects.filter(doc_type="transcript", fiscal_year__isnull=False).exists()
+    for document in Document.objects.filter(doc_type__in=["10-Q", "10-K", "transcript"]):
         assert document.fiscal_year and document.period_end and document.period_end < document.published_on
         assert document.fiscal_period == ("FY" if document.doc_type == "10-K" else f"Q{document.period_end.month // 3}")
+        assert document.fiscal_year == document.period_end.year
