@@ -529,6 +529,27 @@ def document_api_url(document_id: Any) -> str:
     return reverse("api-document-detail", args=[document_id])
 
 
+def company_list_search(*, text: str = "", cik: str = "") -> QuerySet[Company]:
+    """The company master (public to research readers), narrowed by a ticker or name words; exact tickers first."""
+    from django.db.models import Case, IntegerField, Q, Value, When
+
+    companies = Company.objects.all()
+    if cik.strip():
+        companies = companies.filter(cik=cik.strip().lstrip("0"))
+    text = text.strip()
+    if text:
+        condition = Q(ticker__iexact=text) | Q(ticker__istartswith=text)
+        words = text.split()[:6]
+        name_match = Q()
+        for word in words:
+            name_match &= Q(name__icontains=word) | Q(aliases__icontains=word)
+        companies = companies.filter(condition | name_match).annotate(
+            exact=Case(When(ticker__iexact=text, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        return companies.order_by("exact", "ticker")
+    return companies.order_by("ticker")
+
+
 def company_get_by_ticker(ticker: str) -> Company | None:
     """The company master entry for a ticker, case-insensitive; None when there is none."""
     return Company.objects.filter(ticker__iexact=(ticker or "").strip()).first()

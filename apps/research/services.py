@@ -121,6 +121,18 @@ def company_for_ticker(ticker: str) -> Company | None:
     return company
 
 
+def company_master_changed() -> None:
+    """Tell every web process that the master changed (their query parsers rebuild; see selectors)."""
+    from django.core.cache import cache
+
+    from apps.research.selectors import _MASTER_VERSION_KEY
+
+    try:
+        cache.incr(_MASTER_VERSION_KEY)
+    except ValueError:  # not set yet
+        cache.set(_MASTER_VERSION_KEY, 1, timeout=None)
+
+
 def company_upsert(
     *, ticker: str, name: str, aliases: list[str] | None = None, sector: str = "", cik: str = ""
 ) -> Company:
@@ -128,6 +140,37 @@ def company_upsert(
         ticker=ticker.strip().upper(),
         defaults={"name": name, "aliases": sorted(set(aliases or [])), "sector": sector, "cik": cik},
     )
+    company_master_changed()
+    return company
+
+
+def company_create(*, ticker: str, name: str, aliases: Sequence[str] = (), sector: str = "", cik: str = "") -> Company:
+    """A new company of the master (an admin's write); the ticker is stored upper-case."""
+    company = Company.objects.create(
+        ticker=ticker.strip().upper(),
+        name=name.strip(),
+        aliases=sorted({a.strip() for a in aliases if a.strip()}),
+        sector=sector.strip(),
+        cik=cik.strip().lstrip("0"),
+    )
+    company_master_changed()
+    return company
+
+
+def company_update(*, company: Company, **changes: Any) -> Company:
+    """Change a company's name, aliases, sector or CIK; its ticker, which documents and reports key on, stays."""
+    allowed = {"name", "aliases", "sector", "cik"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    if "aliases" in changes:
+        changes["aliases"] = sorted({a.strip() for a in changes["aliases"] if a.strip()})
+    if "cik" in changes:
+        changes["cik"] = changes["cik"].strip().lstrip("0")
+    for name, value in changes.items():
+        setattr(company, name, value.strip() if isinstance(value, str) else value)
+    company.save(update_fields=list(changes))
+    company_master_changed()
     return company
 
 
@@ -170,6 +213,41 @@ def company_master_import_sp500(*, entries: Sequence[MasterEntry] | None = None)
     with transaction.atomic():
         Company.objects.bulk_create(to_create, ignore_conflicts=True)
         Company.objects.bulk_update(to_update, ["aliases", "sector"])
+    company_master_changed()
+    return CompanyMasterImport(len(to_create), len(to_update), len(entries) - len(to_create) - len(to_update))
+
+
+def company_master_import_sec(*, entries: Sequence[MasterEntry]) -> CompanyMasterImport:
+    """Add SEC filers (ticker, CIK, name) to the company master (idempotent).
+
+    A missing ticker is created. An existing company keeps its name; it gains the CIK if it had none and the
+    SEC's name as an alias. A filer whose CIK the master already holds under another ticker is left alone
+    (a renamed ticker is an admin's call, not an import's).
+    """
+    entries = list(entries)
+    existing = {c.ticker: c for c in Company.objects.filter(ticker__in=[e.ticker for e in entries])}
+    known_ciks = set(Company.objects.exclude(cik="").values_list("cik", flat=True))
+    to_create: list[Company] = []
+    to_update: list[Company] = []
+    for entry in entries:
+        company = existing.get(entry.ticker)
+        if company is None:
+            if entry.cik in known_ciks:
+                continue
+            known_ciks.add(entry.cik)
+            to_create.append(
+                Company(ticker=entry.ticker, name=entry.name, aliases=sorted(set(entry.aliases)), cik=entry.cik)
+            )
+            continue
+        aliases = sorted(set(company.aliases or []) | {a for a in (entry.name, *entry.aliases) if a != company.name})
+        cik = company.cik or entry.cik
+        if aliases != sorted(company.aliases or []) or cik != company.cik:
+            company.aliases, company.cik = aliases, cik
+            to_update.append(company)
+    with transaction.atomic():
+        Company.objects.bulk_create(to_create, ignore_conflicts=True)
+        Company.objects.bulk_update(to_update, ["aliases", "cik"])
+    company_master_changed()
     return CompanyMasterImport(len(to_create), len(to_update), len(entries) - len(to_create) - len(to_update))
 
 
