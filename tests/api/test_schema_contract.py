@@ -96,8 +96,9 @@ SEMANTIC_REFUSALS = {
     "GET /api/documents/": {"published_to"},
     "POST /api/documents/": {"files", "ticker", "access_level", "title"},
     "POST /api/reports/": {"ticker", "adapter", "as_of"},
-    "POST /api/search/": {"published_to"},
-    "POST /api/ask/": {"published_to"},
+    "POST /api/search/": {"published_to", "tickers"},
+    "POST /api/ask/": {"published_to", "tickers"},
+    "POST /api/companies/": {"ticker"},
     "GET /api/risk/companies/{ticker}/scores/": {"ticker", "to"},
     # An RSS feed needs a URL, a file feed a path the server can read: which depends on the kind.
     "POST /api/risk/feeds/": {"url_or_path"},
