@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.roles import Role
 from apps.core.api_errors import error_responses
-from apps.jobs.api import StrictSerializer
+from apps.jobs.api import StrictCharField, StrictSerializer
 from apps.research.access import RESEARCH_READER_ROLES
 from apps.research.models import Company
 from apps.research.selectors import company_get_by_ticker, company_list_search
@@ -49,15 +49,15 @@ class CompanySerializer(serializers.ModelSerializer):
 
 
 class _CompanyFieldsSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=255, help_text="The registered name, e.g. `Apple Inc.`.")
+    name = StrictCharField(max_length=255, help_text="The registered name, e.g. `Apple Inc.`.")
     aliases = serializers.ListField(
-        child=serializers.CharField(max_length=255),
+        child=StrictCharField(max_length=255),
         max_length=50,
         default=list,
         help_text="Other names it goes by (`Apple`, `Facebook`): questions and documents naming them link to it.",
     )
-    sector = serializers.CharField(max_length=120, allow_blank=True, default="")
-    cik = serializers.CharField(max_length=10, allow_blank=True, default="", help_text="The SEC's Central Index Key.")
+    sector = StrictCharField(max_length=120, allow_blank=True, default="")
+    cik = StrictCharField(max_length=10, allow_blank=True, default="", help_text="The SEC's Central Index Key.")
 
     def validate_cik(self, cik: str) -> str:
         if cik and not _CIK.match(cik):
@@ -66,7 +66,7 @@ class _CompanyFieldsSerializer(StrictSerializer):
 
 
 class CompanyCreateInputSerializer(_CompanyFieldsSerializer):
-    ticker = serializers.CharField(max_length=16, help_text="Stored upper-case; `BRK.B` style for share classes.")
+    ticker = StrictCharField(max_length=16, help_text="Stored upper-case; `BRK.B` style for share classes.")
 
     def validate_ticker(self, ticker: str) -> str:
         ticker = ticker.strip().upper()
