@@ -33,6 +33,13 @@ EVERYDAY_WORD_NAMES = frozenset(
 )
 EXCHANGES = ("NYSE", "NASDAQ", "Nasdaq", "NasdaqGS", "NasdaqGM", "AMEX", "NYSEAMERICAN", "NYSEArca", "Cboe", "CBOE")
 MAX_NAME_WORDS = 6
+# Words after a shortened name that belong to it ("Horizon Bank" for Horizon Financial Corp).
+NAME_DESCRIPTORS = frozenset(
+    """bank bancorp bancshares corp corporation company co inc group holdings industries financial systems
+    technologies partners trust savings stores airlines motors""".split()  # noqa: SIM905
+)
+_QUESTION_WORD = re.compile(r"(?i)(?:how|what|which|who|why|when|where|did|does|do|is|are|was|were|has|have|can)$")
+MIN_PREFIX_WORD = 4  # "Zurn" of Zurn Industries; shorter first words are initials or everyday words
 SHOUTING_SHARE = 0.6
 
 _SYMBOL = r"[A-Za-z][A-Za-z0-9]{0,5}(?:[.\-/][A-Za-z0-9]{1,2})?"
@@ -81,6 +88,9 @@ class CompanyMatcher:
         for company in companies:
             self.companies.setdefault(company.ticker.strip().upper(), company)
         self._names: dict[str, str] = {}  # normalised name -> ticker
+        # Leading words of a name ("turner broadcasting" of Turner Broadcasting System): questions shorten names.
+        # Kept only when one company alone starts so (None marks a prefix two companies share).
+        self._prefixes: dict[str, str | None] = {}
         self._symbols: dict[str, str] = {}  # BRK-B, BRK/B -> BRK.B
         # Share classes share a name (GOOG/GOOGL): the longer symbol, the class A listing, keeps it.
         for ticker, company in sorted(self.companies.items(), key=lambda item: (-len(item[0]), item[0])):
@@ -91,7 +101,19 @@ class CompanyMatcher:
                 if name.upper() == name and len(name) <= 6 and " " not in name:
                     self._symbols.setdefault(name.replace("-", ".").replace("/", "."), ticker)
                     continue  # a ticker spelling among the aliases follows the ticker rules, not the name rules
-                self._names.setdefault(normalise_company_name(name), ticker)
+                key = normalise_company_name(name)
+                self._names.setdefault(key, ticker)
+                words = key.split()
+                for size in range(1, len(words)):
+                    prefix = " ".join(words[:size])
+                    if size == 1 and (len(prefix) < MIN_PREFIX_WORD or is_generic_name(prefix)):
+                        continue
+                    if len(words[size - 1]) < 3:  # "u s" of U.S. Bancorp, "j p" of J.P. Morgan
+                        continue
+                    if self._prefixes.get(prefix, ticker) != ticker:
+                        self._prefixes[prefix] = None
+                    else:
+                        self._prefixes[prefix] = ticker
             if "." in ticker:
                 for spelling in (ticker.replace(".", "-"), ticker.replace(".", "/")):
                     self._symbols.setdefault(spelling, ticker)
@@ -157,9 +179,15 @@ class CompanyMatcher:
             for size in range(min(MAX_NAME_WORDS, len(words) - index), 0, -1):
                 first, last = words[index], words[index + size - 1]
                 span_text = _POSSESSIVE.sub("", text[first.start() : last.end()].rstrip("."))
-                ticker = self._names.get(normalise_company_name(span_text))
-                if ticker is None or not self._name_form_holds(text, first.start(), span_text, size):
+                key = normalise_company_name(span_text)
+                ticker = self._names.get(key)
+                prefix_only = ticker is None
+                if prefix_only:
+                    ticker = self._prefixes.get(key) if key not in self._names else None
+                if ticker is None or not self._name_form_holds(text, first.start(), span_text, size, prefix_only):
                     continue
+                if prefix_only and self._inside_longer_name(text, words, index, size):
+                    continue  # "Horizon Bank" is not Bank of America, "Royal Philips" not Royal Caribbean
                 matched = (size, ticker, first.start(), first.start() + len(span_text), span_text)
                 break
             if matched is None:
@@ -171,11 +199,37 @@ class CompanyMatcher:
         return mentions
 
     @staticmethod
-    def _name_form_holds(text: str, start: int, span_text: str, size: int) -> bool:
-        # "apple harvest" is fruit; several lower-case words ("general motors") are still a name.
-        if not span_text[:1].isupper() and not span_text[:1].isdigit() and size < 2:
+    def _inside_longer_name(text: str, words: list[re.Match[str]], index: int, size: int) -> bool:
+        """Whether a capitalised word right before or after the span makes it part of a longer name
+        ("Royal Philips"); a possessive ends the name ("Turner's Latin American channel"), and a descriptor
+        after it is the company's own ("Horizon Bank")."""
+
+        def capitalised(word: re.Match[str]) -> bool:
+            return word.group()[:1].isupper() and word.group().rstrip(".").upper() not in FINANCE_ACRONYMS
+
+        before = words[index - 1] if index > 0 else None
+        if (
+            before is not None
+            and capitalised(before)
+            and not _SENTENCE_END.search(text[: before.end()])
+            and (index - 1 > 0 or not _QUESTION_WORD.match(before.group()))
+        ):
+            return True
+        last = words[index + size - 1]
+        after = words[index + size] if index + size < len(words) else None
+        if after is None or _POSSESSIVE.search(last.group()) or not capitalised(after):
             return False
-        if size == 1 and span_text.lower() in EVERYDAY_WORD_NAMES:
+        return _POSSESSIVE.sub("", after.group()).lower().rstrip(".") not in NAME_DESCRIPTORS
+
+    @staticmethod
+    def _name_form_holds(text: str, start: int, span_text: str, size: int, prefix_only: bool = False) -> bool:
+        # "apple harvest" is fruit; several lower-case words ("general motors") are still a name.
+        if not span_text[:1].isupper() and not span_text[:1].isdigit() and (size < 2 or prefix_only):
+            return False
+        if prefix_only and not all(w[:1].isupper() or w[:1].isdigit() for w in span_text.split()):
+            return False  # "Turner Broadcasting", not "Turner broadcasting rights"
+        if size == 1 and (prefix_only or span_text.lower() in EVERYDAY_WORD_NAMES):
+            # A capitalised word opening a sentence says nothing, unless it is possessive ("Zurn's").
             sentence_start = start == 0 or bool(_SENTENCE_END.search(text[:start]))
             if sentence_start and not text[start + len(span_text) :].startswith(("'", "\u2019")):
                 return False

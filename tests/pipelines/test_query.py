@@ -192,3 +192,32 @@ def test_query_understanding_imports_no_django_or_spacy() -> None:
         "assert not any(m.split('.')[0] in ('django', 'spacy', 'torch') for m in sys.modules), sys.modules.keys()"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.fixture(scope="module")
+def filer_matcher() -> CompanyMatcher:
+    return CompanyMatcher(
+        [
+            MasterCompany("CIK100240", "Turner Broadcasting System Inc"),
+            MasterCompany("CIK1002682", "Horizon Financial Corp"),
+            MasterCompany("BAC", "Bank of America Corporation"),
+            MasterCompany("RCL", "Royal Caribbean Cruises Ltd."),
+            MasterCompany("USB", "U.S. Bancorp"),
+            MasterCompany("ZBRA", "Zebra Technologies Corporation"),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "tickers"),
+    [
+        ("How big was Turner Broadcasting's film library?", ("CIK100240",)),  # the name's leading words
+        ("What did Turner gain from the joint venture?", ("CIK100240",)),
+        ("How many people did Horizon Bank employ in 2006?", ("CIK1002682",)),  # not Bank of America
+        ("What did Nuance acquire from Royal Philips in 2008?", ()),  # not Royal Caribbean
+        ("How many U.S. households had cable TV?", ()),  # not U.S. Bancorp
+        ("Zebra migration patterns in the Serengeti", ()),  # a sentence's first word is just a word
+    ],
+)
+def test_shortened_names_link_only_where_they_cannot_be_something_longer(filer_matcher, question, tickers) -> None:
+    assert intent(filer_matcher, question).tickers == tickers
