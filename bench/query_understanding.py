@@ -15,6 +15,7 @@ held-out figure. Prints the counts, then a few misses to read.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -30,7 +31,7 @@ def main() -> None:
     shared = Path(os.environ.get("ARGUS_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
     filers = sec_entries_from_shared_data(shared)
     if not filers:
-        print(f"shared data not found at {shared}: set ARGUS_SHARED_DATA")  # noqa: T201
+        print(f"shared data not found at {shared}: set ARGUS_SHARED_DATA")
         return
     entries = merge_entries(sp500_entries(), filers)
     matcher = CompanyMatcher(MasterCompany(e.ticker, e.name, e.aliases) for e in entries)
@@ -38,7 +39,6 @@ def main() -> None:
     counts = {"right": 0, "wrong company": 0, "none": 0}
     misses: list[str] = []
     rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    import datetime as dt
 
     for row in rows:
         gold = ticker_by_cik.get(row["filename"].split("_", 1)[0])
@@ -52,12 +52,12 @@ def main() -> None:
             counts["none"] += 1
             misses.append(f"  none (gold {gold}): {row['question']}")
     total = len(rows)
-    print(f"{total} questions, master of {len(matcher)} companies")  # noqa: T201
+    print(f"{total} questions, master of {len(matcher)} companies")
     for name, count in counts.items():
-        print(f"  {name:14s} {count:4d}  {count / total:.3f}")  # noqa: T201
-    print("first misses:")  # noqa: T201
+        print(f"  {name:14s} {count:4d}  {count / total:.3f}")
+    print("first misses:")
     for line in misses[:12]:
-        print(line)  # noqa: T201
+        print(line)
 
 
 if __name__ == "__main__":
