@@ -188,14 +188,18 @@ def item_section(document: TenKDocument) -> str:
     return next((block.section_path[0] for block in parsed.blocks if block.section_path), "")
 
 
+# The label of DocumentType.FORM_10K, which index_10k_corpus gives a 10-K (no Django import here).
+FORM_10K_LABEL = "10-K annual report"
+
+
 def platform_header(document: TenKDocument) -> str:
     """The header line ``gpu_workers.tasks.research.indexed_text`` puts in front of a chunk of this
-    filing when ``manage.py index_10k_corpus`` loaded it: "<Company> (<TICKER>) | Filing | <date> |
+    filing when ``manage.py index_10k_corpus`` loaded it: "<Company> (<TICKER>) | 10-K annual report | <date> |
     <Company> 10-K <year> | <section>". Kept in step with the platform by a test."""
     company = document.company.title()  # index_10k_corpus stores the name title-cased
     ticker = (document.ticker or f"CIK{document.cik}").upper()
     title = f"{company} 10-K {document.filing_date[:4]}"
-    header = " | ".join(part for part in (f"{company} ({ticker})", "Filing", document.filing_date[:10], title) if part)
+    header = " | ".join(part for part in (f"{company} ({ticker})", FORM_10K_LABEL, document.filing_date[:10], title) if part)
     section = item_section(document)
     return f"{header} | {section}" if section else header
 

@@ -25,6 +25,8 @@ urlpatterns = [
     path(
         "documents/<uuid:document_id>/reindex/", research_api.DocumentReindexApi.as_view(), name="api-document-reindex"
     ),
+    path("companies/", research_api.CompanyListCreateApi.as_view(), name="api-company-list"),
+    path("companies/<str:ticker>/", research_api.CompanyDetailApi.as_view(), name="api-company-detail"),
     path("search/", research_api.SearchApi.as_view(), name="api-search"),
     path("ask/", research_api.AskApi.as_view(), name="api-ask"),
     path("ask/<uuid:job_id>/", research_api.AskResultApi.as_view(), name="api-ask-result"),

@@ -9,8 +9,8 @@ from django import forms
 from django.conf import settings
 
 from apps.research.access import allowed_access_levels
-from apps.research.models import AccessLevel, Company, DocumentStatus, DocumentType
-from apps.research.selectors import DocumentFilters, SearchQuery
+from apps.research.models import AccessLevel, Company, DocumentStatus, DocumentType, FiscalPeriod
+from apps.research.selectors import DocumentFilters, SearchQuery, unknown_tickers
 
 SEARCH_MODE_CHOICES = [
     ("hybrid", "Hybrid (meaning + keywords)"),
@@ -111,7 +111,18 @@ class UploadForm(forms.Form):
         label="Title", required=False, max_length=500, help_text="Single file only; otherwise taken from each file."
     )
     source = forms.CharField(label="Source", required=False, max_length=255, help_text="Broker, website, data room…")
-    published_on = forms.DateField(label="Published on", required=False, widget=DateInput)
+    published_on = forms.DateField(
+        label="Published on", required=False, widget=DateInput, help_text="Filing or publication date."
+    )
+    fiscal_year = forms.IntegerField(
+        label="Fiscal year",
+        required=False,
+        min_value=1900,
+        max_value=2100,
+        help_text="The year reported on (2022 for the FY2022 10-K filed in 2023).",
+    )
+    fiscal_period = forms.ChoiceField(label="Fiscal period", required=False, choices=_any("—", FiscalPeriod.choices))
+    period_end = forms.DateField(label="Period end", required=False, widget=DateInput)
     access_level = forms.ChoiceField(label="Access level", choices=AccessLevel.choices, initial=AccessLevel.INTERNAL)
     redact_person_names = forms.BooleanField(
         label="Also redact person names",
@@ -150,6 +161,12 @@ class _RetrievalForm(forms.Form):
     )
     published_from = forms.DateField(label="Published from", required=False, widget=DateInput)
     published_to = forms.DateField(label="to", required=False, widget=DateInput)
+    as_of = forms.DateField(
+        label="As of",
+        required=False,
+        widget=DateInput,
+        help_text="Only documents published by this date; “last year” and “latest” count from it.",
+    )
     mode = forms.ChoiceField(label="Retrieval", choices=SEARCH_MODE_CHOICES, initial="hybrid", required=False)
     limit = forms.IntegerField(
         label="Chunks", min_value=1, max_value=MAX_SEARCH_LIMIT, initial=10, required=False, help_text="1 to 50."
@@ -161,6 +178,11 @@ class _RetrievalForm(forms.Form):
             raise forms.ValidationError("At most 50 tickers.")
         if any(len(t) > 16 for t in tickers):
             raise forms.ValidationError("A ticker has at most 16 characters.")
+        unknown = unknown_tickers(tickers)
+        if unknown:
+            raise forms.ValidationError(
+                f"No company with ticker{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in the company master."
+            )
         return list(dict.fromkeys(tickers))
 
     def clean(self) -> dict[str, Any]:
@@ -178,6 +200,7 @@ class _RetrievalForm(forms.Form):
             published_to=data.get("published_to"),
             mode=data.get("mode") or "hybrid",
             limit=data.get("limit") or 10,
+            as_of=data.get("as_of"),
         )
 
 

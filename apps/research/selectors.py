@@ -22,6 +22,7 @@ from apps.research.access import allowed_access_levels as allowed_access_levels
 from apps.research.access import most_restricted_level as most_restricted_level
 from apps.research.models import Company, Document, DocumentChunk, DocumentStatus
 from pipelines.entities import CompanyRecord
+from pipelines.query import CompanyMatcher, MasterCompany, QueryIntent, understand_query
 from pipelines.tables import cell_ref, find_cell, parse_cell, parse_cell_ref
 
 SEARCH_TASK = "gpu_workers.tasks.search_chunks"
@@ -64,14 +65,137 @@ class SearchQuery:
     published_to: dt.date | None = None
     mode: str = "hybrid"
     limit: int = 10
+    fiscal_years: tuple[int, ...] = ()
+    # The point in time the question is asked at: nothing published after it is retrieved, and
+    # "last year" / "latest" resolve against it. None means today (and no date filter).
+    as_of: dt.date | None = None
+    # Apply the companies and fiscal years the question names as filters when the caller gave none.
+    understand: bool = True
+
+    @property
+    def effective_published_to(self) -> dt.date | None:
+        dates = [d for d in (self.published_to, self.as_of) if d is not None]
+        return min(dates) if dates else None
 
     def filters(self) -> dict[str, Any]:
+        published_to = self.effective_published_to
         return {
             "tickers": list(self.tickers),
             "doc_types": list(self.doc_types),
+            "fiscal_years": list(self.fiscal_years),
             "published_from": self.published_from.isoformat() if self.published_from else None,
-            "published_to": self.published_to.isoformat() if self.published_to else None,
+            "published_to": published_to.isoformat() if published_to else None,
         }
+
+
+# --- query understanding ----------------------------------------------------------------
+
+_MASTER_VERSION_KEY = "research:company-master-version"
+_matcher_cache: dict[str, Any] = {}
+
+
+def company_master_version() -> tuple[Any, ...]:
+    """Changes whenever the master does: rows added or removed (count, newest id), or edited (a counter
+    the company services bump, in the cache shared by the web processes)."""
+    from django.core.cache import cache
+    from django.db.models import Count, Max
+
+    stats = Company.objects.aggregate(count=Count("id"), newest=Max("id"))
+    return (stats["count"], stats["newest"], cache.get(_MASTER_VERSION_KEY, 0))
+
+
+def company_matcher() -> CompanyMatcher:
+    """The query parser's view of the company master, rebuilt only when the master changed."""
+    version = company_master_version()
+    if _matcher_cache.get("version") != version:
+        rows = Company.objects.order_by("ticker").values_list("ticker", "name", "aliases")
+        _matcher_cache["matcher"] = CompanyMatcher(
+            MasterCompany(ticker, name, tuple(aliases or ())) for ticker, name, aliases in rows
+        )
+        _matcher_cache["version"] = version
+    return _matcher_cache["matcher"]
+
+
+def unknown_tickers(tickers: Iterable[str]) -> list[str]:
+    """The tickers (upper-cased) that the company master does not hold, in the order given."""
+    wanted = list(dict.fromkeys(t.strip().upper() for t in tickers if t.strip()))
+    known = set(Company.objects.filter(ticker__in=wanted).values_list("ticker", flat=True))
+    return [t for t in wanted if t not in known]
+
+
+def latest_fiscal_year_for_user(user: Any, tickers: Iterable[str], as_of: dt.date | None) -> int | None:
+    """The newest fiscal year among the documents the user may read (of these companies, if any),
+    published by the as-of date: what "latest" means for a question."""
+    documents = document_list_for_user(user).filter(fiscal_year__isnull=False)
+    tickers = list(tickers)
+    if tickers:
+        documents = documents.filter(company__ticker__in=tickers)
+    if as_of is not None:
+        documents = documents.filter(published_on__lte=as_of)
+    return documents.order_by("-fiscal_year").values_list("fiscal_year", flat=True).first()
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What a search or an answer retrieves with: the filters, the stated fallbacks, and why.
+
+    ``steps[0]`` is tried first; each later step drops one filter that query understanding added
+    (never one the caller gave, never the as-of date), and ``notes[i]`` says what step ``i`` gave up.
+    """
+
+    intent: QueryIntent | None
+    steps: list[dict[str, Any]]
+    notes: list[str]
+    applied: dict[str, Any]
+    company_scope: tuple[str, ...]
+    latest_fiscal_year: int | None = None
+
+    def understanding(self, filter_step: int | None = None) -> dict[str, Any]:
+        """The ``query_understanding`` block of a response; ``fallback`` names the step that answered."""
+        body: dict[str, Any] = self.intent.to_dict() if self.intent else {"companies": [], "periods": []}
+        body["latest_fiscal_year"] = self.latest_fiscal_year
+        body["applied_filters"] = self.applied
+        body["company_scope"] = list(self.company_scope)
+        body["fallback"] = self.notes[filter_step] if filter_step else None
+        return body
+
+
+def query_plan_for_user(user: Any, query: SearchQuery) -> QueryPlan:
+    """Detected companies and fiscal years become filters when the caller gave none, with fallbacks."""
+    base = query.filters()
+    published_to = query.effective_published_to
+    applied: dict[str, Any] = {"tickers": [], "fiscal_years": [], "published_to": None}
+    if query.as_of is not None:
+        applied["published_to"] = published_to.isoformat() if published_to else None
+    if not query.understand:
+        return QueryPlan(None, [base], [""], applied, ())
+    intent = understand_query(query.text, company_matcher(), as_of=query.as_of or dt.date.today())
+    scope = intent.company_scope()
+    tickers = list(scope) if not query.tickers else []
+    years = list(intent.fiscal_years) if not query.fiscal_years else []
+    latest = None
+    if intent.latest and not years and not query.fiscal_years:
+        latest = latest_fiscal_year_for_user(user, query.tickers or scope, query.as_of)
+        years = [latest] if latest is not None else []
+    applied |= {"tickers": tickers, "fiscal_years": years}
+    steps = [base | ({"tickers": tickers} if tickers else {}) | ({"fiscal_years": years} if years else {})]
+    notes = [""]
+    if years:
+        steps.append(base | ({"tickers": tickers} if tickers else {}))
+        named = ", ".join(str(y) for y in years)
+        notes.append(
+            f"No passage matched fiscal year {named}"
+            + (f" for {', '.join(tickers)}" if tickers else "")
+            + "; searched without the fiscal-year filter."
+        )
+    if tickers:
+        steps.append(base)
+        notes.append(
+            f"No passage of {', '.join(tickers)} matched; searched all companies"
+            + (" and years" if years else "")
+            + " (answers still quote only the companies named)."
+        )
+    return QueryPlan(intent, steps, notes, applied, tuple(query.tickers) or scope, latest)
 
 
 @dataclass
@@ -93,12 +217,17 @@ def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower().strip(".-") in wanted]
 
 
-def _retrieval_kwargs(user: Any, query: SearchQuery, levels: list[str], limit: int) -> dict[str, Any]:
-    """What the model worker's search and answer tasks take: the query, the user's levels, who asks."""
+def _retrieval_kwargs(
+    user: Any, query: SearchQuery, levels: list[str], limit: int, plan: QueryPlan | None = None
+) -> dict[str, Any]:
+    """What the model worker's search and answer tasks take: the query, the user's levels, who asks,
+    and the filters to fall back to while nothing matches."""
+    plan = plan or query_plan_for_user(user, query)
     return {
         "query": query.text,
         "allowed_access_levels": levels,
-        "filters": query.filters(),
+        "filters": plan.steps[0],
+        "relaxed_filters": plan.steps[1:],
         "mode": query.mode,
         "limit": limit,
         "actor_label": f"user:{user.get_username()}",
@@ -106,20 +235,34 @@ def _retrieval_kwargs(user: Any, query: SearchQuery, levels: list[str], limit: i
     }
 
 
-def chunk_search_for_user(user: Any, query: SearchQuery) -> list[SearchResult]:
-    """Hybrid search over the chunks the user may read.
+@dataclass
+class SearchOutcome:
+    results: list[SearchResult]
+    understanding: dict[str, Any]
+
+
+def chunk_search_understood(user: Any, query: SearchQuery) -> SearchOutcome:
+    """Hybrid search over the chunks the user may read, with the companies and periods the query names.
 
     The allowed access levels travel into the vector query itself; the rows are
     then loaded through ``document_list_for_user`` too, so a chunk of a document
     the user cannot read can never reach the result even if the index were stale.
     """
+    plan = query_plan_for_user(user, query)
     levels = sorted(allowed_access_levels(user))
     if not levels or not query.text.strip():
-        return []
+        return SearchOutcome([], plan.understanding())
     hits = models_call(
-        SEARCH_TASK, kwargs=_retrieval_kwargs(user, query, levels, query.limit), timeout=settings.ARGUS_SEARCH_TIMEOUT
+        SEARCH_TASK,
+        kwargs=_retrieval_kwargs(user, query, levels, query.limit, plan),
+        timeout=settings.ARGUS_SEARCH_TIMEOUT,
     )
-    return search_results_for_hits(user, hits, query)
+    step = hits[0].get("filter_step", 0) if hits else len(plan.steps) - 1
+    return SearchOutcome(search_results_for_hits(user, hits, query), plan.understanding(step))
+
+
+def chunk_search_for_user(user: Any, query: SearchQuery) -> list[SearchResult]:
+    return chunk_search_understood(user, query).results
 
 
 def search_results_for_hits(user: Any, hits: list[dict[str, Any]], query: SearchQuery) -> list[SearchResult]:
@@ -194,6 +337,7 @@ class Answer:
     abstention: dict[str, Any] | None = None  # why the evidence was (not) enough, from the answer job
     # A figure computed by code from cited table cells (pipelines.figures), with its formula.
     computed: dict[str, Any] | None = None
+    query_understanding: dict[str, Any] | None = None
 
 
 def computed_for_reader(computed: dict[str, Any] | None, results: list[SearchResult]) -> dict[str, Any] | None:
@@ -303,12 +447,26 @@ def _citation(result: SearchResult) -> Citation:
     return Citation(chunk.chunk_id, str(result.document.pk), result.document.title, chunk.page_start, chunk.section)
 
 
-def answer_retrieval_kwargs(user: Any, query: SearchQuery) -> dict[str, Any] | None:
-    """What the answer job retrieves with; None when the user may read nothing or asked nothing."""
+def answer_retrieval_kwargs(user: Any, query: SearchQuery, plan: QueryPlan | None = None) -> dict[str, Any] | None:
+    """What the answer job retrieves with; None when the user may read nothing or asked nothing.
+
+    ``company_scope``: the companies an answer may quote (those the question names, or the caller's
+    tickers); empty when the question compares with peers or names no company.
+    """
     levels = sorted(allowed_access_levels(user))
     if not levels or not query.text.strip():
         return None
-    return _retrieval_kwargs(user, query, levels, min(query.limit, ANSWER_PASSAGES))
+    plan = plan or query_plan_for_user(user, query)
+    return _retrieval_kwargs(user, query, levels, min(query.limit, ANSWER_PASSAGES), plan) | {
+        "company_scope": list(plan.company_scope)
+    }
+
+
+def _in_scope(results: list[SearchResult], scope: list[str]) -> list[SearchResult]:
+    """Results of the companies in scope, and of documents about no company (the scope being empty: all)."""
+    if not scope:
+        return results
+    return [r for r in results if r.document.company is None or r.document.company.ticker in scope]
 
 
 def answer_for_job(user: Any, job: Any) -> Answer | None:
@@ -318,21 +476,39 @@ def answer_for_job(user: Any, job: Any) -> Answer | None:
     grammar whose citations can only name retrieved chunks; the answer is kept only for
     chunks the user may read (checked again here). A failed job has no answer (its error says why).
     """
-    question = (job.params or {}).get("question", "")
-    if not (job.params or {}).get("retrieval"):
-        return Answer(question, [], [], "extractive", insufficient_evidence=True)
+    params = job.params or {}
+    question = params.get("question", "")
+    if not params.get("retrieval"):
+        understanding = _answer_understanding(params.get("understanding"), None)
+        return Answer(question, [], [], "extractive", insufficient_evidence=True, query_understanding=understanding)
     if job.status != "succeeded":
         return None
     reply = job.result or {}
-    results = search_results_for_hits(user, reply.get("hits", []), SearchQuery(text=question))
+    hits = reply.get("hits", [])
+    understanding = _answer_understanding(params.get("understanding"), hits[0].get("filter_step", 0) if hits else -1)
+    # The model worker dropped passages of companies the question does not name; checked again here.
+    results = _in_scope(
+        search_results_for_hits(user, hits, SearchQuery(text=question)),
+        params["retrieval"].get("company_scope") or [],
+    )
     abstention = reply.get("abstention")
     computed = computed_for_reader(reply.get("computed"), results)
     if reply.get("method") == "abstained":
         # Below the relevance threshold: no model was called, and no quote is picked either.
-        return Answer(question, [], results, "abstained", insufficient_evidence=True, abstention=abstention)
+        return Answer(
+            question,
+            [],
+            results,
+            "abstained",
+            insufficient_evidence=True,
+            abstention=abstention,
+            query_understanding=understanding,
+        )
     if reply.get("method") != "generated":
         extractive = extractive_answer(question, results)
-        return with_conflicts(dataclasses.replace(extractive, abstention=abstention, computed=computed))
+        return with_conflicts(
+            dataclasses.replace(extractive, abstention=abstention, computed=computed, query_understanding=understanding)
+        )
     by_chunk = {r.chunk.chunk_id: r for r in results}
     sentences = [
         AnswerSentence(" ".join(s["text"].split()), _citation(by_chunk[s["citation"]]))
@@ -348,8 +524,18 @@ def answer_for_job(user: Any, job: Any) -> Answer | None:
         insufficient_evidence=insufficient,
         abstention=abstention,
         computed=computed,
+        query_understanding=understanding,
     )
     return with_conflicts(answer)
+
+
+def _answer_understanding(recorded: dict[str, Any] | None, filter_step: int | None) -> dict[str, Any] | None:
+    """The job's recorded understanding with the fallback that answered (-1: every step came back empty)."""
+    if recorded is None:
+        return None
+    notes = recorded.get("fallbacks") or [""]
+    step = len(notes) - 1 if filter_step == -1 else filter_step or 0
+    return {k: v for k, v in recorded.items() if k != "fallbacks"} | {"fallback": notes[step] or None}
 
 
 def answer_job_get_for_user(user: Any, job_id: Any) -> Any:
@@ -543,6 +729,27 @@ def document_api_url(document_id: Any) -> str:
     from django.urls import reverse
 
     return reverse("api-document-detail", args=[document_id])
+
+
+def company_list_search(*, text: str = "", cik: str = "") -> QuerySet[Company]:
+    """The company master (public to research readers), narrowed by a ticker or name words; exact tickers first."""
+    from django.db.models import Case, IntegerField, Q, Value, When
+
+    companies = Company.objects.all()
+    if cik.strip():
+        companies = companies.filter(cik=cik.strip().lstrip("0"))
+    text = text.strip()
+    if text:
+        condition = Q(ticker__iexact=text) | Q(ticker__istartswith=text)
+        words = text.split()[:6]
+        name_match = Q()
+        for word in words:
+            name_match &= Q(name__icontains=word) | Q(aliases__icontains=word)
+        companies = companies.filter(condition | name_match).annotate(
+            exact=Case(When(ticker__iexact=text, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        return companies.order_by("exact", "ticker")
+    return companies.order_by("ticker")
 
 
 def company_get_by_ticker(ticker: str) -> Company | None:

@@ -23,7 +23,15 @@ from django.utils import timezone
 from apps.jobs.models import Job, JobKind, JobStatus
 from apps.jobs.services import job_create
 from apps.research.access import allowed_access_levels
-from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
+from apps.research.models import (
+    AccessLevel,
+    Company,
+    Document,
+    DocumentChunk,
+    DocumentStatus,
+    DocumentType,
+    FiscalPeriod,
+)
 from pipelines.documents import DocumentFormat
 from pipelines.entities.master import MasterEntry, sp500_entries
 from pipelines.parsing import MEGABYTE, ParseLimits, parse
@@ -57,6 +65,10 @@ class UploadMetadata:
     access_level: str = AccessLevel.INTERNAL
     redact_person_names: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # What period the document reports on: FY2022 for the 10-K filed in February 2023.
+    fiscal_year: int | None = None
+    fiscal_period: str = ""
+    period_end: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,18 @@ def company_for_ticker(ticker: str) -> Company | None:
     return company
 
 
+def company_master_changed() -> None:
+    """Tell every web process that the master changed (their query parsers rebuild; see selectors)."""
+    from django.core.cache import cache
+
+    from apps.research.selectors import _MASTER_VERSION_KEY
+
+    try:
+        cache.incr(_MASTER_VERSION_KEY)
+    except ValueError:  # not set yet
+        cache.set(_MASTER_VERSION_KEY, 1, timeout=None)
+
+
 def company_upsert(
     *, ticker: str, name: str, aliases: list[str] | None = None, sector: str = "", cik: str = ""
 ) -> Company:
@@ -116,6 +140,37 @@ def company_upsert(
         ticker=ticker.strip().upper(),
         defaults={"name": name, "aliases": sorted(set(aliases or [])), "sector": sector, "cik": cik},
     )
+    company_master_changed()
+    return company
+
+
+def company_create(*, ticker: str, name: str, aliases: Sequence[str] = (), sector: str = "", cik: str = "") -> Company:
+    """A new company of the master (an admin's write); the ticker is stored upper-case."""
+    company = Company.objects.create(
+        ticker=ticker.strip().upper(),
+        name=name.strip(),
+        aliases=sorted({a.strip() for a in aliases if a.strip()}),
+        sector=sector.strip(),
+        cik=cik.strip().lstrip("0"),
+    )
+    company_master_changed()
+    return company
+
+
+def company_update(*, company: Company, **changes: Any) -> Company:
+    """Change a company's name, aliases, sector or CIK; its ticker, which documents and reports key on, stays."""
+    allowed = {"name", "aliases", "sector", "cik"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    if "aliases" in changes:
+        changes["aliases"] = sorted({a.strip() for a in changes["aliases"] if a.strip()})
+    if "cik" in changes:
+        changes["cik"] = changes["cik"].strip().lstrip("0")
+    for name, value in changes.items():
+        setattr(company, name, value.strip() if isinstance(value, str) else value)
+    company.save(update_fields=list(changes))
+    company_master_changed()
     return company
 
 
@@ -158,14 +213,73 @@ def company_master_import_sp500(*, entries: Sequence[MasterEntry] | None = None)
     with transaction.atomic():
         Company.objects.bulk_create(to_create, ignore_conflicts=True)
         Company.objects.bulk_update(to_update, ["aliases", "sector"])
+    company_master_changed()
+    return CompanyMasterImport(len(to_create), len(to_update), len(entries) - len(to_create) - len(to_update))
+
+
+def company_master_import_sec(*, entries: Sequence[MasterEntry]) -> CompanyMasterImport:
+    """Add SEC filers (ticker, CIK, name) to the company master (idempotent).
+
+    A missing ticker is created. An existing company keeps its name; it gains the CIK if it had none and the
+    SEC's name as an alias. A filer whose CIK the master already holds under another ticker is left alone
+    (a renamed ticker is an admin's call, not an import's).
+    """
+    entries = list(entries)
+    existing = {c.ticker: c for c in Company.objects.filter(ticker__in=[e.ticker for e in entries])}
+    known_ciks = set(Company.objects.exclude(cik="").values_list("cik", flat=True))
+    to_create: list[Company] = []
+    to_update: list[Company] = []
+    for entry in entries:
+        company = existing.get(entry.ticker)
+        if company is None:
+            if entry.cik in known_ciks:
+                continue
+            known_ciks.add(entry.cik)
+            to_create.append(
+                Company(ticker=entry.ticker, name=entry.name, aliases=sorted(set(entry.aliases)), cik=entry.cik)
+            )
+            continue
+        aliases = sorted(set(company.aliases or []) | {a for a in (entry.name, *entry.aliases) if a != company.name})
+        cik = company.cik or entry.cik
+        if aliases != sorted(company.aliases or []) or cik != company.cik:
+            company.aliases, company.cik = aliases, cik
+            to_update.append(company)
+    with transaction.atomic():
+        Company.objects.bulk_create(to_create, ignore_conflicts=True)
+        Company.objects.bulk_update(to_update, ["aliases", "cik"])
+    company_master_changed()
     return CompanyMasterImport(len(to_create), len(to_update), len(entries) - len(to_create) - len(to_update))
 
 
 def _choice(value: str, choices: type, field_name: str) -> str:
-    value = (value or "").strip().lower()
-    if value not in choices.values:
+    # Case-insensitive ("10-k" from a lower-cased batch field is the 10-K form), stored in the canonical case.
+    canonical = {v.lower(): v for v in choices.values}
+    value = canonical.get((value or "").strip().lower(), "")
+    if not value:
         raise DocumentRejected(f"invalid_{field_name}", f"{field_name} must be one of {', '.join(choices.values)}.")
     return value
+
+
+def _fiscal_fields(year: Any, period: Any, period_end: Any) -> dict[str, Any]:
+    """Fiscal year, period and period end of a document; the year follows from the period end when not given."""
+    end = _date(period_end)
+    if year in (None, ""):
+        from pipelines.query import fiscal_year_for_period_end
+
+        fiscal_year = fiscal_year_for_period_end(end) if end else None
+    else:
+        try:
+            fiscal_year = int(year)
+        except (TypeError, ValueError):
+            raise DocumentRejected("invalid_fiscal_year", f"fiscal_year must be a year, got {year!r}.") from None
+        if not 1900 <= fiscal_year <= 2100:
+            raise DocumentRejected("invalid_fiscal_year", f"fiscal_year must be a year, got {year!r}.")
+    fiscal_period = str(period or "").strip().upper()
+    if fiscal_period and fiscal_period not in FiscalPeriod.values:
+        raise DocumentRejected(
+            "invalid_fiscal_period", f"fiscal_period must be one of {', '.join(FiscalPeriod.values)}."
+        )
+    return {"fiscal_year": fiscal_year, "fiscal_period": fiscal_period, "period_end": end}
 
 
 def _date(value: Any) -> dt.date | None:
@@ -267,12 +381,17 @@ def _pending_documents(
         lines = data.splitlines()
         for item in parsed.documents:
             line_meta = item.metadata
+            # Fields the batch format does not name itself (form, fiscal_year, ...) arrive under "extra".
+            line_extra = line_meta.get("extra") or {}
             line_bytes = lines[item.line_number - 1] if item.line_number else b""
             fields = {
                 "title": str(line_meta.get("title") or item.title or f"{filename} line {item.line_number}")[:500],
                 "company": company_for_ticker(str(line_meta.get("ticker", ""))) or default_company,
+                # "form" is the precise document type (10-K, 8-K) where "type" may be a broad class ("filing").
                 "doc_type": _choice(
-                    str(line_meta.get("type") or line_meta.get("doc_type") or doc_type), DocumentType, "doc_type"
+                    str(line_extra.get("form") or line_meta.get("type") or line_extra.get("doc_type") or doc_type),
+                    DocumentType,
+                    "doc_type",
                 ),
                 "access_level": _choice(
                     str(line_meta.get("access_level") or access_level), AccessLevel, "access_level"
@@ -281,6 +400,13 @@ def _pending_documents(
                 "source": str(line_meta.get("source") or meta.source)[:255],
                 "original_name": f"{filename}#L{item.line_number}",
                 "file_format": DocumentFormat.JSONL.value,
+                **(
+                    _fiscal_fields(
+                        line_extra.get("fiscal_year"), line_extra.get("fiscal_period"), line_extra.get("period_end")
+                    )
+                    if any(line_extra.get(k) for k in ("fiscal_year", "fiscal_period", "period_end"))
+                    else _fiscal_fields(meta.fiscal_year, meta.fiscal_period, meta.period_end)
+                ),
             }
             found.append((fields, line_bytes))
     else:
@@ -295,6 +421,7 @@ def _pending_documents(
             "original_name": filename[:255],
             "file_format": parsed.format.value,
             "page_count": item.page_count,
+            **_fiscal_fields(meta.fiscal_year, meta.fiscal_period, meta.period_end),
         }
         found.append((fields, data))
 
@@ -493,10 +620,13 @@ def answer_job_create(*, user: Any, query: Any) -> Job:
     A user who may read nothing, or an empty question, gets a job that is already answered
     ("insufficient evidence") without a model call.
     """
-    from apps.research.selectors import answer_retrieval_kwargs
+    from apps.research.selectors import answer_retrieval_kwargs, query_plan_for_user
 
-    retrieval = answer_retrieval_kwargs(user, query)
-    params = {"question": query.text, "retrieval": retrieval}
+    plan = query_plan_for_user(user, query)
+    retrieval = answer_retrieval_kwargs(user, query, plan)
+    # The fallback that answered is known once the job ran: the notes go along, one per filter step.
+    understanding = plan.understanding() | {"fallbacks": plan.notes}
+    params = {"question": query.text, "retrieval": retrieval, "understanding": understanding}
     if retrieval is None:
         return Job.objects.create(
             kind=JobKind.ANSWER,

@@ -30,7 +30,7 @@ from apps.research.selectors import (
     SearchResult,
     answer_for_job,
     answer_job_get_for_user,
-    chunk_search_for_user,
+    chunk_search_understood,
     chunk_table_view,
     document_get_for_user,
     document_is_busy,
@@ -136,6 +136,9 @@ def document_upload(request: HttpRequest) -> HttpResponse:
                 published_on=data["published_on"],
                 access_level=data["access_level"],
                 redact_person_names=data["redact_person_names"],
+                fiscal_year=data["fiscal_year"],
+                fiscal_period=data["fiscal_period"],
+                period_end=data["period_end"],
             )
             try:
                 result = documents_upload_many(uploader=request.user, files=uploads, meta=meta)
@@ -281,12 +284,12 @@ def search(request: HttpRequest) -> HttpResponse:
     status = 200
     if form.is_bound and form.is_valid():
         try:
-            results = chunk_search_for_user(request.user, form.search_query())
+            outcome = chunk_search_understood(request.user, form.search_query())
         except MODEL_WORKER_ERRORS:
             context["worker_timeout"] = settings.ARGUS_SEARCH_TIMEOUT
             status = 503
         else:
-            context.update(searched=True, rows=_result_rows(results))
+            context.update(searched=True, rows=_result_rows(outcome.results), understanding=outcome.understanding)
     elif form.is_bound:
         status = 400
     return render(request, "research/search.html", context, status=status)

@@ -28,7 +28,7 @@ from gpu_workers.tasks.generation import (
     replay_request,
 )
 from gpu_workers.tasks.reports import passages_for_chunks
-from gpu_workers.tasks.research import abstention_thresholds, hit_dicts, passage_text, search_audited
+from gpu_workers.tasks.research import abstention_thresholds, hit_dicts, passage_text, search_relaxing
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ def answer_from_retrieval(
     actor_user_id: int | None = None,
     job_id: str | None = None,
     task_id: str = "",
+    relaxed_filters: list[dict[str, Any]] | None = None,
+    company_scope: list[str] | None = None,
 ) -> dict[str, Any]:
     """Retrieve, then answer from the retrieved passages only, each sentence cited to a chunk.
 
@@ -67,6 +69,8 @@ def answer_from_retrieval(
     Below the abstention threshold (``ARGUS_ABSTAIN_*``) the reply is "insufficient evidence"
     with the reason in ``abstention``, and no model is called (the search itself is audited).
     Passages of equal retrieval score reach the model most trusted source first.
+    ``company_scope`` (the companies the question names, unless it compares with peers): passages
+    of other companies are dropped before the model sees them, so no answer quotes them.
     """
     from gpu_workers.generation import GenerationRequest
     from pipelines.reports import (
@@ -82,19 +86,24 @@ def answer_from_retrieval(
     from pipelines.retrieval.trust import dedupe_quotes, order_by_trust
 
     actor = Actor(label=actor_label, user_id=actor_user_id)
-    hits = search_audited(
+    hits, filter_step = search_relaxing(
         query=query,
         allowed_access_levels=allowed_access_levels,
         filters=filters,
+        relaxed_filters=relaxed_filters,
         mode=mode,
         limit=limit,
         actor=actor,
         job_id=job_id,
         task_id=task_id,
     )
-    result: dict[str, Any] = {"hits": hit_dicts(hits)}
-    score_of = {h.chunk_id: h.score for h in hits}
     passages, _ = passages_for_chunks([h.chunk_id for h in hits], allowed_access_levels)
+    if company_scope:
+        passages = [p for p in passages if not p.ticker or p.ticker in company_scope]
+        kept = {p.chunk_id for p in passages}
+        hits = [h for h in hits if h.chunk_id in kept]
+    result: dict[str, Any] = {"hits": hit_dicts(hits, filter_step)}
+    score_of = {h.chunk_id: h.score for h in hits}
     passages = order_by_trust(
         passages, score=lambda p: score_of[p.chunk_id], doc_type=lambda p: p.doc_type, trust=settings.ARGUS_SOURCE_TRUST
     )

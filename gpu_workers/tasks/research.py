@@ -76,6 +76,8 @@ def _chunk_records(document: Any, chunks: list[Any], vectors: Any) -> list[Any]:
             ticker=company.ticker if company else "",
             doc_type=document.doc_type,
             published_at=document.published_on,
+            fiscal_year=document.fiscal_year,
+            fiscal_period=document.fiscal_period,
             section=chunk.section,
             page=chunk.page_start,
             char_start=chunk.char_start,
@@ -237,6 +239,7 @@ def search_filters_from_dict(filters: dict[str, Any]) -> Any:
         tickers=filters.get("tickers", ()),
         doc_types=filters.get("doc_types", ()),
         document_ids=filters.get("document_ids", ()),
+        fiscal_years=filters.get("fiscal_years") or (),
         published_from=dt.date.fromisoformat(filters["published_from"]) if filters.get("published_from") else None,
         published_to=dt.date.fromisoformat(filters["published_to"]) if filters.get("published_to") else None,
     )
@@ -318,6 +321,22 @@ def search_audited(
     return hits
 
 
+def search_relaxing(*, filters: dict[str, Any], relaxed_filters: list[dict[str, Any]] | None, **search: Any):
+    """Search with ``filters``; while nothing matches, with each of ``relaxed_filters`` in turn.
+
+    Returns the hits and the index of the filters that found them (0 for ``filters``). Query understanding
+    adds filters the caller did not ask for (the named companies, the named fiscal years); when they match
+    nothing, the caller is told which fallback answered instead of getting an empty page.
+    """
+    steps = [filters, *(relaxed_filters or [])]
+    hits: list[Any] = []
+    for step, step_filters in enumerate(steps):
+        hits = search_audited(filters=step_filters, **search)
+        if hits:
+            return hits, step
+    return hits, len(steps) - 1
+
+
 def _search_on_interactive_worker(*, actor: Actor, job_id: Any, **search: Any) -> list[Any]:
     from config.celery import call_models_task
     from pipelines.retrieval import SearchHit
@@ -337,8 +356,11 @@ def _search_on_interactive_worker(*, actor: Actor, job_id: Any, **search: Any) -
     ]  # fmt: skip
 
 
-def hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
-    """Search hits as the web process receives them (JSON over the result backend)."""
+def hit_dicts(hits: list[Any], filter_step: int = 0) -> list[dict[str, Any]]:
+    """Search hits as the web process receives them (JSON over the result backend).
+
+    ``filter_step`` says which filters found them (see ``search_relaxing``); 0 is the filters asked for.
+    """
     return [
         {
             "chunk_id": h.chunk_id,
@@ -348,6 +370,7 @@ def hit_dicts(hits: list[Any]) -> list[dict[str, Any]]:
             "ranks": h.ranks,
             # Per-retriever scores: the dense cosine is what abstention compares with its threshold.
             "scores": {name: round(float(value), 6) for name, value in h.scores.items()},
+            "filter_step": filter_step,
         }
         for h in hits
     ]
@@ -384,19 +407,24 @@ def search_chunks(
     actor_user_id: int | None = None,
     job_id: str | None = None,
     task_id: str = "",
+    relaxed_filters: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Embed the query and search; both steps audited. Access levels are part of the query."""
-    hits = search_audited(
+    """Embed the query and search; both steps audited. Access levels are part of the query.
+
+    ``relaxed_filters`` are tried in turn while nothing matches; each hit says which found it.
+    """
+    hits, step = search_relaxing(
         query=query,
         allowed_access_levels=allowed_access_levels,
         filters=filters,
+        relaxed_filters=relaxed_filters,
         mode=mode,
         limit=limit,
         actor=Actor(label=actor_label, user_id=actor_user_id),
         job_id=job_id,
         task_id=task_id,
     )
-    return hit_dicts(hits)
+    return hit_dicts(hits, step)
 
 
 # --- the embedded store's writes, run by the worker that owns it (interactive queue) ---------------

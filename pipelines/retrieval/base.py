@@ -25,11 +25,13 @@ KEYWORD_VECTOR = "bm25"
 
 # Payload fields that carry a payload index (filters run on the index, not a scan).
 KEYWORD_INDEX_FIELDS = ("document_id", "chunk_id", "company", "ticker", "doc_type", "access_level", "section")
-INTEGER_INDEX_FIELDS = ("published_ts",)
+INTEGER_INDEX_FIELDS = ("published_ts", "fiscal_year")
 INDEXED_FIELDS = KEYWORD_INDEX_FIELDS + INTEGER_INDEX_FIELDS
 
 # Fields the store itself writes; ChunkRecord.extra may not overwrite them.
-RESERVED_PAYLOAD_FIELDS = frozenset({*INDEXED_FIELDS, "text", "published_date", "page", "char_start", "char_end"})
+RESERVED_PAYLOAD_FIELDS = frozenset(
+    {*INDEXED_FIELDS, "text", "published_date", "fiscal_period", "page", "char_start", "char_end"}
+)
 
 # Fixed namespace: a chunk id always maps to the same point id, so re-upserting a chunk
 # overwrites it instead of leaving a stale twin behind.
@@ -86,6 +88,9 @@ class ChunkRecord:
     ticker: str = ""
     doc_type: str = ""
     published_at: date | datetime | None = None
+    # The fiscal year and period a document reports on (a 10-K for FY2022 filed in 2023 is 2022).
+    fiscal_year: int | None = None
+    fiscal_period: str = ""
     section: str = ""
     page: int | None = None
     char_start: int | None = None
@@ -117,6 +122,10 @@ class ChunkRecord:
         if self.published_at is not None:
             payload["published_ts"] = to_timestamp(self.published_at)
             payload["published_date"] = self.published_at.isoformat()
+        if self.fiscal_year is not None:
+            payload["fiscal_year"] = int(self.fiscal_year)
+        if self.fiscal_period:
+            payload["fiscal_period"] = self.fiscal_period
         return payload
 
 
@@ -133,8 +142,13 @@ def _as_tuple(values: str | Iterable[Any] | None) -> tuple[str, ...]:
 class SearchFilters:
     """Optional narrowing of a search (or a count). Empty tuples mean "no condition".
 
-    Dates are inclusive; a plain ``date`` as ``published_to`` covers that whole day.
+    Dates are inclusive; a plain ``date`` as ``published_to`` covers that whole day; a chunk without
+    a publication date never matches a date condition (an as-of search must not guess).
     Lists and single strings are accepted and normalised to tuples.
+
+    ``fiscal_years`` keeps chunks of those fiscal years *and* chunks whose fiscal year is unknown
+    (news, notes, and chunks indexed before the field existed): it drops what is known to be about
+    another year, never what might be about this one.
     """
 
     document_ids: tuple[str, ...] = ()
@@ -144,11 +158,13 @@ class SearchFilters:
     sections: tuple[str, ...] = ()
     published_from: date | datetime | None = None
     published_to: date | datetime | None = None
+    fiscal_years: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("document_ids", "companies", "doc_types", "sections"):
             object.__setattr__(self, name, _as_tuple(getattr(self, name)))
         object.__setattr__(self, "tickers", tuple(t.upper() for t in _as_tuple(self.tickers)))
+        object.__setattr__(self, "fiscal_years", tuple(sorted({int(y) for y in _as_tuple(self.fiscal_years)})))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +213,15 @@ class RangeCondition:
     lte: int | None = None
 
 
-Condition = MatchAnyCondition | RangeCondition
+@dataclass(frozen=True, slots=True)
+class MatchAnyOrMissingCondition:
+    """The integer field is one of ``values``, or the chunk has no such field."""
+
+    key: str
+    values: tuple[int, ...]
+
+
+Condition = MatchAnyCondition | RangeCondition | MatchAnyOrMissingCondition
 
 
 def to_timestamp(value: date | datetime) -> int:
@@ -228,6 +252,8 @@ def filter_conditions(filters: SearchFilters | None) -> list[Condition]:
     ):
         if values:
             conditions.append(MatchAnyCondition(key, values))
+    if filters.fiscal_years:
+        conditions.append(MatchAnyOrMissingCondition("fiscal_year", filters.fiscal_years))
     if filters.published_from is not None or filters.published_to is not None:
         conditions.append(
             RangeCondition(

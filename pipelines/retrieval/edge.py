@@ -40,6 +40,7 @@ from pipelines.retrieval.base import (
     Condition,
     Distance,
     MatchAnyCondition,
+    MatchAnyOrMissingCondition,
     SearchFilters,
     SearchHit,
     SearchMode,
@@ -349,12 +350,15 @@ class EdgeVectorStore(VectorStore):
 
     @staticmethod
     def _filter(conditions: list[Condition]) -> Any:
-        from qdrant_edge import FieldCondition, Filter, MatchAny, RangeFloat
+        from qdrant_edge import FieldCondition, Filter, IsEmptyCondition, MatchAny, RangeFloat
 
-        must = []
+        must: list[Any] = []
         for condition in conditions:
             if isinstance(condition, MatchAnyCondition):
                 must.append(FieldCondition(condition.key, match=MatchAny(list(condition.values))))
+            elif isinstance(condition, MatchAnyOrMissingCondition):
+                matches = FieldCondition(condition.key, match=MatchAny([int(v) for v in condition.values]))
+                must.append(Filter(should=[matches, IsEmptyCondition(condition.key)]))
             else:
                 must.append(FieldCondition(condition.key, range=RangeFloat(gte=condition.gte, lte=condition.lte)))
         return Filter(must=must)

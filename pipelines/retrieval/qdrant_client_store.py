@@ -25,6 +25,7 @@ from pipelines.retrieval.base import (
     Condition,
     Distance,
     MatchAnyCondition,
+    MatchAnyOrMissingCondition,
     SearchFilters,
     SearchHit,
     SearchMode,
@@ -282,6 +283,12 @@ class QdrantClientVectorStore(VectorStore):
         for condition in conditions:
             if isinstance(condition, MatchAnyCondition):
                 must.append(models.FieldCondition(key=condition.key, match=models.MatchAny(any=list(condition.values))))
+            elif isinstance(condition, MatchAnyOrMissingCondition):
+                matches = models.FieldCondition(
+                    key=condition.key, match=models.MatchAny(any=[int(v) for v in condition.values])
+                )
+                missing = models.IsEmptyCondition(is_empty=models.PayloadField(key=condition.key))
+                must.append(models.Filter(should=[matches, missing]))
             else:
                 must.append(
                     models.FieldCondition(key=condition.key, range=models.Range(gte=condition.gte, lte=condition.lte))

@@ -121,6 +121,9 @@ EXPECTED: dict[str, tuple] = {
     "api-document-detail":                     ("GET",  401,   403,   200,   200,   403,   200),
     "api-document-chunks":                     ("GET",  401,   403,   200,   200,   403,   200),
     "api-document-reindex":                    ("POST", 401,   403,   202,   202,   403,   202),
+    # The master is read by research readers; its writes (POST, PATCH) are admins' only (tests/research).
+    "api-company-list":                        ("GET",  401,   403,   200,   200,   403,   200),
+    "api-company-detail":                      ("GET",  401,   403,   200,   200,   403,   200),
     # An empty query is a 400 before the model worker is asked: what passes the role check shows.
     "api-search":                              ("POST", 401,   403,   400,   400,   403,   400),
     "api-ask":                                 ("POST", 401,   403,   400,   400,   403,   400),

@@ -96,8 +96,11 @@ SEMANTIC_REFUSALS = {
     "GET /api/documents/": {"published_to"},
     "POST /api/documents/": {"files", "ticker", "access_level", "title"},
     "POST /api/reports/": {"ticker", "adapter", "as_of"},
-    "POST /api/search/": {"published_to"},
-    "POST /api/ask/": {"published_to"},
+    "POST /api/search/": {"published_to", "tickers"},
+    "POST /api/ask/": {"published_to", "tickers"},
+    # A ticker's and a CIK's form, a ticker not taken yet, a name that is not only blanks.
+    "POST /api/companies/": {"ticker", "name", "cik", "aliases"},
+    "PATCH /api/companies/{ticker}/": {"name", "cik", "aliases"},
     "GET /api/risk/companies/{ticker}/scores/": {"ticker", "to"},
     # An RSS feed needs a URL, a file feed a path the server can read: which depends on the kind.
     "POST /api/risk/feeds/": {"url_or_path"},

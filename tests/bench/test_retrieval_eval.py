@@ -100,7 +100,7 @@ def test_platform_header_is_what_the_index_task_puts_in_front_of_a_chunk():
     company = Company(ticker=item.ticker.upper(), name=item.company.title())
     row = Document(
         company=company,
-        doc_type=DocumentType.FILING,
+        doc_type=DocumentType.FORM_10K,
         title=f"{item.company.title()} 10-K {item.filing_date[:4]}",
         published_on=dt.date.fromisoformat(item.filing_date),
     )
@@ -109,7 +109,7 @@ def test_platform_header_is_what_the_index_task_puts_in_front_of_a_chunk():
     assert item_section(item) == "ITEM 7. Overview"
     assert indexed_text(row, chunk) == f"{platform_header(item)}\nWe had cash."
     assert build_chunks([item], chunker="pipeline", header_style="platform")[0][0].indexed_text.startswith(
-        "Space Co (SPC) | Filing | 2004-09-28 | Space Co 10-K 2004 | ITEM 7. Overview\n"
+        "Space Co (SPC) | 10-K annual report | 2004-09-28 | Space Co 10-K 2004 | ITEM 7. Overview\n"
     )
 
 

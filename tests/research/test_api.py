@@ -747,7 +747,7 @@ def test_search_model_worker_timeout_is_503_with_a_clear_message(analyst):
 
 
 @override_settings(ARGUS_SEARCH_TIMEOUT=2.5)
-def test_search_passes_filters_and_access_levels_to_the_model_worker(analyst):
+def test_search_passes_filters_and_access_levels_to_the_model_worker(analyst, companies):
     with mock.patch("apps.research.selectors.models_call", return_value=[]) as models_call:
         response = client_for(analyst).post(
             "/api/search/",
@@ -762,12 +762,14 @@ def test_search_passes_filters_and_access_levels_to_the_model_worker(analyst):
             content_type="application/json",
         )
 
-    assert response.status_code == 200 and response.json() == {
+    body = response.json()
+    assert response.status_code == 200 and {k: body[k] for k in ("query", "mode", "count", "results")} == {
         "query": "net debt",
         "mode": "dense",
         "count": 0,
         "results": [],
     }
+    assert body["query_understanding"]["applied_filters"] == {"tickers": [], "fiscal_years": [], "published_to": None}
     kwargs = models_call.call_args.kwargs
     assert kwargs["timeout"] == 2.5
     sent = kwargs["kwargs"]
@@ -775,9 +777,11 @@ def test_search_passes_filters_and_access_levels_to_the_model_worker(analyst):
     assert sent["filters"] == {
         "tickers": ["ACME", "GLBX"],
         "doc_types": ["report"],
+        "fiscal_years": [],
         "published_from": "2025-01-01",
         "published_to": None,
     }
+    assert sent["relaxed_filters"] == []  # the caller's own filters are never relaxed
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------

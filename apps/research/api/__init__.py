@@ -4,6 +4,7 @@ Readers (analyst, risk officer, admin) use all of it; a document the caller may 
 answers 404 exactly like one that does not exist, so an id reveals nothing.
 """
 
+from apps.research.api.companies import CompanyDetailApi, CompanyListCreateApi
 from apps.research.api.documents import (
     DocumentChunkListApi,
     DocumentDetailApi,
@@ -16,6 +17,8 @@ from apps.research.api.search import AskApi, AskResultApi, SearchApi
 __all__ = [
     "AskApi",
     "AskResultApi",
+    "CompanyDetailApi",
+    "CompanyListCreateApi",
     "DocumentChunkListApi",
     "DocumentDetailApi",
     "DocumentListCreateApi",

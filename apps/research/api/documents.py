@@ -104,6 +104,9 @@ DOCUMENT_EXAMPLE = {
     "status_reason": "",
     "source": "Sell-side note",
     "published_on": "2025-10-28",
+    "fiscal_year": 2025,
+    "fiscal_period": "Q3",
+    "period_end": "2025-09-30",
     "original_name": "acme-q3.md",
     "file_format": "markdown",
     "size_bytes": 2048,
@@ -217,7 +220,8 @@ class DocumentListCreateApi(JobThrottledOnWrites, GenericAPIView):
             "answer is **400** `upload_rejected` listing each refused file under `fields.files[index]` with its "
             "`reason` (`file_too_large`, `unsupported_type`, `type_mismatch`, `empty_document`, `no_text_layer`, "
             "`encrypted_pdf`, `too_many_pages`, `unreadable_document`, `invalid_encoding`, `malformed_jsonl`, "
-            "`unknown_company`, `access_level_not_allowed`, `duplicate`) and `message`. A file over the size "
+            "`unknown_company`, `access_level_not_allowed`, `invalid_fiscal_year`, `invalid_fiscal_period`, "
+            "`duplicate`) and `message`. A file over the size "
             "limit is refused with 400 `file_too_large` (not 413), in the same envelope as every other refusal. "
             "When every refused file is a copy of a stored document, the answer is **409** `duplicate` with the "
             "existing document's id and URLs (only if the caller may read it).\n\n"
@@ -245,6 +249,9 @@ class DocumentListCreateApi(JobThrottledOnWrites, GenericAPIView):
                     "doc_type": "report",
                     "access_level": "internal",
                     "published_on": "2025-10-28",
+                    "fiscal_year": 2025,
+                    "fiscal_period": "Q3",
+                    "period_end": "2025-09-30",
                 },
                 request_only=True,
             ),
@@ -286,6 +293,9 @@ class DocumentListCreateApi(JobThrottledOnWrites, GenericAPIView):
             published_on=data.get("published_on"),
             access_level=data["access_level"],
             redact_person_names=data["redact_person_names"],
+            fiscal_year=data.get("fiscal_year"),
+            fiscal_period=data.get("fiscal_period", ""),
+            period_end=data.get("period_end"),
         )
         try:
             result = documents_upload_many(uploader=request.user, files=uploads, meta=meta)

@@ -32,7 +32,12 @@ from apps.research.api.serializers import (
     SearchOutputSerializer,
     search_query,
 )
-from apps.research.selectors import MODEL_WORKER_ERRORS, answer_for_job, answer_job_get_for_user, chunk_search_for_user
+from apps.research.selectors import (
+    MODEL_WORKER_ERRORS,
+    answer_for_job,
+    answer_job_get_for_user,
+    chunk_search_understood,
+)
 from apps.research.services import answer_job_create
 
 ABSTENTION_THRESHOLDS_EXAMPLE = {
@@ -63,6 +68,28 @@ SEARCH_RESULT_EXAMPLE = {
     "ranks": {"dense": 1, "keyword": 1},
     "chunk_url": f"/research/documents/{DOCUMENT_ID_EXAMPLE}/?chunk={CHUNK_ID_EXAMPLE}#chunk-{CHUNK_ID_EXAMPLE}",
 }
+UNDERSTANDING_EXAMPLE = {
+    "as_of": "2025-12-31",
+    "companies": [{"ticker": "ACME", "name": "Acme Industrial Corp", "text": "Acme's", "method": "name"}],
+    "periods": [{"text": "Q3 2025", "fiscal_year": 2025, "fiscal_period": "Q3", "label": "Q3 2025", "relative": ""}],
+    "fiscal_years": [2025],
+    "comparison": False,
+    "peers": False,
+    "latest": False,
+    "latest_fiscal_year": None,
+    "applied_filters": {"tickers": ["ACME"], "fiscal_years": [2025], "published_to": "2025-12-31"},
+    "company_scope": ["ACME"],
+    "fallback": None,
+}
+UNDERSTANDING_DOC = (
+    "\n\n**Query understanding.** The companies (tickers in any form: `$ACME`, `NYSE: ACME`, names and aliases "
+    "of the company master) and fiscal periods (`FY2021`, `fiscal 2022`, `Q2 2023`, `2Q23`, `H1 2024`, "
+    "`last year`, `last quarter`, `latest`) named in the text become ticker and fiscal-year filters when the "
+    "request gives none (`understand: false` turns this off). When they match nothing, the fiscal-year filter "
+    "and then the company filter are dropped, and `query_understanding.fallback` says so. A fiscal-year filter "
+    "keeps documents of unknown fiscal year (news, notes). `as_of` excludes every document published after it "
+    "(and undated ones); relative periods resolve against it. An unknown ticker in `tickers` is a 400 naming it."
+)
 
 
 class SearchApi(APIView):
@@ -79,7 +106,7 @@ class SearchApi(APIView):
             "caller's access levels are a filter of the vector query itself, so a chunk of a document they may "
             "not read is never returned. Each result carries its document, page, section, the character spans "
             "of query terms (`highlights`) and its scores. The query embedding and the retrieval are recorded "
-            "in the audit trail. Waits for the model worker: 503 if it does not answer in time."
+            "in the audit trail. Waits for the model worker: 503 if it does not answer in time." + UNDERSTANDING_DOC
         ),
         request=SearchInputSerializer,
         responses={
@@ -102,7 +129,13 @@ class SearchApi(APIView):
             ),
             OpenApiExample(
                 "Results",
-                value={"query": "net debt to EBITDA", "mode": "hybrid", "count": 1, "results": [SEARCH_RESULT_EXAMPLE]},
+                value={
+                    "query": "Acme's net debt to EBITDA in Q3 2025",
+                    "mode": "hybrid",
+                    "count": 1,
+                    "results": [SEARCH_RESULT_EXAMPLE],
+                    "query_understanding": UNDERSTANDING_EXAMPLE,
+                },
                 response_only=True,
                 status_codes=["200"],
             ),
@@ -114,10 +147,16 @@ class SearchApi(APIView):
         payload.is_valid(raise_exception=True)
         query = search_query(payload.validated_data, payload.validated_data["query"])
         try:
-            results = chunk_search_for_user(request.user, query)
+            outcome = chunk_search_understood(request.user, query)
         except MODEL_WORKER_ERRORS:
             raise model_worker_unavailable()
-        body = {"query": query.text, "mode": query.mode, "count": len(results), "results": results}
+        body = {
+            "query": query.text,
+            "mode": query.mode,
+            "count": len(outcome.results),
+            "results": outcome.results,
+            "query_understanding": outcome.understanding,
+        }
         return Response(SearchOutputSerializer(body).data)
 
 
@@ -137,10 +176,13 @@ class AskApi(APIView):
             "reason in `abstention`). `method` says how the answer was made (`extractive` quotes the best "
             "sentences). When two quoted sentences give different figures for the same metric and period, "
             "`conflicts` shows both with their citations, the more trusted source first (filings over "
-            "releases over research over other uploads). "
+            "releases over research over other uploads). A question that needs a value or a computation "
+            "gets it in `computed`: done by code on cited table cells, with its formula and operands. "
+            "An answer quotes only the companies the question names (`query_understanding.company_scope`), "
+            "unless it compares with peers it does not name. "
             "The answer is a job on the interactive model worker: **202** with `status_url` at once (or after "
             "`wait` seconds, at most 10, if it is not ready by then), **200** with the answer when it is. "
-            "GET `status_url` until it answers 200."
+            "GET `status_url` until it answers 200." + UNDERSTANDING_DOC
         ),
         request=AskInputSerializer,
         responses={
@@ -187,6 +229,7 @@ class AskApi(APIView):
                         "missing_terms": [],
                         "thresholds": ABSTENTION_THRESHOLDS_EXAMPLE,
                     },
+                    "query_understanding": UNDERSTANDING_EXAMPLE,
                 },
                 response_only=True,
                 status_codes=["200"],
@@ -213,6 +256,23 @@ class AskApi(APIView):
                         "name_coverage": 1.0,
                         "missing_terms": [],
                         "thresholds": ABSTENTION_THRESHOLDS_EXAMPLE,
+                    },
+                    "query_understanding": {
+                        **UNDERSTANDING_EXAMPLE,
+                        "companies": [],
+                        "periods": [
+                            {
+                                "text": "1998",
+                                "fiscal_year": 1998,
+                                "fiscal_period": "FY",
+                                "label": "FY1998",
+                                "relative": "",
+                            }
+                        ],
+                        "fiscal_years": [1998],
+                        "applied_filters": {"tickers": [], "fiscal_years": [1998], "published_to": None},
+                        "company_scope": [],
+                        "fallback": "No passage matched fiscal year 1998; searched without the fiscal-year filter.",
                     },
                 },
                 response_only=True,

@@ -14,8 +14,23 @@ from apps.core.api_fields import StrictNumberField
 from apps.jobs.api import JobOutputSerializer, StrictCharField, StrictSerializer
 from apps.research.access import allowed_access_levels, can_delete_document, can_reindex_document
 from apps.research.api.common import MAX_SEARCH_LIMIT, SEARCH_MODES, document_api_url, document_page_url
-from apps.research.models import AccessLevel, Company, Document, DocumentChunk, DocumentStatus, DocumentType
-from apps.research.selectors import DocumentFilters, SearchQuery, SearchResult, chunk_page_url, redaction_counts
+from apps.research.models import (
+    AccessLevel,
+    Company,
+    Document,
+    DocumentChunk,
+    DocumentStatus,
+    DocumentType,
+    FiscalPeriod,
+)
+from apps.research.selectors import (
+    DocumentFilters,
+    SearchQuery,
+    SearchResult,
+    chunk_page_url,
+    redaction_counts,
+    unknown_tickers,
+)
 
 # --- output -----------------------------------------------------------------------
 
@@ -36,7 +51,8 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "title", "ticker", "company", "doc_type", "access_level", "status", "status_reason", "source",
-            "published_on", "original_name", "file_format", "size_bytes", "page_count", "chunk_count",
+            "published_on", "fiscal_year", "fiscal_period", "period_end", "original_name", "file_format", "size_bytes",
+            "page_count", "chunk_count",
             "uploaded_by", "job_id", "created_at", "indexed_at", "url", "page_url",
         ]  # fmt: skip
 
@@ -130,6 +146,8 @@ class DocumentRefSerializer(serializers.Serializer):
     ticker = serializers.CharField(source="company.ticker", default=None, allow_null=True)
     doc_type = serializers.ChoiceField(choices=DocumentType.choices)
     published_on = serializers.DateField(allow_null=True)
+    fiscal_year = serializers.IntegerField(allow_null=True)
+    fiscal_period = serializers.CharField(allow_blank=True, help_text="FY, Q1..Q4, H1, H2; empty when unknown.")
     access_level = serializers.ChoiceField(choices=AccessLevel.choices)
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
@@ -172,11 +190,58 @@ class SearchResultSerializer(serializers.Serializer):
         return chunk_page_url(result.document.pk, result.chunk.chunk_id)
 
 
+class DetectedCompanySerializer(serializers.Serializer):
+    ticker = serializers.CharField()
+    name = serializers.CharField()
+    text = serializers.CharField(help_text="How the question wrote it: `$AAPL`, `NYSE: KO`, `Apple's`.")
+    method = serializers.ChoiceField(choices=["ticker", "name"])
+
+
+class DetectedPeriodSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    fiscal_year = serializers.IntegerField(allow_null=True)
+    fiscal_period = serializers.ChoiceField(choices=FiscalPeriod.choices)
+    label = serializers.CharField(help_text="`FY2022`, `Q2 2023`, `H1 2024`.")
+    relative = serializers.CharField(
+        allow_blank=True, help_text="The relative phrase it was resolved from (`last_year`, ...), empty if absolute."
+    )
+
+
+class AppliedFiltersSerializer(serializers.Serializer):
+    tickers = serializers.ListField(child=serializers.CharField(), help_text="Added from the companies detected.")
+    fiscal_years = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Added from the periods detected (or `latest`)."
+    )
+    published_to = serializers.DateField(allow_null=True, help_text="The as-of date's bound on publication dates.")
+
+
+class QueryUnderstandingSerializer(serializers.Serializer):
+    as_of = serializers.DateField(required=False, help_text="The date relative periods were resolved against.")
+    companies = DetectedCompanySerializer(many=True)
+    periods = DetectedPeriodSerializer(many=True)
+    fiscal_years = serializers.ListField(child=serializers.IntegerField(), required=False)
+    comparison = serializers.BooleanField(required=False)
+    peers = serializers.BooleanField(required=False, help_text="The question asks about companies it does not name.")
+    latest = serializers.BooleanField(required=False)
+    latest_fiscal_year = serializers.IntegerField(allow_null=True, help_text="What `latest` resolved to.")
+    applied_filters = AppliedFiltersSerializer()
+    company_scope = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The companies an answer may quote; empty means any (no company named, or a peer comparison).",
+    )
+    fallback = serializers.CharField(
+        allow_null=True, help_text="Set when the detected filters matched nothing and a wider search answered."
+    )
+
+
 class SearchOutputSerializer(serializers.Serializer):
     query = serializers.CharField()
     mode = serializers.ChoiceField(choices=SEARCH_MODES)
     count = serializers.IntegerField()
     results = SearchResultSerializer(many=True)
+    query_understanding = QueryUnderstandingSerializer(
+        help_text="Companies and periods detected in the query, the filters they added, and any fallback."
+    )
 
 
 class CitationSerializer(serializers.Serializer):
@@ -293,6 +358,9 @@ class AnswerOutputSerializer(serializers.Serializer):
         help_text="A value or computation the question asks for, computed by code from cited table cells; null "
         "when the question needs none or the cells do not settle it.",
     )
+    query_understanding = QueryUnderstandingSerializer(
+        allow_null=True, help_text="Companies and periods detected in the question, the filters they added."
+    )
 
 
 # --- input ------------------------------------------------------------------------
@@ -341,7 +409,18 @@ class DocumentUploadInputSerializer(StrictSerializer):
         help_text="Single file only; defaults to the file's own title.",
     )
     source = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    published_on = FormDateField(required=False)
+    published_on = FormDateField(required=False, help_text="The filing or publication date (what `as_of` compares).")
+    fiscal_year = serializers.IntegerField(
+        required=False,
+        min_value=1900,
+        max_value=2100,
+        help_text="The fiscal year the document reports on (2022 for the FY2022 10-K filed in 2023); "
+        "taken from `period_end` when not given.",
+    )
+    fiscal_period = serializers.ChoiceField(
+        choices=FiscalPeriod.choices, required=False, help_text="FY for annual reports, Q1..Q4, H1, H2."
+    )
+    period_end = FormDateField(required=False, help_text="The last day of the reported period.")
     access_level = serializers.ChoiceField(
         choices=AccessLevel.choices,
         default=AccessLevel.INTERNAL,
@@ -377,6 +456,25 @@ class _SearchFiltersSerializer(StrictSerializer):
     )
     published_from = serializers.DateField(required=False, allow_null=True, default=None)
     published_to = serializers.DateField(required=False, allow_null=True, default=None)
+    fiscal_years = serializers.ListField(
+        child=serializers.IntegerField(min_value=1900, max_value=2100),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="Documents of these fiscal years (and documents without one, such as news).",
+    )
+    as_of = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Search as of this date: documents published after it (or undated) are never returned, "
+        "and `last year`, `last quarter`, `latest` resolve against it.",
+    )
+    understand = serializers.BooleanField(
+        default=True,
+        help_text="Filter on the companies and fiscal years the text names when no tickers / fiscal years "
+        "are given (with a stated fallback when that finds nothing).",
+    )
     mode = serializers.ChoiceField(
         choices=SEARCH_MODES,
         default="hybrid",
@@ -385,8 +483,21 @@ class _SearchFiltersSerializer(StrictSerializer):
     )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_SEARCH_LIMIT, default=10)
 
+    def validate_tickers(self, tickers: list[str]) -> list[str]:
+        unknown = unknown_tickers(tickers)
+        if unknown:
+            raise serializers.ValidationError(unknown_tickers_message(unknown))
+        return tickers
+
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         return _validate_date_range(data)
+
+
+def unknown_tickers_message(unknown: list[str]) -> str:
+    """Names the tickers, as upload does: a filter on a ticker nobody knows would silently find nothing."""
+    if len(unknown) == 1:
+        return f"No company with ticker {unknown[0]} in the company master."
+    return f"No companies with tickers {', '.join(unknown)} in the company master."
 
 
 class SearchInputSerializer(_SearchFiltersSerializer):
@@ -412,6 +523,9 @@ def search_query(data: dict[str, Any], text: str) -> SearchQuery:
         published_to=data["published_to"],
         mode=data["mode"],
         limit=data["limit"],
+        fiscal_years=tuple(sorted(set(data["fiscal_years"]))),
+        as_of=data["as_of"],
+        understand=data["understand"],
     )
 
 

@@ -1,8 +1,10 @@
 """Index the real 10-K filings from ../shared/data into a running instance.
 
 The data is read where it lies (``ARGUS_SHARED_DATA``), never copied into the
-repository. Each filing becomes one public ``filing`` document whose items
-("ITEM 1.", "ITEM 7." ...) are its sections.
+repository. Each filing becomes one public ``10-K`` document whose items
+("ITEM 1.", "ITEM 7." ...) are its sections, with its fiscal year taken from the
+period of report (index.csv's ``period_of_report``): the FY2009 10-K of a 52/53-week
+year ending on 3 January 2010 is fiscal 2009.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.research.models import DocumentType
 from apps.research.services import DuplicateDocument, UploadMetadata, company_upsert, documents_upload
+from pipelines.query import fiscal_year_for_period_end
 
 DEFAULT_ITEMS = ("item_1", "item_1A", "item_7", "item_7A", "item_8")
 
@@ -45,6 +48,7 @@ class Command(BaseCommand):
                 if not body:
                     continue
                 ticker = (filing.get("ticker") or f"CIK{filing['cik']}").upper()
+                period_end = _date(filing["period_of_report"]) if filing.get("period_of_report") else None
                 company_upsert(ticker=ticker, name=filing["company"].title(), cik=str(filing["cik"]))
                 try:
                     documents_upload(
@@ -54,12 +58,15 @@ class Command(BaseCommand):
                         data=body.encode("utf-8"),
                         meta=UploadMetadata(
                             ticker=ticker,
-                            doc_type=DocumentType.FILING,
+                            doc_type=DocumentType.FORM_10K,
                             title=f"{filing['company'].title()} 10-K {filing['filing_date'][:4]}",
                             source=f"SEC EDGAR {filing['filename']}",
                             published_on=_date(filing["filing_date"]),
                             access_level="public",
                             extra={"cik": filing["cik"], "period_of_report": filing.get("period_of_report", "")},
+                            fiscal_year=fiscal_year_for_period_end(period_end) if period_end else None,
+                            fiscal_period="FY" if period_end else "",
+                            period_end=period_end,
                         ),
                         actor_label="system:10k-corpus",
                     )

@@ -19,7 +19,9 @@
   var jobUrlTemplate = form.getAttribute("data-job-url-template");
   var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10);
   var maxFiles = parseInt(form.getAttribute("data-max-files"), 10);
-  var metadataNames = ["ticker", "doc_type", "title", "source", "published_on", "access_level"];
+  var metadataNames = [
+    "ticker", "doc_type", "title", "source", "published_on", "fiscal_year", "fiscal_period", "period_end", "access_level"
+  ];
   var items = [];
   var busy = false;
 
