@@ -170,7 +170,7 @@ def metric_agreement(
             and same_figure(
                 metric.get("value"), metric.get("unit"), truth_metric.get("value"), truth_metric.get("unit")
             )
-            and period in (INSUFFICIENT, str(truth_metric.get("period")), periods.get(name, ""))
+            and period in (INSUFFICIENT, periods.get(name) or str(truth_metric.get("period")))
         )
     counts["rating_unsupported"] = int(_insufficient(truth.get("rating")) and not _insufficient(report.get("rating")))
     counts["target_price_unsupported"] = int(

@@ -74,6 +74,7 @@ _COMPARISON_BEFORE = re.compile(
 # A value right after these words is the prior value a figure is compared with.
 _COMPARISON_VALUE = re.compile(r"(?:\bfrom|compared\s+(?:with|to)|versus|vs\.?|against)\s*$", re.IGNORECASE)
 COMPARISON_PENALTY = 1_000
+_GUIDANCE = re.compile(r"\b(?:guid\w*|expects?|expected|outlook|forecasts?|anticipates?|projects?|sees)\b", re.I)
 
 
 def source_trust(doc_type: str, trust: Mapping[str, int] | None = None) -> int:
@@ -211,6 +212,16 @@ def figure_candidates(
         lines = text.split("\n")
         header = _table_header_periods(lines)
         all_numbers = numbers_in(text)
+        # A sentence that names no period is read in the passage's period, when the passage names one.
+        # Not from guidance: a sentence that looks ahead, or a period that had not ended when it was published.
+        passage_periods = {
+            p
+            for a, b in segments(text)
+            if not _GUIDANCE.search(text[a:b])
+            for p in sentence_periods(text[a:b], published)
+            if not (published and (period_end(p) or published) > published)
+        }
+        fallback = passage_periods.pop() if len(passage_periods) == 1 else NO_PERIOD
         for seg_start, seg_end in segments(text):
             segment = text[seg_start:seg_end]
             in_table = segment.lstrip().startswith("|")
@@ -230,7 +241,7 @@ def figure_candidates(
                         continue  # a number in the row label ("Q2 2024 revenue") is no value
                     period = header[column] if header and column < len(header) else NO_PERIOD
                 else:
-                    period = _nearest_period(segment, mention.start - seg_start, periods, published)
+                    period = _nearest_period(segment, mention.start - seg_start, periods, published) or fallback
                 candidate = FigureCandidate(
                     name,
                     mention.value,
