@@ -45,7 +45,10 @@ def generate_reports(
     engine: Any, examples: list[Any], *, batch_size: int, max_new_tokens: int, adapter: str | None
 ) -> list[dict[str, Any]]:
     from gpu_workers.generation import GenerationRequest
+    from pipelines import reports
     from pipelines.reports import ReportOutputError, parse_model_json, report_findings, tidy_report
+
+    guard = getattr(reports, "guard_free_text", lambda report: (report, []))  # absent before issue 11
 
     rows: list[dict[str, Any]] = []
     for start in range(0, len(examples), batch_size):
@@ -74,7 +77,7 @@ def generate_reports(
                 "batch_seconds": seconds,
             }
             try:
-                report = tidy_report(parse_model_json(result.text))
+                report, junk = guard(tidy_report(parse_model_json(result.text)))
             except ReportOutputError as exc:
                 truth = metric_agreement(
                     {}, _truth(example), example.required_indicators, getattr(example, "truth_periods", {})
@@ -82,6 +85,7 @@ def generate_reports(
                 rows.append(row | truth | {"parsed": False, "valid": False, "error": str(exc)[:200]})
                 continue
             findings = report_findings(report, schema, example.handle_passages)
+            row["junk_fields_replaced"] = len(junk)
             names = [m.get("name") for m in report.get("key_metrics", [])]
             row |= metric_agreement(
                 report, _truth(example), example.required_indicators, getattr(example, "truth_periods", {})

@@ -274,7 +274,8 @@ _RATING_STATED = re.compile(
     rf"\brating\s*(?:of|:|is|was|to)?\s*(?P<w1>{_RATING_WORD})\b"
     rf"|\b(?:upgraded|downgraded|moved|raised|cut|lowered|initiated|initiates|reiterated|reiterates|maintained"
     rf"|maintains|rates|rated)\b[^.;\n]{{0,60}}?\b(?:to|at|as|with)\s+(?:an?\s+)?(?P<w2>{_RATING_WORD})\b"
-    rf"|\bto\s+(?P<w3>{_RATING_WORD})\s+from\s+(?:{_RATING_WORD})\b",
+    rf"|\bto\s+(?P<w3>{_RATING_WORD})\s+from\s+(?:{_RATING_WORD})\b"
+    rf"|\bwe\s+rate\s+(?:\S+\s+){{0,3}}?(?P<w4>{_RATING_WORD})\b|\brated\s+(?P<w5>{_RATING_WORD})\b",
     re.IGNORECASE,
 )
 _HORIZON_STATED = re.compile(
@@ -289,7 +290,7 @@ def stated_ratings(passages: Sequence[Passage]) -> list[str]:
     found: list[str] = []
     for _, text in _excerpts(passages):
         for match in _RATING_STATED.finditer(text):
-            word = match.group("w1") or match.group("w2") or match.group("w3")
+            word = next(match.group(g) for g in ("w1", "w2", "w3", "w4", "w5") if match.group(g))
             rating = _RATING_WORDS[" ".join(word.lower().split())]
             if rating not in found:
                 found.append(rating)
