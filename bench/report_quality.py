@@ -219,6 +219,23 @@ def summarise(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     }
 
 
+def rescore(path: Path) -> dict[str, Any]:
+    """Coverage and precision of a stored run again, with today's truth and scoring (e.g. a run of older code)."""
+    from fixtures.instruction_data import report_examples
+
+    stored = json.loads(path.read_text())
+    rows = stored["rows"]
+    examples = report_examples(seed=HELD_OUT_SEED, count=len(rows))
+    for example, row in zip(examples, rows, strict=True):
+        report = row.get("report") if row.get("parsed") else {}
+        row |= metric_agreement(report or {}, _truth(example), example.required_indicators, example.truth_periods)
+    summary = {**stored["summary"], **summarise(rows, stored["summary"]["seconds"])}
+    for key, value in summary.items():
+        print(f"{key:>36}: {value}")
+    print(json.dumps({"report_quality_rescored": summary, "source": str(path)}))
+    return {"summary": summary, "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=56)
@@ -228,7 +245,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter directory (default: base model)")
     parser.add_argument("--model", type=Path, default=None, help="checkpoint (default: the converted SmolLM2)")
     parser.add_argument("--output", type=Path, default=BENCH_VAR / "report_quality.json")
+    parser.add_argument(
+        "--rescore",
+        type=Path,
+        default=None,
+        help="score the reports stored in an earlier run's JSON against the current truth (no model)",
+    )
     args = parser.parse_args(argv)
+    if args.rescore:
+        return rescore(args.rescore)
 
     from fixtures.instruction_data import report_examples
     from gpu_workers.generation import (
