@@ -219,17 +219,19 @@ def summarise(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     }
 
 
-def rescore(path: Path) -> dict[str, Any]:
-    """Coverage and precision of a stored run again, with today's truth and scoring (e.g. a run of older code)."""
+def rescore(path: Path, limit: int | None = None) -> dict[str, Any]:
+    """Coverage and precision of a stored run again, with today's truth and scoring (e.g. a run of older code);
+    ``limit``: only its first reports (to compare with a shorter run on the same requests)."""
     from fixtures.instruction_data import report_examples
 
     stored = json.loads(path.read_text())
-    rows = stored["rows"]
+    rows = stored["rows"][:limit]
     examples = report_examples(seed=HELD_OUT_SEED, count=len(rows))
     for example, row in zip(examples, rows, strict=True):
         report = row.get("report") if row.get("parsed") else {}
         row |= metric_agreement(report or {}, _truth(example), example.required_indicators, example.truth_periods)
-    summary = {**stored["summary"], **summarise(rows, stored["summary"]["seconds"])}
+    seconds = stored["summary"]["seconds"] * len(rows) / len(stored["rows"])
+    summary = {**stored["summary"], **summarise(rows, seconds)}
     for key, value in summary.items():
         print(f"{key:>36}: {value}")
     print(json.dumps({"report_quality_rescored": summary, "source": str(path)}))
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     if args.rescore:
-        return rescore(args.rescore)
+        return rescore(args.rescore, limit=args.reports)
 
     from fixtures.instruction_data import report_examples
     from gpu_workers.generation import (
