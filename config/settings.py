@@ -449,7 +449,15 @@ ARGUS_REPORT_MAX_NEW_TOKENS = env.int("ARGUS_REPORT_MAX_NEW_TOKENS", default=900
 # Up to four quotes of at most 400 characters each (pipelines.reports.schema) fit in 640 tokens.
 ARGUS_ANSWER_MAX_NEW_TOKENS = env.int("ARGUS_ANSWER_MAX_NEW_TOKENS", default=640)
 ARGUS_RESULT_CACHE_SECONDS = env.int("ARGUS_RESULT_CACHE_SECONDS", default=7 * 24 * 3600)
-ARGUS_DEMO_ADAPTER_STEPS = env.int("ARGUS_DEMO_ADAPTER_STEPS", default=16)
+# 96 steps x 2 new examples: a pass over 192 requests (16 steps, the old default, did not learn the format).
+ARGUS_DEMO_ADAPTER_STEPS = env.int("ARGUS_DEMO_ADAPTER_STEPS", default=96)
+# How far a report trusts each document type when sources disagree on a figure (higher wins), as
+# "10-K=4,release=3,note=1"; types not given keep pipelines.reports.candidates.SOURCE_TRUST.
+ARGUS_SOURCE_TRUST = {
+    doc_type.strip(): int(level)
+    for doc_type, _, level in (item.partition("=") for item in env.list("ARGUS_SOURCE_TRUST", default=[]))
+    if doc_type.strip()
+}
 
 # Bearer token Prometheus sends to /metrics; without it only admins may read metrics.
 ARGUS_METRICS_TOKEN = env_secret("ARGUS_METRICS_TOKEN", optional=True)

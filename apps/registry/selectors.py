@@ -21,6 +21,11 @@ def adapter_latest_ready(name: str, base_model: BaseModel | None = None) -> Adap
     return adapter_ready_list(base_model).filter(name=name).order_by("-version").first()
 
 
+def adapter_training_pending(name: str) -> bool:
+    """Whether a version of the adapter ``name`` is being trained (set-up queues the demo adapter's)."""
+    return Adapter.objects.filter(name=name, status=AdapterStatus.TRAINING).exists()
+
+
 def adapter_names_ready(base_model: BaseModel | None = None) -> list[str]:
     return sorted(set(adapter_ready_list(base_model).values_list("name", flat=True)))
 

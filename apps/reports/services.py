@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.jobs.models import JobKind
 from apps.jobs.services import job_create
-from apps.registry.selectors import adapter_latest_ready, base_model_default
+from apps.registry.selectors import adapter_latest_ready, adapter_training_pending, base_model_default
 from apps.reports.access import can_review_report
 from apps.reports.models import ReportReview, ReportStatus, ReportTemplate, ResearchReport, ReviewDecision
 from apps.research.selectors import allowed_access_levels, company_get_by_ticker, most_restricted_level
@@ -70,7 +70,9 @@ def report_request(
         raise ReportRequestError("template", f"Unknown template {template!r}.")
     if base_model_default() is None:
         raise ReportRequestError("adapter", "No base model is registered (run `manage.py prepare_models`).", "no_model")
-    if adapter_name and adapter_latest_ready(adapter_name) is None:
+    # An adapter still in training (the demo adapter for a while after set-up) is served by the base
+    # model until it is ready; the report says so.
+    if adapter_name and adapter_latest_ready(adapter_name) is None and not adapter_training_pending(adapter_name):
         raise ReportRequestError("adapter", f"No ready adapter named {adapter_name!r}.", code="unknown_adapter")
     levels = sorted(allowed_access_levels(user))
     if not levels:

@@ -9,7 +9,7 @@ messages of the jobs it took find them finished and do nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery import shared_task
@@ -30,7 +30,7 @@ from apps.jobs.services import (
     job_succeed,
 )
 from apps.jobs.task_base import JobTask
-from apps.registry.selectors import adapter_latest_ready
+from apps.registry.selectors import adapter_latest_ready, adapter_training_pending
 from apps.reports.selectors import chunk_passage, report_for_generation
 from apps.reports.services import report_fail, report_mark_generating, report_record_output
 from apps.research.selectors import chunk_page_url, chunks_readable_at
@@ -67,6 +67,8 @@ class PreparedReport:
     item: GenerationItem
     adapter_label: str = ""
     adapter: Any = None  # the registry row; loaded into the engine just before its group generates
+    notes: list[str] = field(default_factory=list)  # shown on the report (the base-model fallback)
+    base_model_fallback: bool = False  # an adapter was asked for but still training: the base model wrote it
 
 
 def passages_for_chunks(chunk_ids: list[str], allowed_access_levels: list[str]) -> tuple[list[Any], dict[str, str]]:
@@ -153,13 +155,20 @@ def prepare_report(job: Job, *, task_id: str) -> PreparedReport:
     chunk_ids = _report_retrieval(report, spec, actor=actor, job_id=job.id, task_id=task_id)
     passages, levels = passages_for_chunks(chunk_ids, list(report.allowed_access_levels))
     handle_passages, handles = passages_with_handles(passages)
-    schema = report_schema(spec, handle_passages)
-    label, adapter_version, adapter = "", "", None
+    schema = report_schema(spec, handle_passages, trust=source_trust())
+    label, adapter_version, adapter, notes = "", "", None, []
     if report.adapter_name:
         adapter = adapter_latest_ready(report.adapter_name)
-        if adapter is None:
+        if adapter is None and not adapter_training_pending(report.adapter_name):
             raise GenerationUnavailable(f"Adapter {report.adapter_name!r} is no longer available.")
-        label, adapter_version = adapter_label(adapter), adapter.file_hash
+        if adapter is None:
+            # Audited as a base-model generation (no adapter label or version) and said on the report.
+            notes.append(
+                f"Written by the base model: the adapter {report.adapter_name!r} is still training. "
+                "Key metrics come from the sources either way; the wording may be plainer."
+            )
+        else:
+            label, adapter_version = adapter_label(adapter), adapter.file_hash
     request = GenerationRequest(
         request_id=str(report.pk),
         messages=report_messages(spec, handle_passages),
@@ -183,6 +192,8 @@ def prepare_report(job: Job, *, task_id: str) -> PreparedReport:
             "ticker": spec.ticker,
             "required_indicators": spec.required_indicators,
             "passage_handles": handles,
+            "adapter_requested": report.adapter_name,
+            "base_model_fallback": bool(notes),
         },
     )
     return PreparedReport(
@@ -199,7 +210,16 @@ def prepare_report(job: Job, *, task_id: str) -> PreparedReport:
         item,
         label,
         adapter,
+        notes,
+        bool(notes),
     )
+
+
+def source_trust() -> dict[str, int]:
+    """The document-type trust levels: the defaults with the deployment's overrides."""
+    from pipelines.reports.candidates import SOURCE_TRUST
+
+    return {**SOURCE_TRUST, **getattr(settings, "ARGUS_SOURCE_TRUST", {})}
 
 
 def _chunk_url(passages: list[Any]) -> Any:
@@ -216,6 +236,7 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
     from pipelines.reports import (
         ReportFindings,
         ReportOutputError,
+        guard_free_text,
         parse_model_json,
         render_report_html,
         render_report_markdown,
@@ -236,7 +257,7 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
         "adapter_label": prepared.adapter_label,
     }
     try:
-        decoded = tidy_report(parse_model_json(outcome.text))
+        decoded, junk_notes = guard_free_text(tidy_report(parse_model_json(outcome.text)))
     except ReportOutputError as exc:
         error = f"The model output is not valid JSON (finish: {outcome.finish_reason}): {exc}"
         findings = {"valid": False, "schema_errors": [error], "chunk_documents": {}, "tokens_out": outcome.tokens_out}
@@ -244,7 +265,14 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
             output=None, findings=findings, rendered_html="", rendered_markdown="", error=error, **common
         )
         return {"valid": False, "error": error, "written": written}
-    checked = report_findings(decoded, prepared.schema, prepared.handle_passages)
+    checked = report_findings(
+        decoded,
+        prepared.schema,
+        prepared.handle_passages,
+        spec=prepared.spec,
+        trust=source_trust(),
+        notes=[*prepared.notes, *junk_notes],
+    )
     output = resolve_handles(decoded, prepared.handles)
     findings_dict = resolve_handles(checked.to_dict(), prepared.handles)
     findings = ReportFindings.from_dict(findings_dict)
@@ -253,6 +281,8 @@ def finish_report(prepared: PreparedReport, outcome: Any, *, engine: Any) -> dic
         "tokens_out": outcome.tokens_out,
         "finish_reason": outcome.finish_reason,
         "chunk_documents": {p.chunk_id: p.document_id for p in passages},
+        "adapter_requested": report.adapter_name,
+        "base_model_fallback": prepared.base_model_fallback,
     }
     error = (
         ""

@@ -5,8 +5,8 @@ xgrammar and decodes ``report_messages``; the app then parses, checks and render
 
     schema = report_schema(spec, passages)            # grounded in the passages: citations and numbers
     messages = report_messages(spec, passages)        # same passages, same excerpts
-    report = tidy_report(parse_model_json(output_text))
-    findings = report_findings(report, schema, passages)    # or {chunk_id: full chunk text}; findings.to_dict()
+    report, notes = guard_free_text(tidy_report(parse_model_json(output_text)))   # junk text -> insufficient
+    findings = report_findings(report, schema, passages, spec=spec, notes=notes)  # conflicts need the spec
     html = render_report_html(report, findings, passages, chunk_url=lambda cid: f"/research/chunks/{cid}/")
 """
 
@@ -39,6 +39,9 @@ from pipelines.reports.validation import (
     check_citations,
     check_metric_numbers,
     check_text_numbers,
+    guard_free_text,
+    junk_reason,
+    metric_conflicts,
     parse_model_json,
     report_findings,
     tidy_report,
@@ -67,6 +70,9 @@ __all__ = [
     "check_citations",
     "check_metric_numbers",
     "check_text_numbers",
+    "guard_free_text",
+    "junk_reason",
+    "metric_conflicts",
     "parse_model_json",
     "passages_with_handles",
     "render_report_html",

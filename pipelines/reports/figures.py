@@ -349,14 +349,27 @@ def _periods_agree(wanted: Sequence[str], stated: Sequence[str]) -> bool:
 
 
 def _source_periods(text: str, mention: NumberMention) -> list[str]:
-    """The periods stated next to a figure: in its sentence or table row, else anywhere in the source."""
+    """The periods stated next to a figure: in its sentence or table row, else anywhere in the source.
+
+    Comparison bases are not stated periods ("down 2.5% compared with the fourth quarter of 2022" is
+    no 2022 figure), the same reading as the candidate extraction's (``candidates.sentence_periods``).
+    """
+    from pipelines.reports.candidates import sentence_periods  # candidates builds on this module
+
     for start, end in segments(text):
         if start <= mention.start <= end:
-            near = find_periods(text[start:end], stated_only=True)
+            segment = text[start:end]
+            if segment.lstrip().startswith("|"):
+                near = find_periods(segment, stated_only=True)
+            else:
+                near = sentence_periods(segment)
             if near:
                 return near
             break
-    return find_periods(text, stated_only=True)
+    found: list[str] = []
+    for start, end in segments(text):
+        found += [p for p in sentence_periods(text[start:end]) if p not in found]
+    return found
 
 
 def _amount_unit_miss(spec: UnitSpec, mention: NumberMention, found_spec: UnitSpec) -> bool:

@@ -56,8 +56,38 @@ def _target_text(target: Any) -> str:
     return INSUFFICIENT if _is_insufficient(target) else _text(target)
 
 
-def _source_numbers(report: Mapping[str, Any]) -> dict[str, int]:
-    return {chunk_id: i for i, chunk_id in enumerate(report_citations(report), 1)}
+def _source_numbers(report: Mapping[str, Any], findings: ReportFindings | None = None) -> dict[str, int]:
+    """Citation numbers: the report's sources in first-citation order, then sources a conflict names."""
+    ordered = list(report_citations(report))
+    for conflict in findings.conflicts if findings else []:
+        for chunk_id in [conflict.get("citation"), *(o.get("citation") for o in conflict.get("others") or [])]:
+            if isinstance(chunk_id, str) and chunk_id not in ordered:
+                ordered.append(chunk_id)
+    return {chunk_id: i for i, chunk_id in enumerate(ordered, 1)}
+
+
+def _conflict_parts(conflict: Mapping[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
+    """("revenue growth, Q2 2024", [("1.4% (filing)", chunk id), ("95% (note)", chunk id)]), report first."""
+    period = _text(conflict.get("period"))
+    title = f"{_text(conflict.get('name'))}, {period}" if period else _text(conflict.get("name"))
+    values = [conflict, *(conflict.get("others") or [])]
+    return title, [
+        (
+            f"{format_value(v.get('value'), _text(v.get('unit')))}"
+            + (
+                f" for {_text(v.get('period'))}"
+                if v.get("period") and v.get("period") != conflict.get("period")
+                else ""
+            )
+            + f" ({_text(v.get('doc_type')) or 'source'})",
+            v.get("citation"),
+        )
+        for v in values
+    ]
+
+
+CONFLICT_HEADING = "Sources disagree"
+CONFLICT_NOTE = "The report shows the most trusted source's figure; the others are listed with their citations."
 
 
 def _checks_by_metric(report: Mapping[str, Any], findings: ReportFindings | None) -> list[MetricCheck | None]:
@@ -153,12 +183,14 @@ def render_report_markdown(
     spec: ReportRequestSpec | None = None,
 ) -> str:
     meta = passage_index(passages_meta)
-    numbers = _source_numbers(report)
+    numbers = _source_numbers(report, findings)
 
     def cite(chunk_id: Any) -> str:
         return f" [{numbers[chunk_id]}]" if isinstance(chunk_id, str) and chunk_id in numbers else ""
 
     lines = [f"# {md_escape(_title(report, spec))}", ""]
+    for note in findings.notes if findings else []:
+        lines += [f"> **Note:** {md_escape(note)}", ""]
     target = report.get("target_price")
     for label, value in _header_fields(report, spec):
         extra = cite(target.get("citation")) if label == "Target price" and isinstance(target, Mapping) else ""
@@ -186,13 +218,20 @@ def render_report_markdown(
                         md_escape(metric.get("unit")) or "-",
                         md_escape(metric.get("period")) or "-",
                         cite(metric.get("citation")).strip() or "-",
-                        f"**FLAG: {flag}**" if flag else ("matched" if check and check.status == "matched" else "-"),
+                        f"**FLAG: {flag}**"
+                        if flag
+                        else (check.status if check and check.status in ("matched", "conflict") else "-"),
                     ]
                 )
                 + " |"
             )
     else:
         lines.append("No metrics reported.")
+    if findings and findings.conflicts:
+        lines += ["", f"### {CONFLICT_HEADING}", "", CONFLICT_NOTE, ""]
+        for conflict in findings.conflicts:
+            title, values = _conflict_parts(conflict)
+            lines.append(f"- {md_escape(title)}: " + " vs ".join(f"{md_escape(t)}{cite(c)}" for t, c in values))
     lines += ["", "## Risks", ""]
     risks = [r for r in report.get("risks") or [] if isinstance(r, Mapping)]
     lines += [f"- {md_escape(r.get('risk'))}{cite(r.get('citation'))}" for r in risks] or ["No risks reported."]
@@ -219,7 +258,7 @@ def render_report_html(
     """An HTML fragment (``<article>``); citation markers link to ``chunk_url(chunk_id)``, or to the sources list."""
     esc = html.escape
     meta = passage_index(passages_meta)
-    numbers = _source_numbers(report)
+    numbers = _source_numbers(report, findings)
 
     def href(chunk_id: str) -> str:
         return esc(_safe_href(chunk_url(chunk_id)) if chunk_url else f"#source-{numbers[chunk_id]}")
@@ -237,6 +276,8 @@ def render_report_html(
     if spec:
         out.append(f"<dt>Question</dt><dd>{esc(spec.resolved_question())}</dd>")
     out += ["</dl>", "</header>"]
+    for note in findings.notes if findings else []:
+        out.append(f'<p class="report-note" data-testid="report-note"><strong>Note:</strong> {esc(note)}</p>')
     problems = _problems(findings)
     if problems:
         out.append('<section class="report-check flagged" data-testid="report-check"><h2>Check</h2>')
@@ -267,6 +308,13 @@ def render_report_html(
         out.append("</tbody></table>")
     else:
         out.append("<p>No metrics reported.</p>")
+    if findings and findings.conflicts:
+        out.append(f'<div class="metric-conflicts" data-testid="metric-conflicts"><h3>{CONFLICT_HEADING}</h3>')
+        out.append(f"<p>{esc(CONFLICT_NOTE)}</p><ul>")
+        for conflict in findings.conflicts:
+            title, values = _conflict_parts(conflict)
+            out.append(f"<li>{esc(title)}: " + " vs ".join(f"{esc(t)}{cite(c)}" for t, c in values) + "</li>")
+        out.append("</ul></div>")
     out.append("</section><section><h2>Risks</h2>")
     risks = [r for r in report.get("risks") or [] if isinstance(r, Mapping)]
     if risks:
@@ -314,7 +362,7 @@ def render_report_pdf(
     from fpdf.enums import XPos, YPos
 
     meta = passage_index(passages_meta)
-    numbers = _source_numbers(report)
+    numbers = _source_numbers(report, findings)
 
     def cite(chunk_id: Any) -> str:
         return f" [{numbers[chunk_id]}]" if isinstance(chunk_id, str) and chunk_id in numbers else ""
@@ -342,6 +390,8 @@ def render_report_pdf(
         paragraph(f"{label}: {value}{extra}")
     if spec:
         paragraph(f"Question: {spec.resolved_question()}")
+    for note in findings.notes if findings else []:
+        paragraph(f"Note: {note}", "I")
     problems = _problems(findings)
     if problems:
         pdf.ln(2)
@@ -375,6 +425,11 @@ def render_report_pdf(
                 row.cell(f"FLAG: {flag}" if flag else (check.status.replace("_", " ") if check else "-"))
     else:
         paragraph("No metrics reported.")
+    if findings and findings.conflicts:
+        paragraph(f"{CONFLICT_HEADING}. {CONFLICT_NOTE}", "B")
+        for conflict in findings.conflicts:
+            title, values = _conflict_parts(conflict)
+            paragraph(f"- {title}: " + " vs ".join(f"{t}{cite(c)}" for t, c in values))
     pdf.ln(3)
     heading("Risks")
     risks = [r for r in report.get("risks") or [] if isinstance(r, Mapping)]

@@ -22,10 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pipelines.reports.candidates import FigureCandidate, best_candidate, figure_candidates
 from pipelines.reports.figures import CURRENCY_CODES, NumberMention, find_periods, parse_unit
 from pipelines.reports.indicators import LEXICON, IndicatorLexeme, indicator_evidence, lexeme_for
 from pipelines.reports.spec import (
@@ -171,6 +172,26 @@ def extra_metric_candidates(
     return found
 
 
+def extra_metrics(
+    passages: Sequence[Passage],
+    required: Sequence[str] = (),
+    *,
+    ticker: str = "",
+    as_of: str | None = None,
+    trust: Mapping[str, int] | None = None,
+) -> list[tuple[str, FigureCandidate]]:
+    """(lexicon name, best figure) for the lexicon's indicators that are not required but stated."""
+    taken = {lexeme_for(name).key for name in required}
+    found = []
+    for lexeme in LEXICON:
+        if lexeme.key in taken:
+            continue
+        best = best_candidate(figure_candidates(lexeme, passages, ticker=ticker, as_of=as_of, trust=trust))
+        if best is not None:
+            found.append((lexeme.key, best))
+    return found
+
+
 def insufficient_metric(name: str) -> dict[str, Any]:
     return _object(
         {
@@ -195,39 +216,129 @@ def _grounded_metric(name_schema: dict[str, Any], candidate: MetricCandidate) ->
     )
 
 
-def required_metric_schema(indicator: str, passages: Sequence[Passage]) -> dict[str, Any]:
-    """One required indicator's item: insufficient only, or insufficient or one of its grounded values."""
-    candidates = indicator_candidates(indicator, passages)
-    if not candidates:
-        return insufficient_metric(indicator)
-    return {"anyOf": [insufficient_metric(indicator), *(_grounded_metric({"const": indicator}, c) for c in candidates)]}
+def _chosen_metric(name: str, candidate: FigureCandidate) -> dict[str, Any]:
+    return _object(
+        {
+            "name": {"const": name},
+            "value": {"const": candidate.value},
+            "unit": {"const": candidate.unit},
+            "period": {"const": candidate.period or INSUFFICIENT},
+            "citation": {"const": candidate.chunk_id},
+        }
+    )
 
 
-def report_schema(spec: ReportRequestSpec, passages: Sequence[Passage]) -> dict[str, Any]:
+def required_metric_schema(
+    indicator: str,
+    passages: Sequence[Passage],
+    *,
+    ticker: str = "",
+    as_of: str | None = None,
+    trust: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """One required indicator's item: the best figure the passages about the company state, else insufficient.
+
+    The figure is chosen by code (``candidates.figure_candidates``: mention + number + period in one
+    sentence or table row, ranked by period and source trust), so the grammar fixes it: a 135M model
+    offered a choice between a stated figure and "insufficient evidence" chose the latter for figures
+    a table and a news story both printed. Where nothing supports the indicator, only insufficient.
+    """
+    best = best_candidate(figure_candidates(indicator, passages, ticker=ticker, as_of=as_of, trust=trust))
+    return insufficient_metric(indicator) if best is None else _chosen_metric(indicator, best)
+
+
+def own_passages(passages: Sequence[Passage], ticker: str) -> list[Passage]:
+    """The passages about the company (or about no company in particular): another company's are context only."""
+    return [p for p in passages if not p.ticker or not ticker or p.ticker.upper() == ticker.upper()]
+
+
+# How research states a rating: "Rating: Overweight", "to Buy from Hold", "rated Sell", "upgraded to Outperform".
+_RATING_WORDS = {
+    "buy": "buy",
+    "strong buy": "buy",
+    "outperform": "overweight",
+    "overweight": "overweight",
+    "accumulate": "overweight",
+    "hold": "hold",
+    "neutral": "hold",
+    "equal-weight": "hold",
+    "equal weight": "hold",
+    "market perform": "hold",
+    "underweight": "underweight",
+    "underperform": "underweight",
+    "reduce": "underweight",
+    "sell": "sell",
+}
+_RATING_WORD = "|".join(sorted((re.escape(w) for w in _RATING_WORDS), key=len, reverse=True))
+_RATING_STATED = re.compile(
+    rf"\brating\s*(?:of|:|is|was|to)?\s*(?P<w1>{_RATING_WORD})\b"
+    rf"|\b(?:upgraded|downgraded|moved|raised|cut|lowered|initiated|initiates|reiterated|reiterates|maintained"
+    rf"|maintains|rates|rated)\b[^.;\n]{{0,60}}?\b(?:to|at|as|with)\s+(?:an?\s+)?(?P<w2>{_RATING_WORD})\b"
+    rf"|\bto\s+(?P<w3>{_RATING_WORD})\s+from\s+(?:{_RATING_WORD})\b"
+    rf"|\bwe\s+rate\s+(?:\S+\s+){{0,3}}?(?P<w4>{_RATING_WORD})\b|\brated\s+(?P<w5>{_RATING_WORD})\b",
+    re.IGNORECASE,
+)
+_HORIZON_STATED = re.compile(
+    r"\b(?P<months>3|6|12|24)[- ]month\s+(?:price\s+)?target\b"
+    r"|\btarget\b[^.;\n]{0,40}?\b(?:over|within)\s+(?:the\s+next\s+)?(?P<within>3|6|12|24)\s+months\b",
+    re.IGNORECASE,
+)
+
+
+def stated_ratings(passages: Sequence[Passage]) -> list[str]:
+    """The house-scale ratings the passages state ("Rating: Equal-weight" is hold), first stated first."""
+    found: list[str] = []
+    for _, text in _excerpts(passages):
+        for match in _RATING_STATED.finditer(text):
+            word = next(match.group(g) for g in ("w1", "w2", "w3", "w4", "w5") if match.group(g))
+            rating = _RATING_WORDS[" ".join(word.lower().split())]
+            if rating not in found:
+                found.append(rating)
+    return found
+
+
+def stated_horizons(passages: Sequence[Passage]) -> list[str]:
+    found: list[str] = []
+    for _, text in _excerpts(passages):
+        for match in _HORIZON_STATED.finditer(text):
+            horizon = f"{match.group('months') or match.group('within')} months"
+            if horizon in HORIZONS and horizon not in found:
+                found.append(horizon)
+    return found
+
+
+def report_schema(
+    spec: ReportRequestSpec, passages: Sequence[Passage], *, trust: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """The JSON Schema a report for ``spec`` must follow, given the passages it may cite.
 
     Pass the same passages as to ``prompts.report_messages``: both keep the first
-    ``MAX_PASSAGES`` distinct chunks and read ``MAX_PASSAGE_CHARS`` of each.
+    ``MAX_PASSAGES`` distinct chunks and read ``MAX_PASSAGE_CHARS`` of each. Figures, the rating,
+    the target price and the horizon come only from passages about ``spec.ticker``; ``trust``
+    ranks document types (``candidates.SOURCE_TRUST`` by default).
     """
     shown = prompt_passages(passages, MAX_PASSAGES)
+    own = own_passages(shown, spec.ticker)
     chunk_ids = [p.chunk_id for p in shown]
     defs: dict[str, Any] = {"text": {"type": "string", "pattern": TEXT_PATTERN}}
     text_or_insufficient = {"anyOf": [{"const": INSUFFICIENT}, {"$ref": "#/$defs/text"}]}
     indicators = spec.indicators()
-    metric_items = [required_metric_schema(name, shown) for name in indicators]
+    metric_items = [
+        required_metric_schema(name, own, ticker=spec.ticker, as_of=spec.as_of, trust=trust) for name in indicators
+    ]
     key_metrics: dict[str, Any] = {"type": "array", "minItems": len(metric_items)}
     if metric_items:
         key_metrics["prefixItems"] = metric_items
-    extras = extra_metric_candidates(shown, indicators) if shown else []
+    extras = extra_metrics(own, indicators, ticker=spec.ticker, as_of=spec.as_of, trust=trust)
     if extras:
-        key_metrics["items"] = {"anyOf": [_grounded_metric({"const": name}, c) for name, c in extras]}
+        key_metrics["items"] = {"anyOf": [_chosen_metric(name, c) for name, c in extras]}
         key_metrics["maxItems"] = len(metric_items) + MAX_EXTRA_METRICS
     else:
         key_metrics["items"] = False
         key_metrics["maxItems"] = len(metric_items)
 
     if shown:
-        targets = target_price_candidates(shown)
+        targets = target_price_candidates(own)
         target_price: dict[str, Any] = {
             "anyOf": [
                 {"const": INSUFFICIENT},
@@ -245,10 +356,11 @@ def report_schema(spec: ReportRequestSpec, passages: Sequence[Passage]) -> dict[
         }
         if not targets:
             target_price = {"const": INSUFFICIENT}
+        # A rating, a target price or a horizon only where a passage about the company states one.
         properties: dict[str, Any] = {
-            "rating": {"enum": list(RATINGS)},
+            "rating": _choice([*stated_ratings(own), INSUFFICIENT]),
             "target_price": target_price,
-            "horizon": {"enum": list(HORIZONS)},
+            "horizon": _choice([*stated_horizons(own), INSUFFICIENT]),
             "thesis": text_or_insufficient,
         }
         risks: dict[str, Any] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pipelines.reports.figures import (
@@ -28,7 +28,8 @@ from pipelines.reports.schema import INSUFFICIENT
 from pipelines.reports.spec import Passage, passage_index
 
 # "mismatch": the source states the number, but with another sign, unit, scale or period (``reason`` says which).
-MetricStatus = Literal["matched", "mismatch", "not_found", "no_citation", "insufficient"]
+# "conflict": the cited source states it, but another source about the company gives another value for that period.
+MetricStatus = Literal["matched", "mismatch", "not_found", "no_citation", "insufficient", "conflict"]
 TARGET_PRICE_NAME = "target price"
 UNSUPPORTED = ("mismatch", "not_found", "no_citation")
 REASONS = {
@@ -38,6 +39,7 @@ REASONS = {
     "period": "the source states it for another period",
     "not_found": "not found in the cited source",
     "no_citation": "no source cited",
+    "conflict": "another source gives a different value for this period",
 }
 
 
@@ -89,6 +91,9 @@ class ReportFindings:
     flagged: list[str]
     citation_errors: list[str] = field(default_factory=list)
     text_checks: list[MetricCheck] = field(default_factory=list)  # numbers inside the thesis and risks
+    # Sources that disagree on a key metric: {name, period, value, unit, citation, doc_type, others: [...]}.
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said on the report: base-model fallback, junk text replaced
 
     @property
     def unsupported(self) -> list[MetricCheck]:
@@ -122,6 +127,8 @@ class ReportFindings:
             "numbers_checked": self.numbers_checked,
             "unsupported": [c.to_dict() | {"why": c.why} for c in self.unsupported],
             "flagged": list(self.flagged),
+            "conflicts": [dict(c) for c in self.conflicts],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -151,6 +158,8 @@ class ReportFindings:
             flagged=[str(f) for f in data.get("flagged") or []],
             citation_errors=[str(e) for e in data.get("citation_errors") or []],
             text_checks=checks("text_checks"),
+            conflicts=[dict(c) for c in data.get("conflicts") or [] if isinstance(c, Mapping)],
+            notes=[str(n) for n in data.get("notes") or []],
         )
 
 
@@ -378,13 +387,89 @@ def check_text_numbers(report: Mapping[str, Any], passages: Mapping[str, Any] | 
     return checks
 
 
-def report_findings(report: Any, schema: dict[str, Any], passages: Mapping[str, Any] | Sequence[Any]) -> ReportFindings:
+def metric_conflicts(
+    report: Mapping[str, Any],
+    passages: Sequence[Passage],
+    *,
+    ticker: str = "",
+    as_of: str | None = None,
+    trust: Mapping[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Per key metric the report fills, the other passages about the company that give another value for
+    its period (``candidates.candidate_conflicts``), each with its citation and document type."""
+    from pipelines.reports.candidates import candidate_conflicts, figure_candidates
+
+    found = []
+    for metric in report.get("key_metrics") or []:
+        if not isinstance(metric, Mapping) or str(metric.get("value", "")).strip().lower() == INSUFFICIENT:
+            continue
+        name = str(metric.get("name", ""))
+        candidates = figure_candidates(name, passages, ticker=ticker, as_of=as_of, trust=trust)
+        chosen = next(
+            (
+                c
+                for c in candidates
+                if c.chunk_id == metric.get("citation")
+                and c.value == str(metric.get("value"))
+                and c.unit == metric.get("unit")
+            ),
+            None,
+        )
+        if chosen is None:
+            continue
+        others = candidate_conflicts(chosen, candidates)
+        if others:
+            found.append(
+                {
+                    "name": name,
+                    "period": chosen.period,
+                    "value": chosen.value,
+                    "unit": chosen.unit,
+                    "citation": chosen.chunk_id,
+                    "doc_type": chosen.doc_type,
+                    "others": [
+                        {
+                            "value": o.value,
+                            "unit": o.unit,
+                            "period": o.period,
+                            "citation": o.chunk_id,
+                            "doc_type": o.doc_type,
+                        }
+                        for o in others
+                    ],
+                }
+            )
+    return found
+
+
+def report_findings(
+    report: Any,
+    schema: dict[str, Any],
+    passages: Mapping[str, Any] | Sequence[Any],
+    *,
+    spec: Any = None,
+    trust: Mapping[str, int] | None = None,
+    notes: Sequence[str] = (),
+) -> ReportFindings:
+    """``spec`` (a ``ReportRequestSpec``), when given, turns on the conflict check across the passages."""
     schema_errors = validate_report(report, schema)
     citation_errors = check_citations(report, passages)
     checks = check_metric_numbers(report, passages) if isinstance(report, Mapping) else []
+    conflicts: list[dict[str, Any]] = []
+    if spec is not None and isinstance(report, Mapping):
+        conflicts = metric_conflicts(
+            report, list(passage_index(passages).values()), ticker=spec.ticker, as_of=spec.as_of, trust=trust
+        )
+        disputed = {c["name"] for c in conflicts}
+        # Shown as a conflict with both citations, never as "matched".
+        checks = [
+            replace(c, status="conflict", reason="conflict") if c.name in disputed and c.status == "matched" else c
+            for c in checks
+        ]
     text_checks = check_text_numbers(report, passages) if isinstance(report, Mapping) else []
     numeric = [c for c in checks if c.numeric]
     matched = sum(c.status == "matched" for c in numeric)
+    # A conflict is supported by its cited source: it is shown, not counted as unsupported.
     return ReportFindings(
         valid=not schema_errors and not citation_errors,
         schema_errors=schema_errors,
@@ -393,4 +478,63 @@ def report_findings(report: Any, schema: dict[str, Any], passages: Mapping[str, 
         flagged=_unique([c.name for c in [*checks, *text_checks] if c.flagged]),
         citation_errors=citation_errors,
         text_checks=text_checks,
+        conflicts=conflicts,
+        notes=list(notes),
     )
+
+
+# Free text a small model can degenerate into: "S1111111111111111111111111", "margin margin margin ...".
+# The grammar's pattern admits them (letters, digits, punctuation in any order), so they are caught here.
+MIN_TEXT_WORDS = 4
+MIN_LETTER_SHARE = 0.6  # of the non-space characters
+MAX_RUN = 4  # the same character more than this many times in a row
+MAX_WORD_CHARS = 25
+MAX_WORD_SHARE = 0.4  # of the words, one word (of five or more)
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def junk_reason(text: str) -> str:
+    """Why ``text`` is not usable prose, or "" when it is."""
+    stripped = " ".join(str(text).split())
+    compact = stripped.replace(" ", "")
+    words = [w.lower() for w in _WORDS.findall(stripped) if len(w) > 1]
+    if len(words) < MIN_TEXT_WORDS:
+        return f"fewer than {MIN_TEXT_WORDS} words"
+    if re.search(rf"(.)\1{{{MAX_RUN},}}", compact):
+        return "a character repeated"
+    if any(len(token) > MAX_WORD_CHARS for token in stripped.split()):
+        return "an overlong word"
+    if compact and sum(ch.isalpha() for ch in compact) / len(compact) < MIN_LETTER_SHARE:
+        return "too few letters"
+    if len(words) >= 5 and max(words.count(w) for w in set(words)) / len(words) > MAX_WORD_SHARE:
+        return "a word repeated"
+    if re.search(r"\b(\w+(?:\W+\w+){1,5})(?:\W+\1\b){2,}", stripped, re.IGNORECASE):
+        return "a phrase repeated"
+    return ""
+
+
+def guard_free_text(report: Any) -> tuple[Any, list[str]]:
+    """The report with junk free text replaced: a junk thesis becomes "insufficient evidence", a junk risk is
+    dropped (a risk has no insufficient form). Returns the new report and one note per replaced field.
+
+    Apply after ``tidy_report`` and before ``report_findings``; the input is not modified.
+    """
+    if not isinstance(report, Mapping):
+        return report, []
+    guarded, notes = dict(report), []
+    thesis = report.get("thesis")
+    if isinstance(thesis, str) and thesis.strip().lower() != INSUFFICIENT:
+        reason = junk_reason(thesis)
+        if reason:
+            guarded["thesis"] = INSUFFICIENT
+            notes.append(f"The thesis the model wrote was unusable ({reason}); it is shown as {INSUFFICIENT}.")
+    if isinstance(report.get("risks"), list):
+        kept = []
+        for i, risk in enumerate(report["risks"]):
+            reason = junk_reason(risk.get("risk", "")) if isinstance(risk, Mapping) else "not an object"
+            if reason:
+                notes.append(f"Risk {i + 1} the model wrote was unusable ({reason}) and was left out.")
+            else:
+                kept.append(risk)
+        guarded["risks"] = kept
+    return guarded, notes

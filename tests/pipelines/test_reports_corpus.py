@@ -134,3 +134,12 @@ def test_fixture_passages_carry_the_numbers_the_tests_rely_on() -> None:
     assert ("6.1", "x") in values["c-memo"]
     assert ("1.58", "USD billion") in values["c-call"]
     assert ("45.2", "%") in values["c-call"]
+
+
+def grounded_report() -> dict[str, Any]:
+    """``good_report`` as the report schema admits it: each key metric is the best candidate (the note, research,
+    outranks the memo for the gross margin both state) and the horizon, which no passage states, is insufficient."""
+    report = good_report()
+    report["key_metrics"][1]["citation"] = "c-note"
+    report["horizon"] = INSUFFICIENT
+    return report

@@ -32,7 +32,7 @@ from tests.pipelines.test_reports_corpus import (
     PASSAGES,
     SPEC,
     all_insufficient_report,
-    good_report,
+    grounded_report,
     insufficient_metric,
     passage,
 )
@@ -68,12 +68,14 @@ def test_schemas_are_valid_draft_2020_12(make) -> None:
 
 
 def test_correct_report_validates(schema: dict) -> None:
-    assert validate_report(good_report(), schema) == []
+    assert validate_report(grounded_report(), schema) == []
 
 
-def test_all_insufficient_report_validates_with_and_without_passages(schema: dict, empty_schema: dict) -> None:
+def test_insufficient_evidence_is_refused_for_an_indicator_the_passages_state(schema: dict, empty_schema: dict) -> None:
     assert validate_report(all_insufficient_report(), empty_schema) == []
-    assert validate_report(all_insufficient_report(), schema) == []
+    # The note prints revenue growth, gross margin and leverage for Q3 2023: "insufficient" would hide them.
+    errors = validate_report(all_insufficient_report(), schema)
+    assert {e.split(".")[1].split(":")[0] for e in errors} >= {"key_metrics[0]", "key_metrics[1]", "key_metrics[2]"}
 
 
 @pytest.mark.parametrize(
@@ -114,6 +116,13 @@ def test_required_indicator_without_mentions_can_only_be_insufficient() -> None:
         "additionalProperties": False,
     }
     report = all_insufficient_report(spec)
+    report["key_metrics"][1] = {
+        "name": "gross margin",
+        "value": "69.6",
+        "unit": "%",
+        "period": "Q3 2023",
+        "citation": "c-note",
+    }
     assert validate_report(report, schema) == []
     # A real number from a real passage is still not a dividend yield the passages state.
     report["key_metrics"][0] = {
@@ -127,7 +136,7 @@ def test_required_indicator_without_mentions_can_only_be_insufficient() -> None:
 
 
 def metric_report(index: int, **metric: object) -> dict:
-    report = good_report()
+    report = grounded_report()
     report["key_metrics"][index].update(metric)
     return report
 
@@ -214,7 +223,7 @@ def test_a_number_is_offered_only_to_indicators_whose_unit_it_has() -> None:
 
 
 def test_required_metrics_are_present_in_order_and_extras_are_bounded(schema: dict) -> None:
-    report = good_report()
+    report = grounded_report()
     swapped = copy.deepcopy(report)
     swapped["key_metrics"][0], swapped["key_metrics"][1] = swapped["key_metrics"][1], swapped["key_metrics"][0]
     assert validate_report(swapped, schema)
@@ -234,13 +243,13 @@ def test_required_metrics_are_present_in_order_and_extras_are_bounded(schema: di
 
 
 def test_target_price_is_grounded_in_a_price_target_mention(schema: dict) -> None:
-    assert validate_report(good_report(), schema) == []
+    assert validate_report(grounded_report(), schema) == []
     for target in (
         {"value": "300", "currency": "USD", "citation": "c-note"},
         {"value": "245", "currency": "EUR", "citation": "c-note"},
         {"value": "245", "currency": "USD", "citation": "c-memo"},
     ):
-        report = good_report()
+        report = grounded_report()
         report["target_price"] = target
         assert validate_report(report, schema), target
     no_target = report_schema(SPEC, [MEMO, CALL])
@@ -258,16 +267,16 @@ def test_target_price_is_grounded_in_a_price_target_mention(schema: dict) -> Non
     ],
 )
 def test_free_text_is_limited_in_characters_and_length(schema: dict, thesis: str) -> None:
-    report = good_report()
+    report = grounded_report()
     report["thesis"] = thesis
     assert validate_report(report, schema)
 
 
 def test_citations_are_unique_chunk_ids_of_the_passages(schema: dict) -> None:
-    report = good_report()
+    report = grounded_report()
     report["citations"].append("c-note")
     assert any("non-unique" in e for e in validate_report(report, schema))
-    report = good_report()
+    report = grounded_report()
     report["risks"][0]["citation"] = "c-elsewhere"
     assert validate_report(report, schema)
 
@@ -370,7 +379,7 @@ def test_importing_the_package_loads_no_model_library() -> None:
 
 def test_extra_metric_names_are_tied_to_numbers_next_to_them(schema: dict) -> None:
     def with_extra(**metric: object) -> dict:
-        report = good_report()
+        report = grounded_report()
         report["key_metrics"][3] = {"period": INSUFFICIENT, **metric}
         return report
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.reports import answer_schema, report_schema
-from tests.pipelines.test_reports_corpus import PASSAGES, SPEC, all_insufficient_report, good_report
+from tests.pipelines.test_reports_corpus import PASSAGES, SPEC, all_insufficient_report, grounded_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT = REPO_ROOT / "var" / "models" / "smollm2-135m-instruct"
@@ -57,21 +57,22 @@ def test_xgrammar_compiles_the_report_schema_and_enforces_it() -> None:
         return matcher.accept_string(as_generated(obj)) and matcher.is_terminated()
 
     report = compile_timed("report (3 indicators, 6 passages)", report_schema(SPEC, PASSAGES))
-    assert accepts(report, good_report())
-    assert accepts(report, all_insufficient_report())
-    invented = copy.deepcopy(good_report())
+    assert accepts(report, grounded_report())
+    # With the passages stating the required indicators, "insufficient evidence" for them is refused.
+    assert not accepts(report, all_insufficient_report())
+    invented = copy.deepcopy(grounded_report())
     invented["key_metrics"][0]["value"] = "4.7"
     assert not accepts(report, invented)
-    miscited = copy.deepcopy(good_report())
+    miscited = copy.deepcopy(grounded_report())
     miscited["key_metrics"][0]["citation"] = "c-call"
     assert not accepts(report, miscited)
-    ghost = copy.deepcopy(good_report())
+    ghost = copy.deepcopy(grounded_report())
     ghost["citations"].append("c-ghost")
     assert not accepts(report, ghost)
 
     empty = compile_timed("report without passages", report_schema(SPEC, []))
     assert accepts(empty, all_insufficient_report())
-    assert not accepts(empty, good_report())
+    assert not accepts(empty, grounded_report())
 
     answer = compile_timed("answer (6 passages)", answer_schema(PASSAGES))
     quote = {"text": "We rate AMT Overweight with a $245 price target (12% implied return).", "citation": "c-note"}

@@ -43,15 +43,16 @@ def chunk(analyst, companies):
 def model_output(thesis: str, margin_period: str) -> str:
     """What a model might write citing S1 (the news chunk): revenue growth -2.3%, gross margin 38.5%.
 
-    The grammar allows any of the chunk's periods and any thesis sentence: only the check can tell.
+    The grammar fixes the key metrics to the chunk's figures (and rating and horizon to "insufficient
+    evidence", which the chunk does not state) but allows any thesis sentence: only the check can tell.
     """
     return json.dumps(
         {
             "ticker": "ACME",
             "company": "Acme Industrial Corp",
-            "rating": "hold",
+            "rating": INSUFFICIENT,
             "target_price": INSUFFICIENT,
-            "horizon": "12 months",
+            "horizon": INSUFFICIENT,
             "thesis": thesis,
             "key_metrics": [
                 {"name": "revenue growth", "value": "-2.3", "unit": "%", "period": "Q2 2024", "citation": "S1"},
@@ -124,11 +125,12 @@ def test_an_unsupported_number_makes_the_report_need_attention(flagged):
     assert "1 of 3 numbers" in message
 
 
-def test_a_metric_for_another_period_than_its_source_states_needs_attention(analyst, companies, chunk):
+def test_a_metric_for_another_period_than_its_source_states_fails_validation(analyst, companies, chunk):
+    # The grammar fixes the period to the one the chunk states for the figure; an output from outside
+    # the grammar that changes it is refused, never stored as a draft.
     report, _, _ = generate(analyst, companies, chunk, margin_period="Q2 2024")
-    assert report.status == ReportStatus.NEEDS_ATTENTION
-    [mismatch] = report.findings["unsupported"]
-    assert (mismatch["name"], mismatch["period"], mismatch["reason"]) == ("gross margin", "Q2 2024", "period")
+    assert report.status == ReportStatus.FAILED
+    assert "key_metrics[1].period" in report.error and "Q1 2024" in report.error
 
 
 def test_a_supported_report_is_a_draft_ready_for_review(analyst, companies, chunk):

@@ -382,3 +382,33 @@ def test_auditor_replays_a_generation_from_the_audit_console(generation, analyst
     assert client_for(analyst).post(reverse("jobs:inference-replay", args=[record.seq])).status_code == 403
     replay = InferenceRecord.objects.get(details__replay_of=record.seq)
     assert replay.actor == f"user:{auditor.username}"
+
+
+def test_an_adapter_still_training_is_served_by_the_base_model_and_the_report_says_so(generation, analyst, acme_note):
+    from apps.reports.services import ReportRequestError
+
+    Adapter.objects.create(name="argus-report-writer", version=1, base_model=generation, status=AdapterStatus.TRAINING)
+    report = finished_report(
+        report_request(
+            user=analyst, ticker="ACME", adapter_name="argus-report-writer", required_indicators=["gross margin"]
+        )
+    )
+    assert report.status in (ReportStatus.DRAFT, ReportStatus.NEEDS_ATTENTION), report.error
+    assert report.adapter_name == "argus-report-writer" and report.adapter_label == ""
+    assert report.findings["base_model_fallback"] is True
+    assert any("base model" in note for note in report.findings["notes"])
+    assert 'data-testid="report-note"' in report.rendered_html and "still training" in report.rendered_html
+    # Audited as what ran: the base model, no adapter.
+    assert generation_record(report).adapter_name == ""
+    # An adapter that is neither ready nor training is still refused.
+    with pytest.raises(ReportRequestError):
+        report_request(user=analyst, ticker="ACME", adapter_name="no-such-adapter")
+
+
+def test_a_stated_indicator_is_filled_from_the_sources_even_by_a_model_that_writes_noise(
+    generation, analyst, acme_note
+):
+    report = finished_report(report_request(user=analyst, ticker="ACME", required_indicators=["gross margin"]))
+    metric = report.output["key_metrics"][0]
+    assert metric["name"] == "gross margin" and metric["value"] != INSUFFICIENT
+    assert report.findings["metric_checks"][0]["status"] in ("matched", "conflict")

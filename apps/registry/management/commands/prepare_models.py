@@ -70,11 +70,17 @@ class Command(BaseCommand):
         if existing is not None and (existing.status == AdapterStatus.TRAINING or Path(existing.path).exists()):
             self.stdout.write(f"demo adapter {existing.label} is {existing.status}")
             return
+        steps = options["adapter_steps"]
         adapter = adapter_training_job_create(
             name=DEMO_ADAPTER_NAME,
             base_model=base,
-            steps=options["adapter_steps"],
+            steps=steps,
+            # One pass without repeats: every step sees new requests (batch 2, LoraTrainingConfig).
+            examples=max(64, 2 * steps),
             description="Report writing in the firm's template, instruction-tuned on the demo corpus.",
             actor_label="system:prepare_models",
         )
-        self.stdout.write(f"queued training of {adapter.label} ({options['adapter_steps']} steps) on the models queue")
+        self.stdout.write(
+            f"queued training of {adapter.label} ({steps} steps) on the training queue; until it is ready, "
+            "reports that ask for it are written by the base model and say so"
+        )
