@@ -54,8 +54,9 @@ def embedding_parameters(engine: Any, **extra: Any) -> dict[str, Any]:
         "batch_size": engine.batch_size,
         "normalize": True,
         "device": engine.device,
-        "backend": engine.backend,
-        "precision": engine.precision,
+        # getattr: an engine written against the older hooks (a test double) has neither.
+        "backend": getattr(engine, "backend", "torch"),
+        "precision": getattr(engine, "precision", "fp32"),
     } | extra
 
 

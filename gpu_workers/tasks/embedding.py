@@ -72,7 +72,11 @@ def embed_texts(self, job_id: str) -> dict[str, Any]:
                 batch = engine.predict(texts, progress=report)
                 call.output = batch.vectors
                 call.tokens_in = batch.tokens
-                call.details = {"count": len(texts), "dimensions": engine.dimensions, "threads": engine.last_threads}
+                call.details = {
+                    "count": len(texts),
+                    "dimensions": engine.dimensions,
+                    "threads": getattr(engine, "last_threads", None),
+                }
             vectors = engine.encode(batch)
             # The vectors go to storage, not into the job row that every list and poll reads.
             job_vectors_save(job_id=job.id, vectors=vectors)
