@@ -216,3 +216,33 @@ def test_bulk_predict_runs_the_session_the_policy_chose(exported, tiny_model):
     assert engine.last_threads == 1
     assert np.allclose(bulk, query, atol=1e-4)
     assert sorted(engine._sessions) == [1, 2]
+
+
+@pytest.mark.django_db
+def test_embedding_job_audit_record_carries_the_onnx_model_hash(exported, tiny_model, analyst, settings):
+    from apps.audit.models import InferenceRecord
+    from apps.jobs.models import Job, JobKind, JobStatus
+    from gpu_workers.runtime import model_cache
+    from gpu_workers.tasks import embedding
+
+    settings.ARGUS_EMBEDDING_BACKEND = "onnx"
+    settings.ARGUS_EMBEDDING_MODEL_PATH = str(tiny_model)
+    settings.ARGUS_EMBEDDING_ONNX_DIR = str(exported)
+    model_cache.evict("embedding")
+    try:
+        job = Job.objects.create(
+            kind=JobKind.EMBED, owner=analyst, actor_label=f"user:{analyst.username}", params={"texts": TEXTS[:3]}
+        )
+        outcome = embedding.embed_texts.apply(args=[str(job.id)])
+        assert outcome.successful(), outcome.traceback
+    finally:
+        model_cache.evict("embedding")  # the next test's engine follows its own settings
+
+    job.refresh_from_db()
+    manifest = read_manifest(exported)
+    record = InferenceRecord.objects.get(seq=job.result["inference_record"])
+    assert job.status == JobStatus.SUCCEEDED
+    assert record.model_version == f"onnx-{manifest['precision']}:{manifest['sha256'][:16]}"
+    assert record.model_version == job.result["model_version"]
+    assert record.parameters["backend"] == "onnx" and record.parameters["precision"] == manifest["precision"]
+    assert record.details["threads"] == 1
