@@ -49,6 +49,14 @@ def select_device(preference: str = "auto") -> str:
     return preference
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @dataclass
 class EmbeddingThreadPolicy:
     """How many intra-op threads an embedding call gets.
@@ -65,7 +73,7 @@ class EmbeddingThreadPolicy:
     threads: int = 1  # ARGUS_EMBEDDING_THREADS
     bulk_threads: int = 2  # ARGUS_EMBEDDING_BULK_THREADS
     idle_load: float = 0.5  # ARGUS_EMBEDDING_IDLE_LOAD
-    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+    cores: int = field(default_factory=lambda: usable_cores())
     load_average: Callable[[], float] = field(default=lambda: os.getloadavg()[0], repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _last_bulk: tuple[float, int] = field(default=(-math.inf, 0), repr=False)
