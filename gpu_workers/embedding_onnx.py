@@ -247,15 +247,22 @@ def export_onnx_embedder(
         files = {"fp32": fp32}
         if quantize:
             int8 = files["int8"] = work / INT8_FILE
-            quantize_dynamic(
-                str(fp32),
-                str(int8),
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                nodes_to_exclude=_int8_excluded_nodes(fp32, exclude_layers),
-                # Fused ops (Attention, SkipLayerNormalization) are outside ONNX's shape inference.
-                extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT
-            )
+            # The quantiser logs through the root logger (a pre-processing hint per call, a line per tensor).
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)
+            try:
+                quantize_dynamic(
+                    str(fp32),
+                    str(int8),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    nodes_to_exclude=_int8_excluded_nodes(fp32, exclude_layers),
+                    # Fused ops (Attention, SkipLayerNormalization) are outside ONNX's shape inference.
+                    extra_options={"DefaultTensorType": 1},  # onnx.TensorProto.FLOAT
+                )
+            finally:
+                root.setLevel(level)
             checks["int8"] = check(int8)
             required = min_cosine if int8_min_cosine is None else int8_min_cosine
             if checks["int8"][0] >= required:
