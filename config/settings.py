@@ -438,6 +438,22 @@ ARGUS_EMBED_MAX_TEXT_CHARS = env.int("ARGUS_EMBED_MAX_TEXT_CHARS", default=8000)
 ARGUS_DEVICE = env.str("ARGUS_DEVICE", default="auto")
 ARGUS_TORCH_THREADS = env.int("ARGUS_TORCH_THREADS", default=1)
 ARGUS_MODELS_DIR = Path(env.str("ARGUS_MODELS_DIR", default=str(VAR_DIR / "models")))
+# Embedding engine: "auto" serves ONNX Runtime (int8, exported at set-up into ARGUS_EMBEDDING_ONNX_DIR
+# by `manage.py prepare_models`) on the CPU and torch on CUDA; "onnx" / "torch" force one. A missing
+# or unloadable export falls back to torch with a warning in the worker's log.
+ARGUS_EMBEDDING_BACKEND = env.str("ARGUS_EMBEDDING_BACKEND", default="auto")
+if ARGUS_EMBEDDING_BACKEND not in ("auto", "onnx", "torch"):
+    raise ImproperlyConfigured(
+        f"Unexpected value ARGUS_EMBEDDING_BACKEND={ARGUS_EMBEDDING_BACKEND}, use auto, onnx or torch"
+    )
+ARGUS_EMBEDDING_ONNX_DIR = Path(
+    env.str("ARGUS_EMBEDDING_ONNX_DIR", default=str(ARGUS_MODELS_DIR / "all-minilm-l6-v2-onnx"))
+)
+# Intra-op threads of an embedding call, and of a bulk ingest when the machine is idle (the rule is in
+# gpu_workers.runtime.EmbeddingThreadPolicy: others' 1-min load <= cores - bulk threads + idle load).
+ARGUS_EMBEDDING_THREADS = env.int("ARGUS_EMBEDDING_THREADS", default=ARGUS_TORCH_THREADS)
+ARGUS_EMBEDDING_BULK_THREADS = env.int("ARGUS_EMBEDDING_BULK_THREADS", default=2)
+ARGUS_EMBEDDING_IDLE_LOAD = env.float("ARGUS_EMBEDDING_IDLE_LOAD", default=0.5)
 # Generation (model workers): the base model checkpoint converted at set-up, batching, caching.
 ARGUS_BASE_MODEL_DIR = Path(env.str("ARGUS_BASE_MODEL_DIR", default=str(ARGUS_MODELS_DIR / "smollm2-135m-instruct")))
 ARGUS_ADAPTERS_DIR = Path(env.str("ARGUS_ADAPTERS_DIR", default=str(ARGUS_MODELS_DIR / "adapters")))

@@ -1,15 +1,26 @@
-"""Sentence embeddings with a sentence-transformers model (all-MiniLM-L6-v2 by default)."""
+"""Sentence embeddings with a sentence-transformers model (all-MiniLM-L6-v2 by default).
+
+Two engines with the same hooks: ``SentenceEmbedder`` (torch through sentence-transformers, the GPU
+path) and ``gpu_workers.embedding_onnx.OnnxSentenceEmbedder`` (ONNX Runtime, int8, the CPU path).
+``load_sentence_embedder`` picks one (``ARGUS_EMBEDDING_BACKEND``) and falls back to torch when the
+ONNX export is missing or does not load.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpu_workers.runtime import configure_torch_threads, select_device
+from gpu_workers.runtime import EmbeddingThreadPolicy, configure_torch_threads, select_device
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "onnx", "torch")
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -39,13 +50,24 @@ class EmbeddingBatch:
 class SentenceEmbedder:
     """setup() loads the model; predict() embeds a list of texts in batches."""
 
+    backend = "torch"
+    precision = "fp32"
+
     def __init__(
-        self, model_path: str | Path | None = None, *, device: str = "auto", threads: int = 1, batch_size: int = 64
+        self,
+        model_path: str | Path | None = None,
+        *,
+        device: str = "auto",
+        threads: int = 1,
+        batch_size: int = 64,
+        thread_policy: EmbeddingThreadPolicy | None = None,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.device_preference = device
         self.threads = threads
         self.batch_size = batch_size
+        self.thread_policy = thread_policy
+        self.last_threads = threads
         self.model: Any = None
         self.device = "cpu"
         self.model_name = ""
@@ -71,7 +93,30 @@ class SentenceEmbedder:
         limit = self.model.max_seq_length
         return sum(min(len(ids), limit) for ids in self.model.tokenizer(list(texts))["input_ids"])
 
-    def predict(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> EmbeddingBatch:
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def predict(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None, *, bulk: bool = False
+    ) -> EmbeddingBatch:
+        with self._lock:
+            threads = self.threads
+            if self.device == "cpu" and self.thread_policy is not None:
+                threads = self.thread_policy.choose(bulk=bulk)
+            self.last_threads = threads
+        if threads == self.threads:
+            return self._predict(texts, progress)
+        # torch's pool is process-wide (the generation engine shares it): widen it for this call only.
+        configure_torch_threads(threads)
+        try:
+            return self._predict(texts, progress)
+        finally:
+            configure_torch_threads(self.threads)
+            if bulk and self.thread_policy is not None:
+                self.thread_policy.bulk_finished(threads)
+
+    def _predict(self, texts: Sequence[str], progress: ProgressCallback | None) -> EmbeddingBatch:
         import numpy as np
 
         parts = []
@@ -97,3 +142,59 @@ class SentenceEmbedder:
 
     def encode(self, batch: EmbeddingBatch) -> list[list[float]]:
         return [[round(float(x), 6) for x in row] for row in batch.vectors]
+
+
+def resolve_backend(preference: str, device: str = "auto") -> str:
+    """``auto``: torch when the model runs on CUDA (the GPU path), ONNX Runtime on the CPU."""
+    if preference not in BACKENDS:
+        raise ValueError(f"Unexpected embedding backend {preference!r}, use one of {', '.join(BACKENDS)}")
+    if preference != "auto":
+        return preference
+    return "torch" if select_device(device).startswith("cuda") else "onnx"
+
+
+def load_sentence_embedder(
+    *,
+    backend: str = "auto",
+    model_path: str | Path | None = None,
+    onnx_dir: str | Path | None = None,
+    device: str = "auto",
+    threads: int = 1,
+    batch_size: int = 64,
+    thread_policy: EmbeddingThreadPolicy | None = None,
+) -> Any:
+    """The embedding engine the settings ask for, set up; torch when ONNX is wanted but unavailable."""
+    if resolve_backend(backend, device) == "onnx":
+        from gpu_workers.embedding_onnx import OnnxSentenceEmbedder
+
+        source = Path(model_path) if model_path else packaged_minilm_path()
+        name = "sentence-transformers/all-MiniLM-L6-v2" if model_path is None else source.name
+        onnx = OnnxSentenceEmbedder(
+            onnx_dir or "", source, threads=threads, batch_size=batch_size, thread_policy=thread_policy, model_name=name
+        )
+        try:
+            onnx.setup()
+        # Any failure to load (missing or stale export, a corrupt file, onnxruntime absent or
+        # refusing the graph) must leave ingestion working: the torch model is always there.
+        except Exception as exc:
+            logger.warning(
+                "ONNX embedding model unavailable (%s: %s); falling back to torch fp32 for %s",
+                type(exc).__name__,
+                exc,
+                name,
+            )
+        else:
+            logger.info(
+                "embedding backend: ONNX Runtime %s (%s), %s threads (bulk: %s)",
+                onnx.precision,
+                onnx.model_version,
+                threads,
+                thread_policy,
+            )
+            return onnx
+    engine = SentenceEmbedder(
+        model_path, device=device, threads=threads, batch_size=batch_size, thread_policy=thread_policy
+    )
+    engine.setup()
+    logger.info("embedding backend: torch %s on %s (%s)", engine.precision, engine.device, engine.model_version)
+    return engine

@@ -7,10 +7,13 @@ importing this module costs nothing in the web process.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 _T = TypeVar("_T")
@@ -44,6 +47,53 @@ def select_device(preference: str = "auto") -> str:
     if preference.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"ARGUS_DEVICE={preference} but no CUDA device is available")
     return preference
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class EmbeddingThreadPolicy:
+    """How many intra-op threads an embedding call gets.
+
+    The rule: a bulk ingest (``documents_index``) gets ``bulk_threads`` when the rest of the machine
+    is idle, every other call (queries, embedding jobs, and ingests on a busy machine) gets
+    ``threads``. "Idle" reads the 1-minute load average (``os.getloadavg``) minus this worker's own
+    share: the threads of its previous bulk call, decayed as the kernel decays the average (time
+    constant 60 s). The others' load must be at most ``cores - bulk_threads + idle_load``: on two
+    cores with 2 bulk threads and the default 0.5, the second core must be under half busy.
+    Two threads on a busy 2-core machine are slower than one (docs/models.md), hence the default 1.
+    """
+
+    threads: int = 1  # ARGUS_EMBEDDING_THREADS
+    bulk_threads: int = 2  # ARGUS_EMBEDDING_BULK_THREADS
+    idle_load: float = 0.5  # ARGUS_EMBEDDING_IDLE_LOAD
+    cores: int = field(default_factory=lambda: usable_cores())
+    load_average: Callable[[], float] = field(default=lambda: os.getloadavg()[0], repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _last_bulk: tuple[float, int] = field(default=(-math.inf, 0), repr=False)
+
+    def own_load(self) -> float:
+        ended, threads = self._last_bulk
+        return threads * math.exp(-max(self.clock() - ended, 0.0) / 60.0)
+
+    def choose(self, *, bulk: bool) -> int:
+        bulk_threads = min(self.bulk_threads, self.cores)
+        if not bulk or bulk_threads <= self.threads:
+            return self.threads
+        try:
+            others = max(self.load_average() - self.own_load(), 0.0)
+        except OSError:  # no load average on this platform: do not guess
+            return self.threads
+        return bulk_threads if others <= self.cores - bulk_threads + self.idle_load else self.threads
+
+    def bulk_finished(self, threads: int) -> None:
+        self._last_bulk = (self.clock(), threads)
 
 
 class ProcessModelCache:

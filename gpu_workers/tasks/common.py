@@ -11,13 +11,14 @@ from apps.audit.services import Actor
 from apps.jobs.models import Job
 from apps.jobs.retry import TRANSIENT_ERRORS
 from apps.jobs.services import worker_name
-from gpu_workers.embedding import SentenceEmbedder
-from gpu_workers.runtime import model_cache
+from gpu_workers.embedding import SentenceEmbedder, load_sentence_embedder
+from gpu_workers.runtime import EmbeddingThreadPolicy, model_cache
 
 __all__ = [
     "TRANSIENT_ERRORS",
     "RemoteVectorStore",
     "embedding_engine",
+    "embedding_parameters",
     "job_actor",
     "opens_vector_store",
     "vector_store",
@@ -26,17 +27,37 @@ __all__ = [
 
 
 def embedding_engine() -> SentenceEmbedder:
+    """This process's embedding engine: ONNX Runtime or torch (``ARGUS_EMBEDDING_BACKEND``), same hooks."""
+
     def load() -> SentenceEmbedder:
-        engine = SentenceEmbedder(
-            settings.ARGUS_EMBEDDING_MODEL_PATH or None,
-            device=settings.ARGUS_DEVICE,
-            threads=settings.ARGUS_TORCH_THREADS,
-            batch_size=settings.ARGUS_EMBEDDING_BATCH_SIZE,
+        policy = EmbeddingThreadPolicy(
+            threads=settings.ARGUS_EMBEDDING_THREADS,
+            bulk_threads=settings.ARGUS_EMBEDDING_BULK_THREADS,
+            idle_load=settings.ARGUS_EMBEDDING_IDLE_LOAD,
         )
-        engine.setup()
-        return engine
+        return load_sentence_embedder(
+            backend=settings.ARGUS_EMBEDDING_BACKEND,
+            model_path=settings.ARGUS_EMBEDDING_MODEL_PATH or None,
+            onnx_dir=settings.ARGUS_EMBEDDING_ONNX_DIR,
+            device=settings.ARGUS_DEVICE,
+            threads=settings.ARGUS_EMBEDDING_THREADS,
+            batch_size=settings.ARGUS_EMBEDDING_BATCH_SIZE,
+            thread_policy=policy,
+        )
 
     return model_cache.get("embedding", load)
+
+
+def embedding_parameters(engine: Any, **extra: Any) -> dict[str, Any]:
+    """What an audit record of an embedding call says about the engine (its hash is the model version)."""
+    return {
+        "batch_size": engine.batch_size,
+        "normalize": True,
+        "device": engine.device,
+        # getattr: an engine written against the older hooks (a test double) has neither.
+        "backend": getattr(engine, "backend", "torch"),
+        "precision": getattr(engine, "precision", "fp32"),
+    } | extra
 
 
 def job_actor(job: Job) -> Actor:

@@ -15,7 +15,13 @@ from apps.jobs.artifacts import VECTOR_PREVIEW_VALUES, job_vectors_save
 from apps.jobs.services import claim_of, job_claim, job_fail, job_progress, job_succeed
 from apps.jobs.task_base import JobTask
 from gpu_workers.runtime import configure_torch_threads, model_cache
-from gpu_workers.tasks.common import TRANSIENT_ERRORS, embedding_engine, job_actor, worker_name
+from gpu_workers.tasks.common import (
+    TRANSIENT_ERRORS,
+    embedding_engine,
+    embedding_parameters,
+    job_actor,
+    worker_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +64,7 @@ def embed_texts(self, job_id: str) -> dict[str, Any]:
                 actor=job_actor(job),
                 model_name=engine.model_name,
                 model_version=engine.model_version,
-                parameters={"batch_size": engine.batch_size, "normalize": True, "device": engine.device},
+                parameters=embedding_parameters(engine),
                 model_input=texts,
                 job_id=job.id,
                 task_id=self.request.id or "",
@@ -66,7 +72,11 @@ def embed_texts(self, job_id: str) -> dict[str, Any]:
                 batch = engine.predict(texts, progress=report)
                 call.output = batch.vectors
                 call.tokens_in = batch.tokens
-                call.details = {"count": len(texts), "dimensions": engine.dimensions}
+                call.details = {
+                    "count": len(texts),
+                    "dimensions": engine.dimensions,
+                    "threads": getattr(engine, "last_threads", None),
+                }
             vectors = engine.encode(batch)
             # The vectors go to storage, not into the job row that every list and poll reads.
             job_vectors_save(job_id=job.id, vectors=vectors)

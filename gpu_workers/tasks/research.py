@@ -37,6 +37,7 @@ from apps.research.services import (
 from gpu_workers.tasks.common import (
     TRANSIENT_ERRORS,
     embedding_engine,
+    embedding_parameters,
     job_actor,
     opens_vector_store,
     record_from_dict,
@@ -108,14 +109,16 @@ def documents_index_batch(documents: list[Any], *, actor: Actor, job_id: str, ta
         actor=actor,
         model_name=engine.model_name,
         model_version=engine.model_version,
-        parameters={"batch_size": engine.batch_size, "normalize": True, "purpose": "index"},
+        parameters=embedding_parameters(engine, purpose="index"),
         model_input=texts,
         job_id=job_id,
         task_id=task_id,
     ) as call:
-        batch = engine.predict(texts)
+        # A bulk ingest: may use the idle core (gpu_workers.runtime.EmbeddingThreadPolicy).
+        batch = engine.predict(texts, bulk=True)
         call.output = batch.vectors
         call.tokens_in = batch.tokens
+        call.details = {"threads": engine.last_threads}
         call.document_ids = [str(d.pk) for d in documents]
         call.chunk_ids = [c.chunk_id for c in all_chunks]
     store = vector_store()
@@ -280,7 +283,7 @@ def search_audited(
             actor=actor,
             model_name=engine.model_name,
             model_version=engine.model_version,
-            parameters={"purpose": "query", "normalize": True},
+            parameters=embedding_parameters(engine, purpose="query"),
             model_input=query,
             input_redacted=query,
             job_id=job_id,

@@ -1,7 +1,7 @@
-"""Set-up of the models: convert the packaged base model once, register it, queue the demo adapter and the
-sentiment classifier trainings.
+"""Set-up of the models: convert the packaged base model once, register it, export the embedding model to
+ONNX (int8), queue the demo adapter and the sentiment classifier trainings.
 
-Idempotent: a converted checkpoint is reused, a registered model with the same hash is
+Idempotent: a converted checkpoint and a current ONNX export are reused, a registered model with the same hash is
 left alone, and the demo adapter and the sentiment classifier are trained only when no version of
 them is ready or training.
 """
@@ -30,6 +30,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-sentiment", action="store_true", help="do not queue the sentiment classifier's training"
         )
+        parser.add_argument(
+            "--skip-embedding-onnx", action="store_true", help="do not export the embedding model to ONNX"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Heavy imports here, not at module level: the web process imports management commands' modules too.
@@ -54,12 +57,35 @@ class Command(BaseCommand):
             registered_by="manage.py prepare_models",
         )
         self.stdout.write(f"registered {base.name} {base.content_hash[:16]} (default)")
+        if not options["skip_embedding_onnx"]:
+            self._export_embedding_onnx()
         if not options["skip_adapter"]:
             self._queue_demo_adapter(base, options)
         if not options["skip_sentiment"]:
             # Queued, never run here: set-up must reach the login page without waiting for training.
             # Without ../shared/data it prints why it skipped, and classify serves the lexicon fallback.
             call_command("train_sentiment", queue=True, if_absent=True, stdout=self.stdout)
+
+    def _export_embedding_onnx(self) -> None:
+        """The ONNX Runtime embedding model (about 10-30 s here); workers serve torch until it exists."""
+        from gpu_workers.embedding import packaged_minilm_path
+        from gpu_workers.embedding_onnx import OnnxArtifactError, artifact_is_current, export_onnx_embedder
+
+        source = Path(settings.ARGUS_EMBEDDING_MODEL_PATH or packaged_minilm_path())
+        out_dir = Path(settings.ARGUS_EMBEDDING_ONNX_DIR)
+        if artifact_is_current(out_dir, source):
+            self.stdout.write(f"embedding ONNX export: {out_dir} is current")
+            return
+        try:
+            manifest = export_onnx_embedder(source, out_dir)
+        except OnnxArtifactError as exc:
+            self.stderr.write(f"embedding ONNX export failed ({exc}); the workers embed with torch")
+            return
+        cosine = manifest["cosine_to_torch"][manifest["precision"]]["min"]
+        self.stdout.write(
+            f"embedding ONNX export: {out_dir / manifest['served_file']} ({manifest['precision']}, "
+            f"sha256 {manifest['sha256'][:16]}, min cosine to torch {cosine:.4f}, {manifest['export_seconds']} s)"
+        )
 
     def _queue_demo_adapter(self, base: Any, options: dict[str, Any]) -> None:
         existing = Adapter.objects.filter(
