@@ -77,7 +77,7 @@ def save_classifier(
     *,
     max_length: int,
     extra: dict[str, Any],
-    text_normalisation: str | None = TEXT_NORMALISATION,
+    text_normalisation: str | None = None,
     logit_bias: Sequence[float] | None = None,
 ) -> None:
     from safetensors.torch import save_file
@@ -135,7 +135,7 @@ class SentimentClassifier:
         *,
         max_length: int,
         model_label: str = "",
-        text_normalisation: str | None = TEXT_NORMALISATION,
+        text_normalisation: str | None = None,
         logit_bias: Sequence[float] | None = None,
     ) -> SentimentClassifier:
         """Wrap a model still in memory (validation during training), loaded from nowhere."""

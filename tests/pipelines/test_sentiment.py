@@ -73,7 +73,7 @@ def test_parameter_groups_freeze_word_embeddings_and_decay_lr_towards_the_input(
     from pipelines.sentiment.training import SentimentTrainingConfig, _parameter_groups
 
     model = build_model(packaged_encoder_path())
-    config = SentimentTrainingConfig(learning_rate=1e-4, layer_lr_decay=0.5)
+    config = SentimentTrainingConfig(learning_rate=1e-4, layer_lr_decay=0.5, freeze_word_embeddings=True)
     groups = _parameter_groups(model, config)
     assert not model.encoder.embeddings.word_embeddings.weight.requires_grad
     lr_of = {id(p): g["lr"] for g in groups for p in g["params"]}
@@ -179,7 +179,9 @@ def tiny_classifier(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("sentiment")
     split = split_labelled_texts(load_labelled_tweets(write_tiny_tweets(root / "shared")), held_out_fraction=0.3)
-    config = SentimentTrainingConfig(max_steps=1, batch_size=8, eval_every=1, threads=1)
+    config = SentimentTrainingConfig(
+        max_steps=1, batch_size=8, eval_every=1, threads=1, text_normalisation=TEXT_NORMALISATION, label_smoothing=0.1
+    )
     report = train_and_save(models_dir=root / "models", version="v1", split=split, config=config)
     assert report.content_hash == directory_content_hash(report.path)
     return report.path
