@@ -180,7 +180,13 @@ def tiny_classifier(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sentiment")
     split = split_labelled_texts(load_labelled_tweets(write_tiny_tweets(root / "shared")), held_out_fraction=0.3)
     config = SentimentTrainingConfig(
-        max_steps=1, batch_size=8, eval_every=1, threads=1, text_normalisation=TEXT_NORMALISATION, label_smoothing=0.1
+        max_steps=1,
+        batch_size=8,
+        eval_every=1,
+        threads=1,
+        text_normalisation=TEXT_NORMALISATION,
+        label_smoothing=0.1,
+        logit_bias=True,
     )
     report = train_and_save(models_dir=root / "models", version="v1", split=split, config=config)
     assert report.content_hash == directory_content_hash(report.path)
