@@ -12,6 +12,12 @@ import pytest
 
 import pipelines.sentiment as sentiment
 from pipelines.sentiment.artifacts import ActiveClassifier, directory_content_hash, write_active_pointer
+from pipelines.sentiment.classifier import (
+    CLASSIFIER_FORMAT_VERSION,
+    TEXT_NORMALISATION,
+    ClassifierFormatError,
+    prepare_text,
+)
 from pipelines.sentiment.data import (
     LABELS,
     LabelledText,
@@ -23,6 +29,7 @@ from pipelines.sentiment.data import (
 )
 from pipelines.sentiment.entities import EntitySentence, aggregate_entity_sentiment, tag_entity_mentions
 from pipelines.sentiment.lexicons import FinVaderLexicon, LoughranMcDonaldLexicon
+from pipelines.sentiment.metrics import classification_metrics
 from pipelines.sentiment.results import SentimentResult
 from tests.pipelines.conftest import shared_data_dir
 from tests.pipelines.sentiment_rows import TINY_TWEETS, write_tiny_tweets
@@ -37,6 +44,45 @@ def sides_share_nothing(train: list[LabelledText], held_out: list[LabelledText])
 
 
 # --- the split --------------------------------------------------------------------------------------
+
+
+def test_model_text_replaces_each_url_with_one_word_and_keeps_numbers_and_cashtags():
+    text = "  $ABC up 12.5% https://t.co/x1  after www.example.com/q3 results "
+    assert prepare_text(text, TEXT_NORMALISATION) == "$ABC up 12.5% url after url results"
+    assert prepare_text(text, None) == "$ABC up 12.5% https://t.co/x1 after www.example.com/q3 results"
+    with pytest.raises(ClassifierFormatError, match="unknown text normalisation"):
+        prepare_text(text, "something-else")
+
+
+def test_logit_bias_moves_the_decision_towards_an_under_predicted_class():
+    from pipelines.sentiment.training import fit_logit_bias
+
+    # logits that always lean neutral: positives score 0.6 below neutral, so argmax never says positive
+    gold = ["positive"] * 10 + ["neutral"] * 10 + ["negative"] * 10
+    logits = [[0.0, 1.0, 0.4]] * 10 + [[0.0, 1.0, -2.0]] * 10 + [[3.0, 1.0, 0.0]] * 10
+    raw = classification_metrics(gold, [LABELS[row.index(max(row))] for row in logits])["macro_f1"]
+    bias, fitted = fit_logit_bias(logits, gold)
+    assert fitted > raw and fitted == pytest.approx(1.0)
+    assert bias[LABELS.index("neutral")] == 0.0 and bias[LABELS.index("positive")] > 0.6
+    assert bias[LABELS.index("positive")] < 3.0  # the smallest correction that does it, not the grid's edge
+
+
+def test_parameter_groups_freeze_word_embeddings_and_decay_lr_towards_the_input():
+    from pipelines.sentiment.artifacts import packaged_encoder_path
+    from pipelines.sentiment.classifier import build_model
+    from pipelines.sentiment.training import SentimentTrainingConfig, _parameter_groups
+
+    model = build_model(packaged_encoder_path())
+    config = SentimentTrainingConfig(learning_rate=1e-4, layer_lr_decay=0.5, freeze_word_embeddings=True)
+    groups = _parameter_groups(model, config)
+    assert not model.encoder.embeddings.word_embeddings.weight.requires_grad
+    lr_of = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert id(model.encoder.embeddings.word_embeddings.weight) not in lr_of
+    top, bottom = model.encoder.encoder.layer[-1], model.encoder.encoder.layer[0]
+    assert lr_of[id(model.head.weight)] == pytest.approx(1e-4)
+    assert lr_of[id(top.output.dense.weight)] == pytest.approx(0.5e-4)
+    assert lr_of[id(bottom.output.dense.weight)] == pytest.approx(1e-4 * 0.5**6)
+    assert {g["weight_decay"] for g in groups if any(p is top.output.LayerNorm.weight for p in g["params"])} == {0.0}
 
 
 def test_normalise_strips_urls_lowercases_and_collapses_whitespace():
@@ -133,7 +179,15 @@ def tiny_classifier(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("sentiment")
     split = split_labelled_texts(load_labelled_tweets(write_tiny_tweets(root / "shared")), held_out_fraction=0.3)
-    config = SentimentTrainingConfig(max_steps=1, batch_size=8, eval_every=1, threads=1)
+    config = SentimentTrainingConfig(
+        max_steps=1,
+        batch_size=8,
+        eval_every=1,
+        threads=1,
+        text_normalisation=TEXT_NORMALISATION,
+        label_smoothing=0.1,
+        logit_bias=True,
+    )
     report = train_and_save(models_dir=root / "models", version="v1", split=split, config=config)
     assert report.content_hash == directory_content_hash(report.path)
     return report.path
@@ -154,6 +208,50 @@ def test_trained_directory_holds_model_tokenizer_metrics_and_split(tiny_classifi
     assert 0.0 <= metrics["held_out"]["macro_f1"] <= 1.0 and metrics["steps"] == 1
     split = json.loads((tiny_classifier / "split.json").read_text())
     assert split["seed"] == 13 and "near-duplicates" in split["method"]
+    config = json.loads((tiny_classifier / "sentiment_model.json").read_text())
+    assert config["format_version"] == CLASSIFIER_FORMAT_VERSION
+    assert config["text_normalisation"] == TEXT_NORMALISATION
+    # the prior correction fitted on validation is saved with the model, and recorded with its figure
+    assert len(config["logit_bias"]) == len(LABELS) and config["logit_bias"][LABELS.index("neutral")] == 0.0
+    assert metrics["validation"]["logit_bias"] == config["logit_bias"]
+    assert metrics["validation"]["macro_f1_with_logit_bias"] >= metrics["validation"]["macro_f1"]
+
+
+def test_loaded_classifier_applies_its_saved_normalisation_and_bias(tiny_classifier):
+    from pipelines.sentiment.classifier import SentimentClassifier, softmax_rows
+
+    classifier = SentimentClassifier(tiny_classifier, threads=1)
+    classifier.setup()
+    saved = json.loads((tiny_classifier / "sentiment_model.json").read_text())
+    assert classifier.logit_bias == saved["logit_bias"]
+    assert classifier.decode(["Up 5% https://t.co/x  today"]) == ["Up 5% url today"]
+    texts = ["Shares plunged after the default.", "Record profit lifts the stock."]
+    expected = softmax_rows(classifier.logits(classifier.decode(texts)), saved["logit_bias"])
+    got = classifier.probabilities(classifier.decode(texts))
+    assert [p for row in got for p in row] == pytest.approx([p for row in expected for p in row])
+    classifier.logit_bias = [0.0, 0.0, 50.0]  # a bias that large decides every label
+    assert [r.label for r in classifier.predict(texts)] == ["positive", "positive"]
+
+
+def test_a_format_1_classifier_is_still_read_without_normalisation_or_bias(tiny_classifier, tmp_path):
+    import shutil
+
+    from pipelines.sentiment.classifier import MODEL_CONFIG_FILE, SentimentClassifier
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_classifier, old)
+    config = json.loads((old / MODEL_CONFIG_FILE).read_text())
+    for key in ("text_normalisation", "logit_bias"):
+        config.pop(key)
+    (old / MODEL_CONFIG_FILE).write_text(json.dumps({**config, "format_version": 1}))
+    classifier = SentimentClassifier(old, threads=1)
+    classifier.setup()
+    assert classifier.logit_bias is None and classifier.text_normalisation is None
+    assert classifier.decode(["Up 5% https://t.co/x  today"]) == ["Up 5% https://t.co/x today"]
+    assert all(r.label in LABELS for r in classifier.predict(["Shares plunged."]))
+    (old / MODEL_CONFIG_FILE).write_text(json.dumps({**config, "format_version": 99}))
+    with pytest.raises(ClassifierFormatError, match="format 99"):
+        SentimentClassifier(old, threads=1).setup()
 
 
 def test_classify_loads_the_registered_model(tiny_classifier, tmp_path):
