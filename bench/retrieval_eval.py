@@ -200,7 +200,9 @@ def platform_header(document: TenKDocument) -> str:
     company = document.company.title()  # index_10k_corpus stores the name title-cased
     ticker = (document.ticker or f"CIK{document.cik}").upper()
     title = f"{company} 10-K {document.filing_date[:4]}"
-    header = " | ".join(part for part in (f"{company} ({ticker})", FORM_10K_LABEL, document.filing_date[:10], title) if part)
+    header = " | ".join(
+        part for part in (f"{company} ({ticker})", FORM_10K_LABEL, document.filing_date[:10], title) if part
+    )
     section = item_section(document)
     return f"{header} | {section}" if section else header
 
