@@ -210,11 +210,7 @@ def company_master_import_sp500(*, entries: Sequence[MasterEntry] | None = None)
         if merged != sorted(company.aliases or []) or sector != company.sector:
             company.aliases, company.sector = merged, sector
             to_update.append(company)
-    with transaction.atomic():
-        Company.objects.bulk_create(to_create, ignore_conflicts=True)
-        Company.objects.bulk_update(to_update, ["aliases", "sector"])
-    company_master_changed()
-    return CompanyMasterImport(len(to_create), len(to_update), len(entries) - len(to_create) - len(to_update))
+    return _company_master_save(to_create, to_update, ["aliases", "sector"], total=len(entries))
 
 
 def company_master_import_sec(*, entries: Sequence[MasterEntry]) -> CompanyMasterImport:
@@ -244,11 +240,18 @@ def company_master_import_sec(*, entries: Sequence[MasterEntry]) -> CompanyMaste
         if aliases != sorted(company.aliases or []) or cik != company.cik:
             company.aliases, company.cik = aliases, cik
             to_update.append(company)
+    return _company_master_save(to_create, to_update, ["aliases", "cik"], total=len(entries))
+
+
+def _company_master_save(
+    to_create: list[Company], to_update: list[Company], fields: list[str], *, total: int
+) -> CompanyMasterImport:
+    """One import's new and changed companies in one transaction; the rest of ``total`` were unchanged."""
     with transaction.atomic():
         Company.objects.bulk_create(to_create, ignore_conflicts=True)
-        Company.objects.bulk_update(to_update, ["aliases", "cik"])
+        Company.objects.bulk_update(to_update, fields)
     company_master_changed()
-    return CompanyMasterImport(len(to_create), len(to_update), len(entries) - len(to_create) - len(to_update))
+    return CompanyMasterImport(len(to_create), len(to_update), total - len(to_create) - len(to_update))
 
 
 def _choice(value: str, choices: type, field_name: str) -> str:
